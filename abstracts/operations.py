@@ -1,0 +1,225 @@
+"""Every change to patients, tumors, treatment and follow-up: plain functions used by web, API and CLI.
+
+Each function is one transaction (see :func:`registry.audit.operation`): it validates every
+field against the NAACCR item table first, so a bad value raises :class:`InvalidInput` naming
+the field and nothing is written.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from registry.audit import Actor, operation
+from registry.db import db_session
+from registry.dates import parse_optional
+from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from registry.items import naaccr_items
+from registry.models import (AuditEntry, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient,
+                             Role, Tumor, User, WorkflowState)
+from registry.models.patient import utcnow
+
+#: Non-NAACCR attributes a caller may set, with the type they must have.
+PLAIN_FIELDS: dict[type, dict[str, type]] = {
+    Patient: {"extra_items": dict},
+    Tumor: {"site_specific_items": dict, "extra_items": dict},
+    FirstCourseTreatment: {},
+    FollowUpContact: {"next_follow_up_due": str},
+}
+
+
+def clean(model: type, data: dict[str, Any], *, record: str | None = None) -> dict[str, Any]:
+    """Validate ``data`` for ``model``: every field known, every value valid; blanks become None."""
+    specs = naaccr_items(model)
+    plain = PLAIN_FIELDS.get(model, {})
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field, value in data.items():
+        if field in plain:
+            if value is not None and not isinstance(value, plain[field]):
+                errors[field] = f"must be a {plain[field].__name__}"
+            elif field == "next_follow_up_due" and value:
+                try:
+                    parse_optional(value)
+                except ValueError as exc:
+                    errors[field] = str(exc)
+            cleaned[field] = value
+            continue
+        spec = specs.get(field)
+        if spec is None:
+            errors[field] = f"unknown field for {model.__name__.lower()}"
+            continue
+        if value is None:
+            cleaned[field] = None
+            continue
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            errors[field] = f"must be text, not {type(value).__name__}"
+            continue
+        text = str(value).strip()
+        problem = spec.problem(text)
+        if problem:
+            errors[field] = problem
+        cleaned[field] = text or None
+    if errors:
+        raise InvalidInput(errors, record)
+    return cleaned
+
+
+def _get(session: Session, model: type, ident: int) -> Any:
+    obj = session.get(model, ident)
+    if obj is None:
+        raise NotFound(f"{model.__name__.lower()} {ident} does not exist")
+    return obj
+
+
+def _check_version(obj: Patient | Tumor, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != expected_version:
+        raise Conflict(f"{type(obj).__name__.lower()} {obj.id} was changed by someone else since you opened it "
+                       f"(your version {expected_version}, now {obj.version}); nothing was saved",
+                       current_version=obj.version, changed=changes_since(obj, expected_version))
+
+
+def changes_since(obj: Patient | Tumor, version: int) -> dict[str, list]:
+    """What others changed on ``obj`` after the ``version`` the caller saw: ``{field: [then, now]}``."""
+    entities = [obj.__tablename__] + (["first_course_treatment"] if isinstance(obj, Tumor) else [])
+    rows = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.entity.in_(entities), AuditEntry.entity_id == str(obj.id),
+                                 AuditEntry.entity_version > version).order_by(AuditEntry.id))
+    changed: dict[str, list] = {}
+    for entry in rows:
+        for field, (before, after) in (entry.changes or {}).items():
+            changed.setdefault(field, [before, after])[1] = after
+    return changed
+
+
+def _next_patient_id_number(session: Session) -> str:
+    highest = session.scalar(select(func.max(Patient.patient_id_number)))
+    return f"{int(highest or 0) + 1:08d}"
+
+
+def _flush(session: Session, what: str) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"{what} was changed by someone else at the same moment; nothing was saved") from None
+
+
+def create_patient(data: dict[str, Any], *, actor: Actor | User) -> Patient:
+    """Add a patient; a Patient ID Number [20] is assigned when none is given."""
+    values = clean(Patient, data)
+    with operation(actor, "create_patient") as session:
+        if not values.get("patient_id_number"):
+            values["patient_id_number"] = _next_patient_id_number(session)
+        elif session.scalar(select(Patient.id).where(Patient.patient_id_number == values["patient_id_number"])):
+            raise InvalidInput({"patient_id_number": f"{values['patient_id_number']} is already used"})
+        patient = Patient(**values)
+        session.add(patient)
+        session.flush()
+    return patient
+
+
+def update_patient(patient_id: int, changes: dict[str, Any], *, actor: Actor | User,
+                   expected_version: int | None = None) -> Patient:
+    values = clean(Patient, changes)
+    with operation(actor, "update_patient") as session:
+        patient = _get(session, Patient, patient_id)
+        _check_version(patient, expected_version)
+        for field, value in values.items():
+            setattr(patient, field, value)
+        _flush(session, f"patient {patient_id}")
+    return patient
+
+
+def create_tumor(patient_id: int, data: dict[str, Any], *, actor: Actor | User) -> Tumor:
+    """Start an abstract for a new primary; ``data['treatment']`` holds first-course treatment fields."""
+    data = dict(data)
+    treatment = clean(FirstCourseTreatment, data.pop("treatment", None) or {}, record="treatment")
+    values = clean(Tumor, data)
+    with operation(actor, "create_tumor") as session:
+        _get(session, Patient, patient_id)
+        who = actor.id if isinstance(actor, User) else actor.user_id
+        tumor = Tumor(patient_id=patient_id, abstracted_by_id=who, abstracted_at=utcnow(), **values)
+        tumor.treatment = FirstCourseTreatment(**treatment)
+        session.add(tumor)
+        session.flush()
+    return tumor
+
+
+def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
+                 expected_version: int | None = None) -> Tumor:
+    """Change abstract fields (and ``changes['treatment']``); refused if the version moved on."""
+    changes = dict(changes)
+    treatment = clean(FirstCourseTreatment, changes.pop("treatment", None) or {}, record="treatment")
+    values = clean(Tumor, changes)
+    with operation(actor, "update_tumor") as session:
+        tumor = _get(session, Tumor, tumor_id)
+        _check_version(tumor, expected_version)
+        for field, value in values.items():
+            setattr(tumor, field, value)
+        if treatment:
+            if tumor.treatment is None:
+                tumor.treatment = FirstCourseTreatment()
+            for field, value in treatment.items():
+                setattr(tumor.treatment, field, value)
+            tumor.updated_at = utcnow()
+        _flush(session, f"tumor {tumor_id}")
+    return tumor
+
+
+#: Allowed workflow moves and the roles that may make them.
+TRANSITIONS: dict[tuple[WorkflowState, WorkflowState], frozenset[Role]] = {
+    (WorkflowState.IN_PROGRESS, WorkflowState.COMPLETE): frozenset({Role.REGISTRAR, Role.REVIEWER, Role.ADMIN}),
+    (WorkflowState.COMPLETE, WorkflowState.REVIEWED): frozenset({Role.REVIEWER, Role.ADMIN}),
+    (WorkflowState.COMPLETE, WorkflowState.IN_PROGRESS): frozenset({Role.REGISTRAR, Role.REVIEWER, Role.ADMIN}),
+    (WorkflowState.REVIEWED, WorkflowState.IN_PROGRESS): frozenset({Role.REVIEWER, Role.ADMIN}),
+}
+
+
+def set_workflow_state(tumor_id: int, state: WorkflowState | str, *, actor: User,
+                       comment: str | None = None, expected_version: int | None = None) -> Tumor:
+    """Move an abstract along in progress → complete → reviewed (or return it with a comment)."""
+    target = WorkflowState(state)
+    with operation(actor, f"workflow:{target.value}") as session:
+        tumor = _get(session, Tumor, tumor_id)
+        _check_version(tumor, expected_version)
+        allowed = TRANSITIONS.get((tumor.workflow_state, target))
+        if allowed is None:
+            raise NotAllowed(f"tumor {tumor_id} cannot go from {tumor.workflow_state.value} to {target.value}")
+        if actor.role not in allowed:
+            raise NotAllowed(f"a {actor.role.value} cannot move an abstract to {target.value}")
+        tumor.workflow_state = target
+        tumor.workflow_comment = comment or None
+        _flush(session, f"tumor {tumor_id}")
+    return tumor
+
+
+def record_follow_up(patient_id: int, data: dict[str, Any], *, actor: Actor | User,
+                     cancer_status: dict[int, str] | None = None) -> FollowUpContact:
+    """Add a follow-up contact; a later contact moves the patient's last contact and vital status."""
+    values = clean(FollowUpContact, data)
+    if not values.get("date_of_contact"):
+        raise InvalidInput({"date_of_contact": "is required"})
+    statuses = {tumor_id: clean(FollowUpTumorStatus, {"cancer_status": code},
+                                record=f"tumor {tumor_id}")["cancer_status"]
+                for tumor_id, code in (cancer_status or {}).items()}
+    with operation(actor, "record_follow_up") as session:
+        patient = _get(session, Patient, patient_id)
+        own_tumors = {t.id for t in patient.tumors}
+        strangers = set(statuses) - own_tumors
+        if strangers:
+            raise InvalidInput({"cancer_status": f"tumor(s) {sorted(strangers)} do not belong to patient {patient_id}"})
+        who = actor.id if isinstance(actor, User) else actor.user_id
+        contact = FollowUpContact(patient_id=patient_id, created_by_id=who, **values)
+        contact.tumor_statuses = [FollowUpTumorStatus(tumor_id=t, cancer_status=s) for t, s in statuses.items()]
+        session.add(contact)
+        new_date = parse_optional(values["date_of_contact"])
+        last = parse_optional(patient.date_of_last_contact)
+        if last is None or new_date.compare(last) in (1, 0) or last.compare(new_date) is None and \
+                new_date.latest() > last.latest():
+            patient.date_of_last_contact = values["date_of_contact"]
+            if values.get("vital_status"):
+                patient.vital_status = values["vital_status"]
+        _flush(session, f"patient {patient_id}")
+    return contact

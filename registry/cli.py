@@ -1,0 +1,142 @@
+"""Command-line interface: ``flask --app wsgi <group> <command>``."""
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from registry.audit import SYSTEM, log_event, operation
+from registry.db import db_session
+from registry.errors import RegistryError
+from registry.models import Patient, Role, User
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Bring the schema at ``url`` to ``revision`` (used by the CLI, ``make run`` and tests)."""
+    alembic_command.upgrade(alembic_config(url), revision)
+
+
+@click.group("db", help="Database schema migrations.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Create or migrate the database schema to the latest revision.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    upgrade_database(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at revision {revision}")
+
+
+@db_group.command("current", help="Show the schema revision of the database.")
+def db_current() -> None:
+    alembic_command.current(alembic_config(current_app.config["DATABASE_URL"]))
+
+
+@click.group("users", help="User accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create", help="Create an account; the password is asked for, never passed as an argument.")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--full-name", default="")
+@click.password_option(help="Asked for interactively when not given.")
+def users_create(username: str, role: str, full_name: str, password: str) -> None:
+    from registry.auth.operations import create_user
+    try:
+        user = create_user(username, password, role, full_name=full_name, actor=SYSTEM)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user.role.value} '{user.username}'")
+
+
+@users_group.command("list", help="List accounts.")
+def users_list() -> None:
+    for user in db_session.scalars(select(User).order_by(User.username)):
+        click.echo(f"{user.username:20} {user.role.value:10} {'enabled' if user.is_enabled else 'disabled'}")
+
+
+@click.command("demo-data", help="Generate synthetic registry data (deterministic per seed) with bulk inserts.")
+@click.option("--patients", type=click.IntRange(min=1), required=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the registry already holds patients.")
+def demo_data(patients: int, seed: int, if_empty: bool) -> None:
+    from registry.demo import load_demo_data
+    if if_empty and db_session.scalar(select(func.count(Patient.id))):
+        click.echo("the registry already holds patients; no demo data loaded")
+        return
+    started = time.perf_counter()
+    with click.progressbar(length=100, label=f"Generating {patients} patients") as bar:
+        state = {"done": 0}
+
+        def progress(percent: int, _message: str) -> None:
+            bar.update(percent - state["done"])
+            state["done"] = percent
+
+        with operation(SYSTEM, "demo_data") as session:
+            counts = load_demo_data(session, patients, seed, progress)
+            log_event(SYSTEM, "demo_data", detail=f"seed {seed}: {counts}", commit=False)
+    elapsed = time.perf_counter() - started
+    click.echo(", ".join(f"{n} {table}" for table, n in counts.items()) + f" in {elapsed:.1f} s")
+
+
+@click.command("bootstrap", help="Used by 'make run': migrate, load demo data when empty, ensure an admin login.")
+@click.option("--demo-patients", type=int, default=2000, show_default=True)
+def bootstrap(demo_patients: int) -> None:
+    from registry.auth.operations import create_user
+    from registry.demo import load_demo_data
+    upgrade_database(current_app.config["DATABASE_URL"])
+    if not db_session.scalar(select(func.count(Patient.id))) and demo_patients > 0:
+        click.echo(f"loading {demo_patients} demo patients …")
+        with operation(SYSTEM, "demo_data") as session:
+            load_demo_data(session, demo_patients, seed=1)
+    password_file = Path(current_app.config["INSTANCE_DIR"]) / "admin-password"
+    if not db_session.scalar(select(User.id).where(User.username == "admin")):
+        password = secrets.token_urlsafe(12) + "-7"
+        create_user("admin", password, Role.ADMIN, full_name="Registry administrator", actor=SYSTEM)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+    if password_file.exists():
+        click.echo(f"Sign in at http://127.0.0.1:5000 as admin / {password_file.read_text().strip()} "
+                   f"(from {password_file}; delete that file once you changed the password)")
+    else:
+        click.echo("Sign in at http://127.0.0.1:5000 with your admin account")
+
+
+@click.group("jobs", help="Background jobs.")
+def jobs_group() -> None:
+    pass
+
+
+@jobs_group.command("worker", help="Run an RQ worker for REDIS_URL (other machines need DATABASE_URL and REDIS_URL).")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker(burst: bool) -> None:
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("REDIS_URL is not set: without it jobs run inside the web process")
+    connection = Redis.from_url(url)
+    SimpleWorker([Queue("registry", connection=connection)], connection=connection).work(burst=burst)
+
+
+def register_commands(app: Flask) -> None:
+    for cmd in (db_group, users_group, demo_data, bootstrap, jobs_group):
+        app.cli.add_command(cmd)

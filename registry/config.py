@@ -1,0 +1,45 @@
+"""Configuration from the environment, with safe defaults for a local install."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("REGISTRY_INSTANCE_DIR", PROJECT_DIR / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/ (never hard-coded)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping; ``overrides`` (tests) wins over the environment."""
+    instance = _instance_dir()
+    config = {
+        "INSTANCE_DIR": str(instance),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'registry.db'}"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "SECRET_KEY": _secret_key(instance),
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PATIENTS_PER_PAGE": 50,
+        "JOB_FILES_DIR": str(instance / "job-files"),
+    }
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,85 @@
+"""NAACCR item metadata on model columns, and the one validator every operation uses.
+
+Each coded column is declared with :func:`item`, which records its NAACCR item number,
+naaccrId, length, kind and code list in the column's ``info``. NAACCR I/O, edits and
+form validation read that table (:func:`naaccr_items`) instead of naming fields by hand.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, inspect
+from sqlalchemy.orm import MappedColumn, mapped_column
+
+from registry.dates import date_problem
+from staging_tables.codes import terms
+
+KINDS = {"code", "date", "digits", "text", "pattern"}
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What one model attribute means in NAACCR terms."""
+
+    model: str
+    attribute: str
+    naaccr_num: int
+    naaccr_id: str
+    length: int
+    kind: str
+    code_list: str | None
+    pattern: str | None
+    label: str
+
+    def problem(self, value: str) -> str | None:
+        """Why ``value`` is not acceptable for this item, or None (blank is always acceptable here)."""
+        if value == "":
+            return None
+        if len(value) > self.length:
+            return f"'{value}' is longer than {self.length} characters"
+        if self.kind == "date":
+            return date_problem(value)
+        if self.kind == "digits" and not value.isdigit():
+            return f"'{value}' must contain digits only"
+        if self.kind == "code":
+            codes = terms(self.code_list or "")
+            if value not in codes:
+                return f"'{value}' is not a valid code for {self.label} (allowed: {', '.join(codes)})"
+        if self.kind == "pattern" and not re.fullmatch(self.pattern or "", value):
+            return f"'{value}' is not in the form {self.label} requires"
+        return None
+
+
+def item(naaccr_num: int, naaccr_id: str, length: int, *, kind: str = "text",
+         code_list: str | None = None, pattern: str | None = None, label: str | None = None,
+         index: bool = False) -> MappedColumn[Any]:
+    """A nullable string column carrying its NAACCR identity.
+
+    ``kind`` is ``code`` (value from ``code_list``), ``date`` (NAACCR partial date),
+    ``digits``, ``pattern`` (regular expression) or ``text``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown item kind {kind!r}")
+    if kind == "code" and not code_list:
+        raise ValueError(f"item {naaccr_id} is a code but names no code list")
+    info = {"naaccr_num": naaccr_num, "naaccr_id": naaccr_id, "length": length, "kind": kind,
+            "code_list": code_list, "pattern": pattern, "label": label}
+    return mapped_column(String(length), nullable=True, index=index, info=info)
+
+
+def naaccr_items(model: type) -> dict[str, ItemSpec]:
+    """``{attribute: ItemSpec}`` for every NAACCR-coded column of ``model``."""
+    specs: dict[str, ItemSpec] = {}
+    for attr in inspect(model).column_attrs:
+        column = attr.columns[0]
+        info = column.info
+        if "naaccr_num" not in info:
+            continue
+        specs[attr.key] = ItemSpec(
+            model=model.__name__, attribute=attr.key, naaccr_num=info["naaccr_num"],
+            naaccr_id=info["naaccr_id"], length=info["length"], kind=info["kind"],
+            code_list=info["code_list"], pattern=info["pattern"],
+            label=info["label"] or f"{attr.key.replace('_', ' ')} [{info['naaccr_num']}]")
+    return specs

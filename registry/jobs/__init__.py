@@ -1,0 +1,119 @@
+"""Background jobs: a job table, a Redis queue (RQ) when ``REDIS_URL`` is set, else an in-process worker.
+
+A job kind is a plain function registered with :func:`job_kind`; it receives a
+:class:`Progress` and its parameters, and returns the path of its result file (or None).
+Progress is written through its own short transactions so a page can watch it while the
+job's own work is still uncommitted.
+"""
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from registry.db import db_session
+from registry.models import Job, JobStatus, User
+from registry.models.patient import utcnow
+
+JobFunction = Callable[..., str | None]
+_KINDS: dict[str, JobFunction] = {}
+_local_pool: ThreadPoolExecutor | None = None
+
+
+def job_kind(name: str) -> Callable[[JobFunction], JobFunction]:
+    """Register ``fn`` as the function that runs jobs of kind ``name``."""
+    def register(fn: JobFunction) -> JobFunction:
+        _KINDS[name] = fn
+        return fn
+    return register
+
+
+class Progress:
+    """What a running job reports: percent done and messages, visible at once to pages and the CLI."""
+
+    def __init__(self, job_id: int, engine: Any, echo: Callable[[int, str], None] | None = None):
+        self.job_id = job_id
+        self._engine = engine
+        self._echo = echo
+
+    def __call__(self, percent: int, message: str | None = None) -> None:
+        percent = max(0, min(100, int(percent)))
+        with Session(self._engine) as session:
+            job = session.get(Job, self.job_id)
+            job.progress = percent
+            if message:
+                job.messages = (job.messages + message + "\n")[-20000:]
+            session.commit()
+        if self._echo:
+            self._echo(percent, message or "")
+
+
+def enqueue(kind: str, params: dict[str, Any], *, user: User | None) -> Job:
+    """Create the job row and hand it to Redis, or to this process's worker threads."""
+    if kind not in _KINDS:
+        raise KeyError(f"no job kind named '{kind}'")
+    session = db_session()
+    job = Job(kind=kind, params=params, user_id=user.id if user else None)
+    session.add(job)
+    session.commit()
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        from redis import Redis
+        from rq import Queue
+        Queue("registry", connection=Redis.from_url(redis_url)).enqueue("registry.jobs.execute", job.id,
+                                                                        job_timeout=6 * 3600)
+    else:
+        _pool().submit(_execute_in_app, current_app._get_current_object(), job.id)
+    return job
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _local_pool
+    if _local_pool is None:
+        _local_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="registry-job")
+    return _local_pool
+
+
+def _execute_in_app(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        execute(job_id)
+
+
+def execute(job_id: int, echo: Callable[[int, str], None] | None = None) -> Job:
+    """Run one job to the end, recording success or the error; used by every kind of worker."""
+    if not has_app_context():
+        from registry.app import create_app
+        with create_app().app_context():
+            return execute(job_id, echo)
+    engine = current_app.extensions["registry_engine"]
+    with Session(engine) as session:
+        job = session.get(Job, job_id)
+        job.status, job.started_at = JobStatus.RUNNING, utcnow()
+        session.commit()
+        kind, params = job.kind, dict(job.params)
+    progress = Progress(job_id, engine, echo)
+    try:
+        result = _KINDS[kind](progress, **params)
+        status, message = JobStatus.FINISHED, None
+    except Exception as exc:  # the job's error is its result; the worker must go on
+        db_session.rollback()
+        result, status = None, JobStatus.FAILED
+        message = f"failed: {exc}"
+        current_app.logger.error("job %s failed\n%s", job_id, traceback.format_exc())
+    finally:
+        db_session.remove()
+    with Session(engine) as session:
+        job = session.get(Job, job_id)
+        job.status, job.finished_at, job.result_file = status, utcnow(), result
+        if status is JobStatus.FINISHED:
+            job.progress = 100
+        if message:
+            job.messages += message + "\n"
+        session.commit()
+        session.refresh(job)
+        session.expunge(job)
+    return job

@@ -1,0 +1,58 @@
+"""Job pages: a list, a page with a live progress bar, its JSON status and the result download."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from registry.db import db_session
+from registry.models import Job, Role
+
+blueprint = Blueprint("jobs", __name__, url_prefix="/jobs", template_folder="../templates")
+
+
+def _visible(job_id: int) -> Job:
+    job = db_session.get(Job, job_id)
+    if job is None:
+        abort(404)
+    if job.user_id != current_user.id and current_user.role is not Role.ADMIN:
+        abort(403)
+    return job
+
+
+@blueprint.route("/")
+@login_required
+def list_jobs() -> str:
+    stmt = select(Job).order_by(Job.id.desc()).limit(100)
+    if current_user.role is not Role.ADMIN:
+        stmt = stmt.where(Job.user_id == current_user.id)
+    return render_template("jobs/list.html", jobs=db_session.scalars(stmt).all())
+
+
+@blueprint.route("/<int:job_id>")
+@login_required
+def show(job_id: int) -> str:
+    return render_template("jobs/show.html", job=_visible(job_id))
+
+
+@blueprint.route("/<int:job_id>.json")
+@login_required
+def status(job_id: int) -> Response:
+    job = _visible(job_id)
+    return jsonify(id=job.id, kind=job.kind, status=job.status.value, progress=job.progress,
+                   messages=job.messages, has_result=bool(job.result_file))
+
+
+@blueprint.route("/<int:job_id>/result")
+@login_required
+def result(job_id: int) -> Response:
+    job = _visible(job_id)
+    if not job.result_file:
+        abort(404)
+    path = Path(job.result_file).resolve()
+    if not path.is_relative_to(Path(current_app.config["JOB_FILES_DIR"]).resolve()) or not path.exists():
+        abort(404)
+    return send_file(path, as_attachment=True)

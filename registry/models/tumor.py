@@ -1,0 +1,192 @@
+"""The tumor abstract (one per reportable primary) and its first-course treatment."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.db import Base
+from registry.items import item
+from registry.models.patient import utcnow
+
+if TYPE_CHECKING:
+    from registry.models.patient import Patient
+    from registry.models.user import User
+
+AJCC = r"[A-Za-z0-9:.+()-]{1,15}"
+EOD_TUMOR_NODES = r"[0-9]{3}|[0-9]{2}[A-Z]|[A-Z0-9]{3}"
+
+
+class WorkflowState(enum.StrEnum):
+    """Where an abstract stands: in progress → complete → reviewed (a reviewer may return it)."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+    REVIEWED = "reviewed"
+
+
+class Tumor(Base):
+    """One reportable primary: diagnosis, stage and workflow of the abstract."""
+
+    __tablename__ = "tumor"
+    __table_args__ = (
+        Index("ix_tumor_site_dx", "primary_site", "date_of_diagnosis"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+
+    primary_site: Mapped[str | None] = item(400, "primarySite", 4, kind="pattern", pattern=r"C[0-9]{3}",
+                                            label="Primary Site [400]")
+    laterality: Mapped[str | None] = item(410, "laterality", 1, kind="code", code_list="laterality",
+                                          label="Laterality [410]")
+    histology: Mapped[str | None] = item(522, "histologicTypeIcdO3", 4, kind="pattern", pattern=r"[89][0-9]{3}",
+                                         label="Histologic Type ICD-O-3 [522]")
+    behavior: Mapped[str | None] = item(523, "behaviorCodeIcdO3", 1, kind="code", code_list="behavior",
+                                        label="Behavior Code ICD-O-3 [523]")
+    grade_clinical: Mapped[str | None] = item(3843, "gradeClinical", 1, kind="code", code_list="grade_2018",
+                                              label="Grade Clinical [3843]")
+    grade_pathological: Mapped[str | None] = item(3844, "gradePathological", 1, kind="code",
+                                                  code_list="grade_2018", label="Grade Pathological [3844]")
+    grade_post_therapy: Mapped[str | None] = item(3845, "gradePostTherapy", 1, kind="code",
+                                                  code_list="grade_2018", label="Grade Post Therapy [3845]")
+    grade_pre_2018: Mapped[str | None] = item(440, "grade", 1, kind="code", code_list="grade_pre_2018",
+                                              label="Grade [440] (diagnoses before 2018)")
+    diagnostic_confirmation: Mapped[str | None] = item(490, "diagnosticConfirmation", 1, kind="code",
+                                                       code_list="diagnostic_confirmation",
+                                                       label="Diagnostic Confirmation [490]")
+    date_of_diagnosis: Mapped[str | None] = item(390, "dateOfDiagnosis", 8, kind="date", index=True,
+                                                 label="Date of Diagnosis [390]")
+    sequence_number_hospital: Mapped[str | None] = item(560, "sequenceNumberHospital", 2, kind="pattern",
+                                                        pattern=r"[0-5][0-9]|6[0-9]|7[0-9]|8[0-8]|98|99",
+                                                        label="Sequence Number--Hospital [560]")
+    class_of_case: Mapped[str | None] = item(610, "classOfCase", 2, kind="code", code_list="class_of_case",
+                                             label="Class of Case [610]")
+    type_of_reporting_source: Mapped[str | None] = item(500, "typeOfReportingSource", 1, kind="code",
+                                                        code_list="type_of_reporting_source",
+                                                        label="Type of Reporting Source [500]")
+    date_of_first_contact: Mapped[str | None] = item(580, "dateOf1stContact", 8, kind="date",
+                                                     label="Date of 1st Contact [580]")
+
+    summary_stage_2018: Mapped[str | None] = item(764, "summaryStage2018", 1, kind="code",
+                                                  code_list="summary_stage_2018", label="Summary Stage 2018 [764]")
+    summary_stage_2000: Mapped[str | None] = item(759, "seerSummaryStage2000", 1, kind="code",
+                                                  code_list="summary_stage_2000",
+                                                  label="SEER Summary Stage 2000 [759] (diagnoses 2001-2017)")
+    eod_primary_tumor: Mapped[str | None] = item(772, "eodPrimaryTumor", 3, kind="pattern",
+                                                 pattern=EOD_TUMOR_NODES, label="EOD Primary Tumor [772]")
+    eod_regional_nodes: Mapped[str | None] = item(774, "eodRegionalNodes", 3, kind="pattern",
+                                                  pattern=EOD_TUMOR_NODES, label="EOD Regional Nodes [774]")
+    eod_mets: Mapped[str | None] = item(776, "eodMets", 2, kind="pattern", pattern=r"[0-9]{2}",
+                                        label="EOD Mets [776]")
+    ajcc_clinical_t: Mapped[str | None] = item(1001, "ajccTnmClinT", 15, kind="pattern", pattern=AJCC,
+                                               label="AJCC TNM Clin T [1001]")
+    ajcc_clinical_n: Mapped[str | None] = item(1002, "ajccTnmClinN", 15, kind="pattern", pattern=AJCC,
+                                               label="AJCC TNM Clin N [1002]")
+    ajcc_clinical_m: Mapped[str | None] = item(1003, "ajccTnmClinM", 15, kind="pattern", pattern=AJCC,
+                                               label="AJCC TNM Clin M [1003]")
+    ajcc_clinical_stage_group: Mapped[str | None] = item(1004, "ajccTnmClinStageGroup", 15, kind="pattern",
+                                                         pattern=AJCC, label="AJCC TNM Clin Stage Group [1004]")
+    ajcc_pathological_t: Mapped[str | None] = item(1011, "ajccTnmPathT", 15, kind="pattern", pattern=AJCC,
+                                                   label="AJCC TNM Path T [1011]")
+    ajcc_pathological_n: Mapped[str | None] = item(1012, "ajccTnmPathN", 15, kind="pattern", pattern=AJCC,
+                                                   label="AJCC TNM Path N [1012]")
+    ajcc_pathological_m: Mapped[str | None] = item(1013, "ajccTnmPathM", 15, kind="pattern", pattern=AJCC,
+                                                   label="AJCC TNM Path M [1013]")
+    ajcc_pathological_stage_group: Mapped[str | None] = item(1014, "ajccTnmPathStageGroup", 15, kind="pattern",
+                                                             pattern=AJCC,
+                                                             label="AJCC TNM Path Stage Group [1014]")
+    schema_id: Mapped[str | None] = item(3800, "schemaId", 5, kind="digits", label="Schema ID [3800]")
+    schema_discriminator_1: Mapped[str | None] = item(3926, "schemaDiscriminator1", 1,
+                                                      label="Schema Discriminator 1 [3926]")
+    schema_discriminator_2: Mapped[str | None] = item(3927, "schemaDiscriminator2", 1,
+                                                      label="Schema Discriminator 2 [3927]")
+    schema_discriminator_3: Mapped[str | None] = item(3928, "schemaDiscriminator3", 1,
+                                                      label="Schema Discriminator 3 [3928]")
+    site_specific_items: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, nullable=False,
+                                                                doc="SSDIs keyed by naaccrId")
+    extra_items: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False,
+                                                        doc="NAACCR items without a column, kept verbatim")
+
+    workflow_state: Mapped[WorkflowState] = mapped_column(
+        Enum(WorkflowState, name="workflow_state", native_enum=False, length=20,
+             values_callable=lambda states: [s.value for s in states]),
+        default=WorkflowState.IN_PROGRESS, nullable=False, index=True)
+    workflow_comment: Mapped[str | None] = mapped_column(Text, nullable=True,
+                                                         doc="the reviewer's note when an abstract is returned")
+    abstracted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    abstracted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
+                                                    nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    patient: Mapped[Patient] = relationship(back_populates="tumors")
+    treatment: Mapped[FirstCourseTreatment] = relationship(back_populates="tumor", uselist=False,
+                                                           cascade="all, delete-orphan")
+    abstracted_by: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def morphology(self) -> str:
+        """ICD-O-3 morphology as registrars write it, e.g. ``8500/3``."""
+        return f"{self.histology or '????'}/{self.behavior or '?'}"
+
+
+class FirstCourseTreatment(Base):
+    """First-course treatment summary of one tumor (edited with the tumor; shares its version)."""
+
+    __tablename__ = "first_course_treatment"
+
+    tumor_id: Mapped[int] = mapped_column(ForeignKey("tumor.id", ondelete="CASCADE"), primary_key=True)
+    surgery_of_primary_site: Mapped[str | None] = item(
+        1290, "rxSummSurgPrimSite", 2, kind="digits", label="RX Summ--Surg Prim Site [1290] (diagnoses before 2023)")
+    surgery_of_primary_site_2023: Mapped[str | None] = item(
+        1291, "rxSummSurgPrimSite2023", 4, kind="pattern", pattern=r"[A-B][0-9]{3}",
+        label="RX Summ--Surg Prim Site 2023 [1291]")
+    date_of_surgery: Mapped[str | None] = item(1200, "rxDateSurgery", 8, kind="date",
+                                               label="RX Date--Surgery [1200]")
+    scope_regional_lymph_node_surgery: Mapped[str | None] = item(
+        1292, "rxSummScopeRegLnSur", 1, kind="code", code_list="scope_regional_lymph_node_surgery",
+        label="RX Summ--Scope Reg LN Sur [1292]")
+    surgery_other_sites: Mapped[str | None] = item(1294, "rxSummSurgOthRegDis", 1, kind="code",
+                                                   code_list="surgery_other_sites",
+                                                   label="RX Summ--Surg Oth Reg/Dis [1294]")
+    reason_for_no_surgery: Mapped[str | None] = item(1340, "reasonForNoSurgery", 1, kind="code",
+                                                     code_list="reason_for_no_surgery",
+                                                     label="Reason for No Surgery [1340]")
+    radiation_modality: Mapped[str | None] = item(1506, "phase1RadiationTreatmentModality", 2, kind="code",
+                                                  code_list="radiation_modality",
+                                                  label="Phase I Radiation Treatment Modality [1506]")
+    radiation_modality_phase2: Mapped[str | None] = item(1516, "phase2RadiationTreatmentModality", 2,
+                                                         kind="code", code_list="radiation_modality",
+                                                         label="Phase II Radiation Treatment Modality [1516]")
+    date_of_radiation: Mapped[str | None] = item(1210, "rxDateRadiation", 8, kind="date",
+                                                 label="RX Date--Radiation [1210]")
+    chemotherapy: Mapped[str | None] = item(1390, "rxSummChemo", 2, kind="code", code_list="chemotherapy",
+                                            label="RX Summ--Chemo [1390]")
+    date_of_chemotherapy: Mapped[str | None] = item(1220, "rxDateChemo", 8, kind="date",
+                                                    label="RX Date--Chemo [1220]")
+    hormone_therapy: Mapped[str | None] = item(1400, "rxSummHormone", 2, kind="code",
+                                               code_list="hormone_therapy", label="RX Summ--Hormone [1400]")
+    date_of_hormone_therapy: Mapped[str | None] = item(1230, "rxDateHormone", 8, kind="date",
+                                                       label="RX Date--Hormone [1230]")
+    immunotherapy: Mapped[str | None] = item(1410, "rxSummBrm", 2, kind="code", code_list="immunotherapy",
+                                             label="RX Summ--BRM (immunotherapy) [1410]")
+    date_of_immunotherapy: Mapped[str | None] = item(1240, "rxDateBrm", 8, kind="date",
+                                                     label="RX Date--BRM [1240]")
+    transplant_endocrine: Mapped[str | None] = item(3250, "rxSummTransplntEndocr", 2, kind="code",
+                                                    code_list="transplant_endocrine",
+                                                    label="RX Summ--Transplnt/Endocr [3250]")
+    other_therapy: Mapped[str | None] = item(1420, "rxSummOther", 1, kind="code", code_list="other_therapy",
+                                             label="RX Summ--Other [1420]")
+    date_of_other_therapy: Mapped[str | None] = item(1250, "rxDateOther", 8, kind="date",
+                                                     label="RX Date--Other [1250]")
+    date_of_initial_treatment: Mapped[str | None] = item(1270, "date1stCrsRxCoc", 8, kind="date",
+                                                         label="Date 1st Crs RX--CoC [1270]")
+
+    tumor: Mapped[Tumor] = relationship(back_populates="treatment")

@@ -1,0 +1,147 @@
+"""Fixtures: an application on SQLite and on PostgreSQL, each at the migrated schema.
+
+PostgreSQL comes from ``TEST_DATABASE_URL`` when set (CI), else from a throwaway cluster
+started from ``/usr/lib/postgresql/*/bin``; with neither, the PostgreSQL half is skipped
+with the reason. Every test gets an empty database: SQLite copies a migrated template file,
+PostgreSQL truncates every table.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("REGISTRY_INSTANCE_DIR", tempfile.mkdtemp(prefix="registry-test-instance-"))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from registry.cli import upgrade_database  # noqa: E402
+from registry.db import Base  # noqa: E402
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        pytest.skip("no TEST_DATABASE_URL and no PostgreSQL binaries to start a throwaway cluster")
+    bindir = Path(bins[-1])
+    root = Path(tempfile.mkdtemp(prefix="registry-pg-"))
+    data, sockets = root / "data", root / "sock"
+    sockets.mkdir()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = _free_port()
+    subprocess.run(as_postgres + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
+                                  "-o", f"-p {port} -k {sockets} -c listen_addresses=''", "start"],
+                   check=True, capture_output=True)
+    subprocess.run(as_postgres + [str(bindir / "createdb"), "-h", str(sockets), "-p", str(port), "-U", "postgres",
+                                  "test"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@/test?host={sockets}&port={port}"
+    finally:
+        subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of a database at the head revision: a template file (SQLite) or a reset schema (PostgreSQL)."""
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite") / "template.db"
+        url = f"sqlite:///{template}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> str:
+    """An empty, migrated database for one test."""
+    if migrated_database.startswith("sqlite"):
+        copy = tmp_path / "registry.db"
+        shutil.copy(migrated_database.removeprefix("sqlite:///"), copy)
+        return f"sqlite:///{copy}"
+    engine = create_engine(migrated_database)
+    with engine.begin() as conn:
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return migrated_database
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):
+    from registry.app import create_app
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True, "REDIS_URL": None,
+                              "JOB_FILES_DIR": str(tmp_path / "job-files")})
+    with application.app_context():
+        yield application
+    from registry.db import db_session
+    db_session.remove()
+    application.extensions["registry_engine"].dispose()
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user of a role with a known password."""
+    from registry.auth.operations import create_user
+
+    def make(role: str = "registrar", username: str | None = None, password: str = "correct-horse-9"):
+        return create_user(username or f"{role}1", password, role)
+    return make
+
+
+@pytest.fixture
+def login(client, make_user):
+    """Sign a new user of ``role`` in through the real form (CSRF token included)."""
+    import re
+
+    def sign_in(role: str = "registrar", username: str | None = None):
+        user = make_user(role, username)
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"username": user.username, "password": "correct-horse-9",
+                                               "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+    return sign_in

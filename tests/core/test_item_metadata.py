@@ -1,0 +1,55 @@
+"""Every coded column names its NAACCR item, and those names agree with the official dictionaries."""
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from registry.items import naaccr_items
+from registry.models import FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, Tumor
+from staging_tables.codes import code_lists
+from tests.reference import REFERENCE_DIR
+
+MODELS = [Patient, Tumor, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus]
+
+
+def _dictionary(version: str) -> dict[str, dict]:
+    root = ET.parse(REFERENCE_DIR / "naaccr" / "dictionaries" / f"naaccr-dictionary-{version}.xml").getroot()
+    return {e.get("naaccrId"): e.attrib for e in root.iter() if e.tag.endswith("ItemDef")}
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_items_match_the_official_dictionaries(model):
+    v25, v26 = _dictionary("250"), _dictionary("260")
+    specs = naaccr_items(model)
+    assert specs, f"{model.__name__} declares no NAACCR items"
+    for attribute, spec in specs.items():
+        official = v25.get(spec.naaccr_id) or v26.get(spec.naaccr_id)
+        assert official is not None, f"{model.__name__}.{attribute}: {spec.naaccr_id} is in neither v25 nor v26"
+        assert int(official["naaccrNum"]) == spec.naaccr_num, f"{attribute}: item number"
+        assert spec.length == int(official["length"]), f"{attribute}: length"
+
+
+def test_sex_assigned_at_birth_is_the_v26_item():
+    assert "sexAssignedAtBirth" in _dictionary("260") and "sexAssignedAtBirth" not in _dictionary("250")
+    assert "sex" in _dictionary("250") and "sex" not in _dictionary("260")
+    assert naaccr_items(Patient)["sex_assigned_at_birth"].naaccr_num == 225
+
+
+def test_every_code_list_named_by_a_column_exists():
+    lists = code_lists()
+    for model in MODELS:
+        for spec in naaccr_items(model).values():
+            if spec.kind == "code":
+                assert spec.code_list in lists, f"{spec.attribute}: {spec.code_list}"
+
+
+@pytest.mark.parametrize("attribute, good, bad, message", [
+    ("sex", "2", "7", "not a valid code for Sex [220]"),
+    ("date_of_birth", "19500312", "19500231", "day 31 does not exist"),
+    ("social_security_number", "999123456", "99912345X", "digits only"),
+    ("cause_of_death", "C509", "C5.9", "form"),
+    ("race1", "01", "1", "not a valid code"),
+])
+def test_item_validation(attribute, good, bad, message):
+    spec = naaccr_items(Patient)[attribute]
+    assert spec.problem(good) is None
+    assert message in spec.problem(bad)

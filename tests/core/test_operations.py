@@ -1,0 +1,154 @@
+"""Operations validate, write one transaction, audit field by field and refuse stale saves."""
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DatabaseError
+
+from abstracts import operations as ops
+from registry.audit import SYSTEM, AuditLogIsAppendOnly, Actor
+from registry.db import db_session
+from registry.errors import Conflict, InvalidInput, NotAllowed
+from registry.models import AuditEntry, Patient, Tumor, WorkflowState
+
+PATIENT = {"name_last": "Alderdemo", "name_first": "Mary", "date_of_birth": "19500312", "sex": "2",
+           "race1": "01", "spanish_hispanic_origin": "0", "vital_status": "1"}
+TUMOR = {"primary_site": "C504", "laterality": "1", "histology": "8500", "behavior": "3",
+         "date_of_diagnosis": "20230105", "sequence_number_hospital": "00", "class_of_case": "14",
+         "diagnostic_confirmation": "1", "summary_stage_2018": "1",
+         "treatment": {"surgery_of_primary_site": "22", "date_of_surgery": "20230201"}}
+
+
+def _count(model) -> int:
+    return db_session.scalar(select(func.count()).select_from(model))
+
+
+def _audit(entity: str, action: str) -> list[AuditEntry]:
+    return list(db_session.scalars(select(AuditEntry).where(AuditEntry.entity == entity,
+                                                            AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def test_update_records_before_and_after_in_the_audit_log(app, make_user):
+    registrar = make_user("registrar")
+    patient = ops.create_patient(PATIENT, actor=registrar)
+    assert patient.patient_id_number == "00000001"
+    ops.update_patient(patient.id, {"name_last": "Birchdemo", "vital_status": "0", "cause_of_death": "C509"},
+                       actor=registrar, expected_version=1)
+    [entry] = _audit("patient", "update_patient:update")
+    assert entry.username == registrar.username and entry.user_id == registrar.id
+    assert entry.patient_id == patient.id and entry.entity_version == 2
+    assert entry.changes == {"name_last": ["Alderdemo", "Birchdemo"], "vital_status": ["1", "0"],
+                             "cause_of_death": [None, "C509"]}
+    [created] = _audit("patient", "create_patient:create")
+    assert created.changes["date_of_birth"] == [None, "19500312"]
+
+
+def test_bad_value_names_the_field_and_writes_nothing(app):
+    with pytest.raises(InvalidInput) as error:
+        ops.create_patient(PATIENT | {"sex": "7", "date_of_birth": "19501301"}, actor=SYSTEM)
+    assert set(error.value.errors) == {"sex", "date_of_birth"}
+    assert "sex: '7' is not a valid code for Sex [220]" in str(error.value)
+    assert _count(Patient) == 0 and _count(AuditEntry) == 0
+
+
+def test_unknown_field_and_wrong_type_are_refused(app):
+    with pytest.raises(InvalidInput, match="favourite_colour: unknown field"):
+        ops.create_patient({"favourite_colour": "blue"}, actor=SYSTEM)
+    with pytest.raises(InvalidInput, match="sex: must be text"):
+        ops.create_patient({"sex": ["1"]}, actor=SYSTEM)
+
+
+def test_tumor_with_bad_treatment_is_not_half_written(app):
+    patient = ops.create_patient(PATIENT, actor=SYSTEM)
+    before = _count(AuditEntry)
+    with pytest.raises(InvalidInput, match="treatment: chemotherapy"):
+        ops.create_tumor(patient.id, TUMOR | {"treatment": {"chemotherapy": "05"}}, actor=SYSTEM)
+    assert _count(Tumor) == 0 and _count(AuditEntry) == before
+
+
+def test_failure_inside_the_transaction_rolls_everything_back(app):
+    patient = ops.create_patient(PATIENT, actor=SYSTEM)
+    with pytest.raises(InvalidInput, match="patient_id_number: 00000001 is already used"):
+        ops.create_patient(PATIENT | {"patient_id_number": patient.patient_id_number}, actor=SYSTEM)
+    assert _count(Patient) == 1
+
+
+def test_second_save_of_the_same_version_is_a_conflict_showing_what_changed(app, make_user):
+    first, second = make_user("registrar", "first"), make_user("registrar", "second")
+    patient = ops.create_patient(PATIENT, actor=first)
+    tumor = ops.create_tumor(patient.id, TUMOR, actor=first)
+    assert tumor.version == 1
+    ops.update_tumor(tumor.id, {"summary_stage_2018": "3"}, actor=first, expected_version=1)
+    with pytest.raises(Conflict) as conflict:
+        ops.update_tumor(tumor.id, {"laterality": "2"}, actor=second, expected_version=1)
+    assert conflict.value.current_version == 2
+    assert conflict.value.changed == {"summary_stage_2018": ["1", "3"]}
+    db_session.expire_all()
+    assert db_session.get(Tumor, tumor.id).laterality == "1"
+
+
+def test_treatment_change_moves_the_tumor_version_and_is_audited(app):
+    patient = ops.create_patient(PATIENT, actor=SYSTEM)
+    tumor = ops.create_tumor(patient.id, TUMOR, actor=SYSTEM)
+    ops.update_tumor(tumor.id, {"treatment": {"chemotherapy": "03", "date_of_chemotherapy": "20230301"}},
+                     actor=SYSTEM, expected_version=1)
+    db_session.expire_all()
+    assert db_session.get(Tumor, tumor.id).version == 2
+    [entry] = _audit("first_course_treatment", "update_tumor:update")
+    assert entry.changes["chemotherapy"] == [None, "03"] and entry.patient_id == patient.id
+    with pytest.raises(Conflict) as conflict:
+        ops.update_tumor(tumor.id, {"behavior": "2"}, actor=SYSTEM, expected_version=1)
+    assert conflict.value.changed["chemotherapy"] == [None, "03"]
+
+
+def test_workflow_moves_by_role(app, make_user):
+    registrar, reviewer = make_user("registrar"), make_user("reviewer")
+    patient = ops.create_patient(PATIENT, actor=registrar)
+    tumor = ops.create_tumor(patient.id, TUMOR, actor=registrar)
+    ops.set_workflow_state(tumor.id, "complete", actor=registrar)
+    with pytest.raises(NotAllowed, match="a registrar cannot move an abstract to reviewed"):
+        ops.set_workflow_state(tumor.id, "reviewed", actor=registrar)
+    ops.set_workflow_state(tumor.id, "in_progress", actor=reviewer, comment="grade missing")
+    with pytest.raises(NotAllowed, match="cannot go from in_progress to reviewed"):
+        ops.set_workflow_state(tumor.id, "reviewed", actor=reviewer)
+    db_session.expire_all()
+    stored = db_session.get(Tumor, tumor.id)
+    assert stored.workflow_state is WorkflowState.IN_PROGRESS and stored.workflow_comment == "grade missing"
+
+
+def test_follow_up_moves_last_contact_only_forward(app):
+    patient = ops.create_patient(PATIENT | {"date_of_last_contact": "20230601"}, actor=SYSTEM)
+    tumor = ops.create_tumor(patient.id, TUMOR, actor=SYSTEM)
+    ops.record_follow_up(patient.id, {"date_of_contact": "202201", "vital_status": "1"}, actor=SYSTEM)
+    db_session.expire_all()
+    assert db_session.get(Patient, patient.id).date_of_last_contact == "20230601"
+    contact = ops.record_follow_up(patient.id, {"date_of_contact": "20240710", "vital_status": "0",
+                                                "follow_up_source": "7"}, actor=SYSTEM,
+                                   cancer_status={tumor.id: "2"})
+    db_session.expire_all()
+    stored = db_session.get(Patient, patient.id)
+    assert (stored.date_of_last_contact, stored.vital_status) == ("20240710", "0")
+    assert [s.cancer_status for s in contact.tumor_statuses] == ["2"]
+    with pytest.raises(InvalidInput, match="tumor 1: cancer_status"):
+        ops.record_follow_up(patient.id, {"date_of_contact": "20240801"}, actor=SYSTEM, cancer_status={tumor.id: "5"})
+
+
+def test_changes_outside_an_operation_are_refused(app):
+    db_session.add(Patient(patient_id_number="00000099"))
+    with pytest.raises(RuntimeError, match="outside an operation"):
+        db_session.flush()
+    db_session.rollback()
+
+
+def test_audit_log_cannot_be_changed(app, backend):
+    ops.create_patient(PATIENT, actor=Actor(None, "someone"))
+    entry = db_session.scalars(select(AuditEntry)).first()
+    entry.detail = "tampered"
+    with pytest.raises(AuditLogIsAppendOnly):
+        db_session.flush()
+    db_session.rollback()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db_session.execute(update(AuditEntry).values(username="nobody"))
+    db_session.rollback()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db_session.execute(text("DELETE FROM audit_entry"))
+    db_session.rollback()
+    assert db_session.scalar(select(AuditEntry.username).limit(1)) == "someone"
