@@ -22,7 +22,6 @@ from registry.demo_profiles import (CITIES, FIRST_NAMES_F, FIRST_NAMES_M, OTHER_
                                     SURNAME_ENDS, SURNAME_STEMS)
 from registry.models import (FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, Tumor,
                              WorkflowState)
-from registry.models.patient import utcnow
 
 FIRST_DIAGNOSIS_YEAR = 2008
 LAST_DIAGNOSIS_YEAR = 2025
@@ -163,12 +162,13 @@ class DemoGenerator:
         else:
             patient["cause_of_death"] = cancer_death.spec["death_code"] if cancer_death else PICK_OTHER_CAUSE(rng)
 
+        stages = [s for s in stages if s[0] <= last_contact]
+        if dco and len(stages) == 1:
+            stages = [(death, stages[0][1], "9", "8000/3")]
         malignant = [s for s in stages if s[3][-1] in "23"]
         seq_malignant, seq_benign = itertools.count(1), itertools.count(60)
         treatments, statuses_by_tumor = [], []
         for when, prof, stage, hist in stages:
-            if when > last_contact:
-                continue
             tumor_id = self._next("tumor")
             histology, behavior = hist.split("/")
             if behavior in "23":
@@ -302,7 +302,6 @@ class DemoGenerator:
                 "id": contact_id, "patient_id": patient_id, "date_of_contact": _d(when), "vital_status": vital,
                 "follow_up_source": "7" if vital == "0" else self.rng.choice("0223"),
                 "next_follow_up_due": _d(_add_days(when, 365)) if vital == "1" else None,
-                "created_at": utcnow(),
             })
             for tumor_id, stage, tumor_dx in tumors:
                 if tumor_dx > when:

@@ -32,24 +32,42 @@ def job_kind(name: str) -> Callable[[JobFunction], JobFunction]:
     return register
 
 
+#: Progress of jobs running in this process, for SQLite, whose single writer is busy with the job itself.
+LIVE_PROGRESS: dict[int, tuple[int, str]] = {}
+
+
 class Progress:
-    """What a running job reports: percent done and messages, visible at once to pages and the CLI."""
+    """What a running job reports: percent done and messages, visible at once to pages and the CLI.
+
+    On a server database each report is its own short transaction; on SQLite the job's own
+    transaction holds the only write lock, so reports stay in this process until the job ends.
+    """
 
     def __init__(self, job_id: int, engine: Any, echo: Callable[[int, str], None] | None = None):
         self.job_id = job_id
         self._engine = engine
         self._echo = echo
+        self._in_memory = engine.dialect.name == "sqlite"
+        self.messages = ""
 
     def __call__(self, percent: int, message: str | None = None) -> None:
         percent = max(0, min(100, int(percent)))
-        with Session(self._engine) as session:
-            job = session.get(Job, self.job_id)
-            job.progress = percent
-            if message:
-                job.messages = (job.messages + message + "\n")[-20000:]
-            session.commit()
+        if message:
+            self.messages = (self.messages + message + "\n")[-20000:]
+        if self._in_memory:
+            LIVE_PROGRESS[self.job_id] = (percent, self.messages)
+        else:
+            with Session(self._engine) as session:
+                job = session.get(Job, self.job_id)
+                job.progress, job.messages = percent, self.messages
+                session.commit()
         if self._echo:
             self._echo(percent, message or "")
+
+
+def live_status(job: Job) -> tuple[int, str]:
+    """Percent and messages of ``job``, from this process while it runs on SQLite."""
+    return LIVE_PROGRESS.get(job.id, (job.progress, job.messages))
 
 
 def enqueue(kind: str, params: dict[str, Any], *, user: User | None) -> Job:
@@ -111,9 +129,11 @@ def execute(job_id: int, echo: Callable[[int, str], None] | None = None) -> Job:
         job.status, job.finished_at, job.result_file = status, utcnow(), result
         if status is JobStatus.FINISHED:
             job.progress = 100
-        if message:
-            job.messages += message + "\n"
+        elif job_id in LIVE_PROGRESS:
+            job.progress = LIVE_PROGRESS[job_id][0]
+        job.messages = progress.messages + (message + "\n" if message else "")
         session.commit()
+        LIVE_PROGRESS.pop(job_id, None)
         session.refresh(job)
         session.expunge(job)
     return job

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from registry.db import db_session
+from registry.jobs import live_status
 from registry.models import Job, Role
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/jobs", template_folder="../templates")
@@ -42,8 +43,9 @@ def show(job_id: int) -> str:
 @login_required
 def status(job_id: int) -> Response:
     job = _visible(job_id)
-    return jsonify(id=job.id, kind=job.kind, status=job.status.value, progress=job.progress,
-                   messages=job.messages, has_result=bool(job.result_file))
+    progress, messages = live_status(job)
+    return jsonify(id=job.id, kind=job.kind, status=job.status.value, progress=progress,
+                   messages=messages, has_result=bool(job.result_file))
 
 
 @blueprint.route("/<int:job_id>/result")

@@ -1,0 +1,42 @@
+# The two commands of the set-up contract: `make run` and `make test`.
+VENV    := .venv
+PYTHON  ?= python3
+FLASK   := $(VENV)/bin/flask --app wsgi
+APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core \
+                chromium poppler-utils
+
+.PHONY: run test conformance bench system-packages clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(VENV)/bin/pip install --quiet -r requirements-test.txt
+	touch $@
+
+## run: create .venv, migrate instance/registry.db, load demo data when empty, serve on 127.0.0.1:5000
+run: $(VENV)/.installed
+	$(FLASK) bootstrap
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 1 --threads 8 --access-logfile - wsgi:app
+
+## system-packages: as root, the Debian packages tests need (WeasyPrint's pango/harfbuzz, chromium, poppler)
+system-packages:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	else echo "not root: make sure these Debian packages are installed: $(APT_PACKAGES)"; fi
+
+## test: install what tests need, then run the suite (SQLite, and PostgreSQL from TEST_DATABASE_URL or a throwaway cluster)
+test: $(VENV)/.test-installed system-packages
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+## bench: the timing scripts of bench/ (figures go to docs/benchmarks.md)
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/bench_demo_data.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
