@@ -1,0 +1,574 @@
+"""Streaming NAACCR XML reader and validator.
+
+Files hold hundreds of thousands of tumors, so the reader never builds the whole
+tree: lxml's ``iterparse`` delivers one ``Patient`` at a time and every finished
+element is cleared, so memory stays flat whatever the file size.  The same pass
+checks what the XSD (1.8) and the dictionaries require, so one read both loads and
+validates, and every problem carries its line, patient and tumor position.
+"""
+from __future__ import annotations
+
+import calendar
+import gzip
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any, Union
+
+from lxml import etree
+
+from .dictionary import (NAACCR_NS, RECORD_TYPES, Dictionary, DictionaryError, DictionarySource,
+                         DictionaryStore, ItemDef, ItemLookup, PathLike, as_dictionary,
+                         base_version_from_uri)
+
+Source = Union[PathLike, IO[bytes]]
+
+_ROOT_ATTRIBUTES = ("baseDictionaryUri", "userDictionaryUri", "timeGenerated", "recordType",
+                    "specificationVersion")
+_NCNAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
+_INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+_DATE_TIME = re.compile(r"^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+                        r"(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))?$")
+_VALUE_PATTERNS = {
+    "digits": (re.compile(r"^\d+$"), "only digits 0-9"),
+    "alpha": (re.compile(r"^[A-Z]+$"), "only upper-case letters A-Z"),
+    "mixed": (re.compile(r"^[A-Z\d]+$"), "only upper-case letters A-Z and digits"),
+    "numeric": (re.compile(r"^\d+(\.\d+)?$"), "a number (digits, optionally a decimal point and more digits)"),
+    "date": (re.compile(r"^(18|19|20)\d\d((0[1-9]|1[012])(0[1-9]|[12]\d|3[01])?)?$"),
+             "a date CCYYMMDD, CCYYMM or CCYY (unknown day or month left off)"),
+    "dateTime": (_DATE_TIME, "a date and time such as 2025-01-31T13:45:00"),
+}
+
+
+class NaaccrError(Exception):
+    """Base of the errors the reader raises; ``problem`` says where and why."""
+
+    def __init__(self, problem: "Problem") -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class NaaccrSyntaxError(NaaccrError):
+    """The file is not well-formed XML (or cannot be decompressed/decoded) from some point on."""
+
+
+class NaaccrReadError(NaaccrError):
+    """The file cannot be read as NAACCR XML at all (wrong root, no usable base dictionary...)."""
+
+
+@dataclass(slots=True)
+class Problem:
+    """One thing wrong with a file, in words a registrar can act on."""
+
+    message: str
+    line: int | None = None
+    patient: int | None = None
+    tumor: int | None = None
+    naaccr_id: str | None = None
+    code: str = "error"
+
+    def __str__(self) -> str:
+        where = []
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.patient is not None:
+            where.append(f"patient {self.patient}")
+        if self.tumor is not None:
+            where.append(f"tumor {self.tumor}")
+        if self.naaccr_id:
+            where.append(f"item {self.naaccr_id}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+@dataclass(slots=True)
+class Tumor:
+    """One ``Tumor``: item values exactly as written (never padded, trimmed or truncated)."""
+
+    items: dict[str, str] = field(default_factory=dict)
+    line: int | None = None
+    index: int = 0
+    item_lines: dict[str, int] = field(default_factory=dict)
+    extensions: list[bytes] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Patient:
+    """One ``Patient`` with its tumors; ``problems`` are the patient's own, see :attr:`all_problems`."""
+
+    items: dict[str, str] = field(default_factory=dict)
+    tumors: list[Tumor] = field(default_factory=list)
+    line: int | None = None
+    index: int = 0
+    item_lines: dict[str, int] = field(default_factory=dict)
+    extensions: list[bytes] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return self.problems + [problem for tumor in self.tumors for problem in tumor.problems]
+
+
+@dataclass(slots=True)
+class NaaccrData:
+    """The root element: its attributes, NaaccrData-level items and extensions."""
+
+    base_dictionary_uri: str | None = None
+    user_dictionary_uris: list[str] = field(default_factory=list)
+    record_type: str | None = None
+    specification_version: str | None = None
+    time_generated: str | None = None
+    extra_attributes: dict[str, str] = field(default_factory=dict)
+    namespaces: dict[str | None, str] = field(default_factory=dict)
+    items: dict[str, str] = field(default_factory=dict)
+    item_lines: dict[str, int] = field(default_factory=dict)
+    extensions: list[bytes] = field(default_factory=list)
+    line: int | None = None
+
+    @property
+    def naaccr_version(self) -> str | None:
+        return base_version_from_uri(self.base_dictionary_uri)
+
+
+def open_source(source: Source) -> IO[bytes]:
+    """Open a path or binary stream, transparently un-gzipping (by magic bytes, not by name)."""
+    stream: IO[bytes]
+    if isinstance(source, (str, os.PathLike)):
+        stream = open(os.fspath(source), "rb")
+    else:
+        stream = source
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+    return buffered
+
+
+def check_value(item: ItemDef, value: str) -> str | None:
+    """Why ``value`` breaks ``item``'s length or data type, or None when it is fine."""
+    if value == "":
+        return None
+    if len(value) > item.length and not item.allow_unlimited_text:
+        return f"value is too long: {len(value)} characters, at most {item.length} allowed"
+    rule = _VALUE_PATTERNS.get(item.data_type)
+    if rule is None:
+        return None
+    pattern, wanted = rule
+    if not pattern.match(value):
+        return f"value {value!r} is not valid for data type {item.data_type}: expected {wanted}"
+    if item.data_type == "date" and len(value) == 8:
+        year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
+        if day > calendar.monthrange(year, month)[1]:
+            return f"value {value!r} is not a calendar date"
+    return None
+
+
+class NaaccrReader:
+    """Iterate the patients of a NAACCR XML file (``.xml`` or ``.xml.gz``), checking as it goes.
+
+    ``dictionaries`` is a directory of installed dictionaries, a mapping of URI or
+    version to a path/:class:`Dictionary`, or a :class:`DictionaryStore`; the base
+    dictionary is the one the file's ``baseDictionaryUri`` names.  Every supplied
+    user dictionary applies, whatever ``userDictionaryUri`` says, because the caller
+    chose them.  ``renamed_items`` maps old naaccrIds to current ones (see
+    :func:`~registry.naaccr.dictionary.load_renamed_items`) for files written with
+    ids a dictionary later renamed; the new id is used only when the old one is unknown.  With ``strict_namespaces=False`` a file without the NAACCR namespace
+    is read without complaint (as older tools wrote them).
+    """
+
+    def __init__(self, source: Source, dictionaries: DictionarySource,
+                 user_dictionaries: Iterable[PathLike | Dictionary] = (), *,
+                 strict_namespaces: bool = True, check_values: bool = True,
+                 renamed_items: Mapping[str, str] | None = None) -> None:
+        self._renamed = dict(renamed_items or {})
+        self._store = DictionaryStore.coerce(dictionaries)
+        self._user = [as_dictionary(entry) for entry in user_dictionaries]
+        self._strict = strict_namespaces
+        self._check_values = check_values
+        self._owns = isinstance(source, (str, os.PathLike))
+        self._source_name = os.fspath(source) if self._owns else getattr(source, "name", "<stream>")
+        self._file = open(os.fspath(source), "rb") if self._owns else source
+        self._raw = open_source(self._file)
+        self._events = etree.iterparse(self._raw, events=("start", "end"), resolve_entities=False,
+                                       no_network=True, load_dtd=False, remove_comments=True,
+                                       remove_pis=True)
+        self.problems: list[Problem] = []
+        self.lookup: ItemLookup | None = None
+        self._data: NaaccrData | None = None
+        self._root: etree._Element | None = None
+        self._ns: str | None = None
+        self._pending: list[Patient] = []
+        self._done = False
+        self.patient_count = 0
+        self.tumor_count = 0
+
+    def __enter__(self) -> "NaaccrReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if isinstance(self._raw, gzip.GzipFile):
+            self._raw.close()
+        if self._owns:
+            self._file.close()
+
+    @property
+    def data(self) -> NaaccrData:
+        """Root attributes and NaaccrData-level items (complete once the first patient is read)."""
+        while self._data is None or (not self._pending and not self._done and self._before_patients):
+            if not self._advance():
+                break
+        if self._data is None:
+            raise NaaccrReadError(Problem("the file has no NaaccrData element", code="structure"))
+        return self._data
+
+    def __iter__(self) -> Iterator[Patient]:
+        while True:
+            if self._pending:
+                yield self._pending.pop(0)
+                continue
+            if self._done or not self._advance():
+                return
+
+    def _problem(self, message: str, element: etree._Element | None = None, *, code: str = "error",
+                 naaccr_id: str | None = None, line: int | None = None) -> None:
+        problem = Problem(message, line if line is not None else (element.sourceline if element is not None else None),
+                          self._patient.index if self._patient else None,
+                          self._tumor.index if self._tumor else None, naaccr_id, code)
+        target = self._tumor or self._patient
+        (target.problems if target is not None else self.problems).append(problem)
+
+    # The parse loop: one call handles events until a patient is complete (or the file ends).
+    _patient: Patient | None = None
+    _tumor: Tumor | None = None
+    _before_patients = True
+    _skip_depth = 0
+    _depth = 0
+    _in_item = False
+    _item_tag = "\0"
+    _stage: list[int]
+
+    def _advance(self) -> bool:
+        try:
+            for event, element in self._events:
+                if event == "start":
+                    self._start(element)
+                else:
+                    self._end(element)
+                    if self._pending:
+                        return True
+        except etree.XMLSyntaxError as exc:
+            self._done = True
+            message = exc.msg or str(exc)
+            message = re.sub(r", line \d+, column \d+$", "", message)
+            raise NaaccrSyntaxError(Problem(f"the file is not well-formed XML: {message}", exc.lineno,
+                                            self._patient.index if self._patient else None,
+                                            self._tumor.index if self._tumor else None,
+                                            code="syntax")) from None
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            self._done = True
+            raise NaaccrSyntaxError(Problem(f"the file cannot be read: {exc}", code="unreadable")) from None
+        self._done = True
+        return False
+
+    def _kind(self, element: etree._Element) -> tuple[str, str | None]:
+        """('naaccr', local name), ('extension', ns) or ('foreign', None) for an unqualified stray."""
+        tag = element.tag
+        if not isinstance(tag, str):
+            return "other", None
+        if tag[0] == "{":
+            ns, local = tag[1:].split("}", 1)
+        else:
+            ns, local = None, tag
+        if ns == self._ns:
+            return "naaccr", local
+        if ns is None or ns == NAACCR_NS:
+            return "foreign", local
+        return "extension", ns
+
+    def _start(self, element: etree._Element) -> None:
+        self._depth += 1
+        if self._skip_depth:
+            return
+        if element.tag == self._item_tag and not self._in_item:
+            self._in_item = True
+            if self._stage[-1]:
+                self._order(0, ("NaaccrData", "Patient", "Tumor")[self._depth - 2], element)
+            return
+        if self._root is None:
+            self._open_root(element)
+            return
+        if self._in_item:
+            self._problem("an Item may only contain text, not elements", element, code="structure",
+                          naaccr_id=element.getparent().get("naaccrId"))
+            self._skip_depth = self._depth
+            return
+        kind, name = self._kind(element)
+        parent_level = ("NaaccrData", "Patient", "Tumor")[self._depth - 2]
+        if kind == "naaccr" and name == {"NaaccrData": "Patient", "Patient": "Tumor"}.get(parent_level or ""):
+            self._order(2, parent_level, element)
+            if name == "Patient":
+                self._before_patients = False
+                self.patient_count += 1
+                self._patient = Patient(line=element.sourceline, index=self.patient_count)
+            else:
+                assert self._patient is not None
+                self.tumor_count += 1
+                self._tumor = Tumor(line=element.sourceline, index=len(self._patient.tumors) + 1)
+            self._stage.append(0)
+            self._no_attributes(element, name)
+            return
+        if kind == "extension":
+            self._order(1, parent_level, element)
+        elif kind == "naaccr":
+            self._problem(f"unexpected element {name} inside {parent_level}", element, code="structure")
+        elif name in ("Item", "Patient", "Tumor", "NaaccrData"):
+            self._problem(f"element {name} is not in the NAACCR namespace {NAACCR_NS}", element, code="namespace")
+        else:
+            self._problem(f"element {name} inside {parent_level} is not in a namespace; extension elements "
+                          "need their own namespace", element, code="namespace")
+        self._skip_depth = self._depth
+
+    def _order(self, stage: int, level: str | None, element: etree._Element) -> None:
+        """Enforce the XSD sequence Item*, extensions*, child elements*."""
+        current = self._stage[-1]
+        if stage < current:
+            what = ("Item", "an extension element", "a child element")[stage]
+            after = ("Items", "extension elements", "Patient" if level == "NaaccrData" else "Tumor")[current]
+            self._problem(f"{what} in {level} must come before {after}", element, code="structure")
+        else:
+            self._stage[-1] = stage
+
+    def _no_attributes(self, element: etree._Element, name: str) -> None:
+        for attribute in element.attrib:
+            self._problem(f"{name} may not have attributes (found {attribute})", element, code="structure")
+
+    def _open_root(self, element: etree._Element) -> None:
+        self._root = element
+        tag = element.tag if isinstance(element.tag, str) else ""
+        ns, local = (tag[1:].split("}", 1) if tag.startswith("{") else (None, tag))
+        if local != "NaaccrData":
+            raise NaaccrReadError(Problem(f"the root element must be NaaccrData, not {local}", element.sourceline,
+                                          code="structure"))
+        self._ns = ns
+        self._item_tag = f"{{{ns}}}Item" if ns else "Item"
+        if ns is None and self._strict:
+            self._problem(f"NaaccrData must be in the NAACCR namespace (xmlns=\"{NAACCR_NS}\")", element,
+                          code="namespace")
+        elif ns not in (None, NAACCR_NS):
+            raise NaaccrReadError(Problem(f"NaaccrData is in namespace {ns}, not {NAACCR_NS}", element.sourceline,
+                                          code="namespace"))
+        self._stage = [0]
+        data = NaaccrData(line=element.sourceline, namespaces=dict(element.nsmap))
+        attrs = element.attrib
+        for name, value in attrs.items():
+            if name in _ROOT_ATTRIBUTES:
+                continue
+            if name.startswith("{") and not name.startswith("{" + NAACCR_NS + "}"):
+                data.extra_attributes[name] = value
+            else:
+                self._problem(f"attribute {name} is not allowed on NaaccrData (own attributes need their own "
+                              f"namespace)", element, code="structure")
+        data.base_dictionary_uri = attrs.get("baseDictionaryUri")
+        data.user_dictionary_uris = (attrs.get("userDictionaryUri") or "").split()
+        data.record_type = attrs.get("recordType")
+        data.specification_version = attrs.get("specificationVersion")
+        data.time_generated = attrs.get("timeGenerated")
+        for required in ("baseDictionaryUri", "recordType", "specificationVersion"):
+            if not attrs.get(required):
+                self._problem(f"required attribute {required} is missing on NaaccrData", element, code="structure")
+        if data.record_type and data.record_type not in RECORD_TYPES:
+            self._problem(f"recordType must be A, M, C or I, not {data.record_type!r}", element, code="structure")
+        if data.time_generated is not None and not _DATE_TIME.match(data.time_generated):
+            self._problem(f"timeGenerated {data.time_generated!r} is not a valid date and time "
+                          "(e.g. 2025-01-31T09:12:41-04:00)", element, code="structure")
+        self._data = data
+        if not data.base_dictionary_uri:
+            raise NaaccrReadError(Problem("cannot check items: NaaccrData has no baseDictionaryUri",
+                                          element.sourceline, code="dictionary"))
+        base = self._store.get(data.base_dictionary_uri)
+        if base is None:
+            raise NaaccrReadError(Problem(f"base dictionary {data.base_dictionary_uri} is not installed",
+                                          element.sourceline, code="dictionary"))
+        try:
+            self.lookup = ItemLookup(base, self._user)
+        except DictionaryError as exc:
+            raise NaaccrReadError(Problem(str(exc), element.sourceline, code="dictionary")) from None
+
+    def _end(self, element: etree._Element) -> None:
+        depth = self._depth
+        self._depth -= 1
+        if element.tag == self._item_tag and not self._skip_depth:
+            self._in_item = False
+            self._item(element, depth)
+            return
+        if self._skip_depth:
+            if depth == self._skip_depth:
+                self._skip_depth = 0
+                kind, _ = self._kind(element)
+                if kind == "extension":
+                    holder = self._tumor or self._patient or self._data
+                    tail, element.tail = element.tail, None
+                    holder.extensions.append(etree.tostring(element))
+                    element.tail = tail
+                element.clear(keep_tail=True)
+            return
+        kind, name = self._kind(element)
+        if kind != "naaccr":
+            return
+        if name == "Tumor" and self._tumor is not None and depth == 3:
+            self._text_only_whitespace(element, "Tumor")
+            self._patient.tumors.append(self._tumor)  # type: ignore[union-attr]
+            self._tumor = None
+            self._stage.pop()
+            element.clear(keep_tail=True)
+        elif name == "Patient" and self._patient is not None and depth == 2:
+            self._text_only_whitespace(element, "Patient")
+            patient, self._patient = self._patient, None
+            self._stage.pop()
+            element.clear(keep_tail=True)
+            self._release_siblings(element)
+            self._pending.append(patient)
+        elif depth == 1:
+            self._text_only_whitespace(element, "NaaccrData")
+            self._release_siblings(None)
+
+    def _release_siblings(self, element: etree._Element | None) -> None:
+        """Drop finished elements that precede ``element`` (all of them when None) to keep memory flat."""
+        root = self._root
+        assert root is not None
+        while len(root) and root[0] is not element:
+            tail = root[0].tail
+            if tail and tail.strip():
+                self._problem("text is not allowed between elements of NaaccrData", root, code="structure")
+            del root[0]
+
+    def _text_only_whitespace(self, element: etree._Element, name: str) -> None:
+        if element.text and element.text.strip():
+            self._problem(f"text is not allowed directly inside {name}", element, code="structure")
+        for child in element:
+            if child.tail and child.tail.strip() and name != "NaaccrData":
+                self._problem(f"text is not allowed between elements of {name}", child, code="structure")
+
+    def _item(self, element: etree._Element, depth: int) -> None:
+        level = ("NaaccrData", "Patient", "Tumor")[depth - 2]
+        holder = self._tumor if level == "Tumor" else self._patient if level == "Patient" else self._data
+        if holder is None:
+            return
+        line = element.sourceline
+        naaccr_id = element.get("naaccrId")
+        num = element.get("naaccrNum")
+        for attribute in element.attrib:
+            if attribute not in ("naaccrId", "naaccrNum"):
+                self._problem(f"attribute {attribute} is not allowed on Item", element, code="structure",
+                              naaccr_id=naaccr_id)
+        value = element.text or ""
+        if naaccr_id is not None and naaccr_id in self._renamed and naaccr_id not in self.lookup:  # type: ignore[operator]
+            naaccr_id = self._renamed[naaccr_id]
+        if naaccr_id is None or not _NCNAME.match(naaccr_id):
+            self._problem("Item has no valid naaccrId attribute" if naaccr_id is None
+                          else f"naaccrId {naaccr_id!r} is not a valid identifier", element, code="structure")
+            return
+        if naaccr_id in holder.items:
+            self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
+                          naaccr_id=naaccr_id)
+            return
+        holder.items[naaccr_id] = value
+        holder.item_lines[naaccr_id] = line
+        if num is not None and not _INTEGER.match(num):
+            self._problem(f"naaccrNum {num!r} is not a number", element, code="structure", naaccr_id=naaccr_id)
+            num = None
+        lookup = self.lookup
+        assert lookup is not None
+        item = lookup.get(naaccr_id)
+        if item is None:
+            where = f"base dictionary {lookup.base.naaccr_version or lookup.base.uri}"
+            where += " or the supplied user dictionaries" if lookup.user else " (no user dictionary supplied)"
+            self._problem(f"unknown item {naaccr_id}: not defined in the {where}", element, code="unknown",
+                          naaccr_id=naaccr_id)
+            return
+        if item.parent != level:
+            self._problem(f"item {naaccr_id} belongs in {item.parent}, not in {level}", element, code="level",
+                          naaccr_id=naaccr_id)
+        if num is not None and int(num) != item.naaccr_num:
+            self._problem(f"naaccrNum {int(num)} does not match item {naaccr_id}, which is number {item.naaccr_num}",
+                          element, code="number", naaccr_id=naaccr_id)
+        if self._check_values:
+            reason = check_value(item, value)
+            if reason:
+                self._problem(reason, element, code="too-long" if "too long" in reason else "data-type",
+                              naaccr_id=naaccr_id)
+
+
+def read_patients(source: Source, dictionaries: DictionarySource,
+                  user_dictionaries: Iterable[PathLike | Dictionary] = (), **options: Any) -> Iterator[Patient]:
+    """Convenience generator over :class:`NaaccrReader` that closes the file when done."""
+    with NaaccrReader(source, dictionaries, user_dictionaries, **options) as reader:
+        yield from reader
+
+
+@dataclass(slots=True)
+class ValidationReport:
+    """Outcome of :func:`validate`: ``status`` is valid, invalid or unreadable (the CLI's 0/1/2)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    patients: int = 0
+    tumors: int = 0
+    readable: bool = True
+    truncated: bool = False
+    data: NaaccrData | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.readable and not self.problems
+
+    @property
+    def status(self) -> str:
+        return "unreadable" if not self.readable else "valid" if not self.problems else "invalid"
+
+
+def validate(source: Source, dictionaries: DictionarySource,
+             user_dictionaries: Iterable[PathLike | Dictionary] = (), *, strict_namespaces: bool = True,
+             max_problems: int | None = None, renamed_items: Mapping[str, str] | None = None) -> ValidationReport:
+    """Check a whole file and list every problem (stopping only at the first XML syntax error).
+
+    A file that cannot be opened, decompressed or parsed up to its root element is
+    *unreadable*; anything else wrong makes it *invalid*.
+    """
+    report = ValidationReport()
+
+    def add(problems: Iterable[Problem]) -> bool:
+        for problem in problems:
+            if max_problems is not None and len(report.problems) >= max_problems:
+                report.truncated = True
+                return False
+            report.problems.append(problem)
+        return True
+
+    try:
+        reader = NaaccrReader(source, dictionaries, user_dictionaries, strict_namespaces=strict_namespaces,
+                              renamed_items=renamed_items)
+    except OSError as exc:
+        report.readable = False
+        report.problems.append(Problem(f"the file cannot be opened: {exc}", code="unreadable"))
+        return report
+    with reader:
+        try:
+            for patient in reader:
+                if not add(reader.problems) or not add(patient.all_problems):
+                    break
+                reader.problems.clear()
+        except NaaccrError as exc:
+            add(reader.problems)
+            reader.problems.clear()
+            if reader._root is None or exc.problem.code == "unreadable":
+                report.readable = False
+            add([exc.problem])
+        add(reader.problems)
+        report.patients = reader.patient_count
+        report.tumors = reader.tumor_count
+        report.data = reader._data
+    return report
