@@ -20,7 +20,7 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 ## run: create .venv, migrate instance/registry.db, load demo data when empty, serve on 127.0.0.1:5000
 run: $(VENV)/.installed
 	$(FLASK) bootstrap
-	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 1 --threads 8 --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 1 --threads 8 --no-control-socket --access-logfile - wsgi:app
 
 ## system-packages: as root, the Debian packages tests need (WeasyPrint's pango/harfbuzz, chromium, poppler)
 system-packages:

@@ -42,6 +42,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_jobs()
 
+    from registry.dates import display_date
+    from staging_tables.codes import term
+    app.add_template_filter(display_date, "pdate")
+    app.add_template_global(term)
+
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:
         db_session.remove()

@@ -110,3 +110,15 @@ def date_problem(value: str) -> str | None:
     except InvalidDate as exc:
         return str(exc)
     return None
+
+
+def display_date(value: str | None) -> str:
+    """``20080115`` → ``2008-01-15``, ``200801`` → ``2008-01``; blank stays blank, bad text is shown as is."""
+    if not value:
+        return ""
+    try:
+        date = PartialDate.parse(value)
+    except InvalidDate:
+        return value
+    return "-".join(part for part in (f"{date.year:04d}", date.month and f"{date.month:02d}",
+                                      date.day and f"{date.day:02d}") if part)

@@ -24,3 +24,10 @@ def terms(list_name: str) -> dict[str, str]:
         return code_lists()[list_name]
     except KeyError:
         raise KeyError(f"no code list named '{list_name}'") from None
+
+
+def term(list_name: str, code: str | None) -> str:
+    """The term of ``code`` in ``list_name`` for display; blank for no code, the code itself if unknown."""
+    if not code:
+        return ""
+    return code_lists().get(list_name, {}).get(code, code)

@@ -1,0 +1,98 @@
+"""The served application in a real browser: sign in, patient list, search, patient page.
+
+Runs gunicorn the way `make run` does, on a throwaway SQLite database with demo data, and
+drives Debian's Chromium through Playwright. Screenshots go to test-artifacts/ for a person
+to look at.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = PROJECT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: `make test` installs it as root")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    folder = tmp_path_factory.mktemp("served")
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{folder / 'registry.db'}", "REGISTRY_INSTANCE_DIR": str(folder),
+                        "SECRET_KEY": "e2e-only-secret"}
+    env.pop("REDIS_URL", None)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run(flask + ["bootstrap", "--demo-patients", "150"], cwd=PROJECT, env=env, check=True,
+                   capture_output=True)
+    subprocess.run(flask + ["users", "create", "reg", "--role", "registrar"], cwd=PROJECT, env=env, check=True,
+                   input=b"browser-pass-1\nbrowser-pass-1\n", capture_output=True)
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind",
+                                f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "wsgi:app"],
+                               cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_sign_in_search_and_open_a_patient(server):
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(exist_ok=True)
+    blocked: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+        page.goto(server + "/patients")
+        assert "/login" in page.url
+        page.fill("#username", "reg")
+        page.fill("#password", "wrong-password-1")
+        page.click("button[type=submit]")
+        assert "Wrong username or password" in page.inner_text("main")
+        page.fill("#username", "reg")
+        page.fill("#password", "browser-pass-1")
+        page.click("button[type=submit]")
+        assert page.url.endswith("/patients")
+        assert "150 patients · page 1 of 3" in page.inner_text("main")
+        assert page.locator("table tbody tr").count() == 50
+        page.click("a[rel=next]")
+        assert "page 2 of 3" in page.inner_text("main")
+        first_name = page.locator("table tbody tr td:nth-child(2)").first.inner_text()
+        page.fill("input[name=name]", first_name.split(",")[0])
+        page.click("form.search button")
+        assert first_name in page.inner_text("table")
+        page.screenshot(path=str(ARTIFACTS / "patient-list.png"), full_page=True)
+        page.locator("table tbody tr td a").first.click()
+        assert "Tumors" in page.inner_text("main") and "Follow-up" in page.inner_text("main")
+        page.screenshot(path=str(ARTIFACTS / "patient-page.png"), full_page=True)
+        background = page.evaluate("getComputedStyle(document.querySelector('.topbar')).backgroundColor")
+        assert background == "rgb(20, 50, 79)", "the stylesheet did not load"
+        browser.close()
+    assert blocked == []
