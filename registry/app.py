@@ -33,9 +33,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from abstracts.views import blueprint as abstracts_blueprint
     from registry.auth.views import blueprint as auth_blueprint
     from registry.jobs.views import blueprint as jobs_blueprint
+    from registry.reference.views import blueprint as reference_blueprint
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(abstracts_blueprint)
     app.register_blueprint(jobs_blueprint)
+    app.register_blueprint(reference_blueprint)
 
     from registry.cli import register_commands
     from registry.demo import register_jobs

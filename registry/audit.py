@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from registry.db import db_session, session_factory, transaction
 from registry.models import (AuditEntry, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient,
-                             Tumor, User)
+                             ReferenceInstall, Tumor, User)
 from registry.models.patient import utcnow
 
-AUDITED = (Patient, Tumor, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, User)
+AUDITED = (Patient, Tumor, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, User, ReferenceInstall)
 NOT_LOGGED = {"version", "updated_at", "created_at"}
 REDACTED = {"password_hash"}
 

@@ -138,5 +138,6 @@ def jobs_worker(burst: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for cmd in (db_group, users_group, demo_data, bootstrap, jobs_group):
+    from registry.reference.cli import reference_group
+    for cmd in (db_group, users_group, demo_data, bootstrap, jobs_group, reference_group):
         app.cli.add_command(cmd)

@@ -2,8 +2,9 @@
 from registry.models.audit import AuditEntry
 from registry.models.job import Job, JobStatus
 from registry.models.patient import FollowUpContact, FollowUpTumorStatus, Patient
+from registry.models.reference import ReferenceInstall
 from registry.models.tumor import FirstCourseTreatment, Tumor, WorkflowState
 from registry.models.user import PHI_ROLES, Role, User
 
 __all__ = ["AuditEntry", "FirstCourseTreatment", "FollowUpContact", "FollowUpTumorStatus", "Job", "JobStatus",
-           "PHI_ROLES", "Patient", "Role", "Tumor", "User", "WorkflowState"]
+           "PHI_ROLES", "Patient", "ReferenceInstall", "Role", "Tumor", "User", "WorkflowState"]

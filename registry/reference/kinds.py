@@ -1,0 +1,22 @@
+"""The reference kinds the core knows; capabilities add their own with ``reference_kind``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry.naaccr import DictionaryError, load_dictionary
+from registry.reference import InvalidReference, ReferenceInfo, reference_kind
+
+
+@reference_kind("naaccr-dictionary", "a NAACCR XML base or user dictionary (naaccr-dictionary-NNN.xml) "
+                                     "with a dictionaryUri and ItemDefs")
+def naaccr_dictionary(path: Path) -> ReferenceInfo:
+    try:
+        dictionary = load_dictionary(path)
+    except DictionaryError as exc:
+        raise InvalidReference(str(exc)) from None
+    if not len(dictionary):
+        raise InvalidReference("it defines no items")
+    version = dictionary.naaccr_version or dictionary.specification_version or "user"
+    kind = "base" if dictionary.is_base else "user"
+    return ReferenceInfo(name=dictionary.uri, version=str(version),
+                         summary=f"{kind} dictionary, {len(dictionary)} items")
