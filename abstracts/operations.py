@@ -30,8 +30,13 @@ PLAIN_FIELDS: dict[type, dict[str, type]] = {
 }
 
 
-def clean(model: type, data: dict[str, Any], *, record: str | None = None) -> dict[str, Any]:
-    """Validate ``data`` for ``model``: every field known, every value valid; blanks become None."""
+def clean(model: type, data: dict[str, Any], *, record: str | None = None,
+          allow_derived: bool = False) -> dict[str, Any]:
+    """Validate ``data`` for ``model``: every field known, every value valid; blanks become None.
+
+    Derived items (stage derived by the staging engine, survival time) are refused unless the
+    caller is the process that derives them (``allow_derived``).
+    """
     specs = naaccr_items(model)
     plain = PLAIN_FIELDS.get(model, {})
     cleaned: dict[str, Any] = {}
@@ -50,6 +55,9 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None) -> di
         spec = specs.get(field)
         if spec is None:
             errors[field] = f"unknown field for {model.__name__.lower()}"
+            continue
+        if spec.derived and not allow_derived:
+            errors[field] = "is derived by the registry and cannot be entered"
             continue
         if value is None:
             cleaned[field] = None

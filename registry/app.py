@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from typing import Any
 
 from flask import Flask, Response, render_template
@@ -14,6 +15,20 @@ csrf = CSRFProtect()
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+#: Every blueprint as "module:attribute"; a capability adds its line here.
+BLUEPRINTS = [
+    "registry.auth.views:blueprint",
+    "abstracts.views:blueprint",
+    "registry.jobs.views:blueprint",
+    "registry.reference.views:blueprint",
+]
+
+
+def _load(dotted: str) -> Any:
+    module, _, attribute = dotted.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -30,14 +45,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from registry.auth import init_login
     init_login(app)
 
-    from abstracts.views import blueprint as abstracts_blueprint
-    from registry.auth.views import blueprint as auth_blueprint
-    from registry.jobs.views import blueprint as jobs_blueprint
-    from registry.reference.views import blueprint as reference_blueprint
-    app.register_blueprint(auth_blueprint)
-    app.register_blueprint(abstracts_blueprint)
-    app.register_blueprint(jobs_blueprint)
-    app.register_blueprint(reference_blueprint)
+    for dotted in BLUEPRINTS:
+        app.register_blueprint(_load(dotted))
 
     from registry.cli import register_commands
     from registry.demo import register_jobs

@@ -137,7 +137,16 @@ def jobs_worker(burst: bool) -> None:
     SimpleWorker([Queue("registry", connection=connection)], connection=connection).work(burst=burst)
 
 
+#: Command groups of the capabilities as "module:attribute"; a capability adds its line here.
+COMMAND_GROUPS = [
+    "registry.reference.cli:reference_group",
+]
+
+
 def register_commands(app: Flask) -> None:
-    from registry.reference.cli import reference_group
-    for cmd in (db_group, users_group, demo_data, bootstrap, jobs_group, reference_group):
+    import importlib
+    for cmd in (db_group, users_group, demo_data, bootstrap, jobs_group):
         app.cli.add_command(cmd)
+    for dotted in COMMAND_GROUPS:
+        module, _, attribute = dotted.partition(":")
+        app.cli.add_command(getattr(importlib.import_module(module), attribute))

@@ -32,6 +32,7 @@ class ItemSpec:
     code_list: str | None
     pattern: str | None
     label: str
+    derived: bool = False
 
     def problem(self, value: str) -> str | None:
         """Why ``value`` is not acceptable for this item, or None (blank is always acceptable here)."""
@@ -54,18 +55,19 @@ class ItemSpec:
 
 def item(naaccr_num: int, naaccr_id: str, length: int, *, kind: str = "text",
          code_list: str | None = None, pattern: str | None = None, label: str | None = None,
-         index: bool = False) -> MappedColumn[Any]:
+         index: bool = False, derived: bool = False) -> MappedColumn[Any]:
     """A nullable string column carrying its NAACCR identity.
 
     ``kind`` is ``code`` (value from ``code_list``), ``date`` (NAACCR partial date),
-    ``digits``, ``pattern`` (regular expression) or ``text``.
+    ``digits``, ``pattern`` (regular expression) or ``text``. ``derived`` items are computed by the
+    product (staging, survival time) and never accepted from a person.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown item kind {kind!r}")
     if kind == "code" and not code_list:
         raise ValueError(f"item {naaccr_id} is a code but names no code list")
     info = {"naaccr_num": naaccr_num, "naaccr_id": naaccr_id, "length": length, "kind": kind,
-            "code_list": code_list, "pattern": pattern, "label": label}
+            "code_list": code_list, "pattern": pattern, "label": label, "derived": derived}
     return mapped_column(String(length), nullable=True, index=index, info=info)
 
 
@@ -81,5 +83,6 @@ def naaccr_items(model: type) -> dict[str, ItemSpec]:
             model=model.__name__, attribute=attr.key, naaccr_num=info["naaccr_num"],
             naaccr_id=info["naaccr_id"], length=info["length"], kind=info["kind"],
             code_list=info["code_list"], pattern=info["pattern"],
-            label=info["label"] or f"{attr.key.replace('_', ' ')} [{info['naaccr_num']}]")
+            label=info["label"] or f"{attr.key.replace('_', ' ')} [{info['naaccr_num']}]",
+            derived=info.get("derived", False))
     return specs

@@ -106,6 +106,38 @@ class Tumor(Base):
                                                       label="Schema Discriminator 2 [3927]")
     schema_discriminator_3: Mapped[str | None] = item(3928, "schemaDiscriminator3", 1,
                                                       label="Schema Discriminator 3 [3928]")
+    derived_summary_stage_2018: Mapped[str | None] = item(
+        762, "derivedSummaryStage2018", 1, kind="code", code_list="summary_stage_2018", derived=True,
+        label="Derived Summary Stage 2018 [762]")
+    derived_eod_2018_t: Mapped[str | None] = item(785, "derivedEod2018T", 15, kind="pattern", pattern=AJCC,
+                                                  derived=True, label="Derived EOD 2018 T [785]")
+    derived_eod_2018_n: Mapped[str | None] = item(815, "derivedEod2018N", 15, kind="pattern", pattern=AJCC,
+                                                  derived=True, label="Derived EOD 2018 N [815]")
+    derived_eod_2018_m: Mapped[str | None] = item(795, "derivedEod2018M", 15, kind="pattern", pattern=AJCC,
+                                                  derived=True, label="Derived EOD 2018 M [795]")
+    derived_eod_2018_stage_group: Mapped[str | None] = item(818, "derivedEod2018StageGroup", 15, kind="pattern",
+                                                            pattern=AJCC, derived=True,
+                                                            label="Derived EOD 2018 Stage Group [818]")
+    derived_summary_grade_2018: Mapped[str | None] = item(1975, "derivedSummaryGrade2018", 1, derived=True,
+                                                          label="Derived Summary Grade 2018 [1975]")
+    staging_algorithm: Mapped[str | None] = mapped_column(String(60), nullable=True,
+                                                          doc="algorithm and version that derived the stage")
+    staged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    surv_date_active_followup: Mapped[str | None] = item(1782, "survDateActiveFollowup", 8, kind="date",
+                                                         derived=True, label="Surv-Date Active Followup [1782]")
+    surv_flag_active_followup: Mapped[str | None] = item(1783, "survFlagActiveFollowup", 1, kind="digits",
+                                                         derived=True, label="Surv-Flag Active Followup [1783]")
+    surv_mos_active_followup: Mapped[str | None] = item(1784, "survMosActiveFollowup", 4, kind="digits",
+                                                        derived=True, label="Surv-Mos Active Followup [1784]")
+    surv_date_presumed_alive: Mapped[str | None] = item(1785, "survDatePresumedAlive", 8, kind="date",
+                                                        derived=True, label="Surv-Date Presumed Alive [1785]")
+    surv_flag_presumed_alive: Mapped[str | None] = item(1786, "survFlagPresumedAlive", 1, kind="digits",
+                                                        derived=True, label="Surv-Flag Presumed Alive [1786]")
+    surv_mos_presumed_alive: Mapped[str | None] = item(1787, "survMosPresumedAlive", 4, kind="digits",
+                                                       derived=True, label="Surv-Mos Presumed Alive [1787]")
+    surv_date_dx_recode: Mapped[str | None] = item(1788, "survDateDxRecode", 8, kind="date", derived=True,
+                                                   label="Surv-Date DX Recode [1788]")
     site_specific_items: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, nullable=False,
                                                                 doc="SSDIs keyed by naaccrId")
     extra_items: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False,

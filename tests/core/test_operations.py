@@ -152,3 +152,11 @@ def test_audit_log_cannot_be_changed(app, backend):
         db_session.execute(text("DELETE FROM audit_entry"))
     db_session.rollback()
     assert db_session.scalar(select(AuditEntry.username).limit(1)) == "someone"
+
+
+def test_derived_items_cannot_be_entered(app):
+    patient = ops.create_patient(PATIENT, actor=SYSTEM)
+    with pytest.raises(InvalidInput, match="derived_summary_stage_2018: is derived by the registry"):
+        ops.create_tumor(patient.id, TUMOR | {"derived_summary_stage_2018": "1"}, actor=SYSTEM)
+    with pytest.raises(InvalidInput, match="surv_mos_active_followup: is derived"):
+        ops.create_tumor(patient.id, TUMOR | {"surv_mos_active_followup": "0012"}, actor=SYSTEM)
