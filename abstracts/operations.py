@@ -6,6 +6,7 @@ the field and nothing is written.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,6 +21,25 @@ from registry.items import naaccr_items
 from registry.models import (AuditEntry, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient,
                              Role, Tumor, User, WorkflowState)
 from registry.models.patient import utcnow
+
+TumorHook = Callable[[Session, Tumor], None]
+#: Run inside the saving transaction after a tumor, or the patient it belongs to, changed; they
+#: recompute what the registry derives (stage, survival time). Capabilities add theirs with
+#: :func:`after_tumor_saved`; a hook that raises rolls the whole save back.
+TUMOR_SAVED: list[TumorHook] = []
+
+
+def after_tumor_saved(hook: TumorHook) -> TumorHook:
+    if hook not in TUMOR_SAVED:
+        TUMOR_SAVED.append(hook)
+    return hook
+
+
+def _tumor_saved(session: Session, tumors: list[Tumor]) -> None:
+    for tumor in tumors:
+        for hook in TUMOR_SAVED:
+            hook(session, tumor)
+
 
 #: Non-NAACCR attributes a caller may set, with the type they must have.
 PLAIN_FIELDS: dict[type, dict[str, type]] = {
@@ -137,6 +157,8 @@ def update_patient(patient_id: int, changes: dict[str, Any], *, actor: Actor | U
         for field, value in values.items():
             setattr(patient, field, value)
         _flush(session, f"patient {patient_id}")
+        _tumor_saved(session, list(patient.tumors))
+        _flush(session, f"patient {patient_id}")
     return patient
 
 
@@ -151,6 +173,8 @@ def create_tumor(patient_id: int, data: dict[str, Any], *, actor: Actor | User) 
         tumor = Tumor(patient_id=patient_id, abstracted_by_id=who, abstracted_at=utcnow(), **values)
         tumor.treatment = FirstCourseTreatment(**treatment)
         session.add(tumor)
+        session.flush()
+        _tumor_saved(session, [tumor])
         session.flush()
     return tumor
 
@@ -172,6 +196,8 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
             for field, value in treatment.items():
                 setattr(tumor.treatment, field, value)
             tumor.updated_at = utcnow()
+        _flush(session, f"tumor {tumor_id}")
+        _tumor_saved(session, [tumor])
         _flush(session, f"tumor {tumor_id}")
     return tumor
 
@@ -229,5 +255,7 @@ def record_follow_up(patient_id: int, data: dict[str, Any], *, actor: Actor | Us
             patient.date_of_last_contact = values["date_of_contact"]
             if values.get("vital_status"):
                 patient.vital_status = values["vital_status"]
+        _flush(session, f"patient {patient_id}")
+        _tumor_saved(session, list(patient.tumors))
         _flush(session, f"patient {patient_id}")
     return contact

@@ -160,3 +160,28 @@ def test_derived_items_cannot_be_entered(app):
         ops.create_tumor(patient.id, TUMOR | {"derived_summary_stage_2018": "1"}, actor=SYSTEM)
     with pytest.raises(InvalidInput, match="surv_mos_active_followup: is derived"):
         ops.create_tumor(patient.id, TUMOR | {"surv_mos_active_followup": "0012"}, actor=SYSTEM)
+
+
+def test_hooks_run_inside_the_save_and_a_failing_hook_rolls_it_back(app):
+    seen = []
+
+    def remember(session, tumor):
+        seen.append((tumor.id, tumor.patient.date_of_last_contact))
+
+    def refuse(session, tumor):
+        if tumor.laterality == "2":
+            raise InvalidInput({"laterality": "refused by hook"})
+
+    ops.TUMOR_SAVED.extend([remember, refuse])
+    try:
+        patient = ops.create_patient(PATIENT, actor=SYSTEM)
+        tumor = ops.create_tumor(patient.id, TUMOR, actor=SYSTEM)
+        ops.record_follow_up(patient.id, {"date_of_contact": "20240101", "vital_status": "1"}, actor=SYSTEM)
+        assert seen == [(tumor.id, None), (tumor.id, "20240101")]
+        with pytest.raises(InvalidInput, match="refused by hook"):
+            ops.update_tumor(tumor.id, {"laterality": "2"}, actor=SYSTEM)
+        db_session.expire_all()
+        assert db_session.get(Tumor, tumor.id).laterality == "1"
+    finally:
+        ops.TUMOR_SAVED.remove(remember)
+        ops.TUMOR_SAVED.remove(refuse)
