@@ -120,6 +120,27 @@ def bootstrap(demo_patients: int) -> None:
         click.echo("Sign in at http://127.0.0.1:5000 with your admin account")
 
 
+@click.command("backup", help="Write the whole registry to FILE (gzip JSON lines; restores on SQLite or PostgreSQL).")
+@click.option("--output", required=True, type=click.Path(dir_okay=False))
+def backup_command(output: str) -> None:
+    from registry.backup import backup
+    counts = backup(current_app.extensions["registry_engine"], output, progress=click.echo)
+    log_event(SYSTEM, "backup", detail=f"{output}: {sum(counts.values())} rows")
+    click.echo(f"backed up {sum(counts.values())} rows to {output}")
+
+
+@click.command("restore", help="Load a backup FILE into this (empty, migrated) database; all or nothing.")
+@click.argument("source", type=click.Path(dir_okay=False))
+def restore_command(source: str) -> None:
+    from registry.backup import restore
+    try:
+        counts = restore(current_app.extensions["registry_engine"], source, progress=click.echo)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    log_event(SYSTEM, "restore", detail=f"{source}: {sum(counts.values())} rows")
+    click.echo(f"restored {sum(counts.values())} rows from {source}")
+
+
 @click.group("jobs", help="Background jobs.")
 def jobs_group() -> None:
     pass
@@ -140,12 +161,13 @@ def jobs_worker(burst: bool) -> None:
 #: Command groups of the capabilities as "module:attribute"; a capability adds its line here.
 COMMAND_GROUPS = [
     "registry.reference.cli:reference_group",
+    "registry.edits.cli:edits_group",
 ]
 
 
 def register_commands(app: Flask) -> None:
     import importlib
-    for cmd in (db_group, users_group, demo_data, bootstrap, jobs_group):
+    for cmd in (db_group, users_group, demo_data, bootstrap, jobs_group, backup_command, restore_command):
         app.cli.add_command(cmd)
     for dotted in COMMAND_GROUPS:
         module, _, attribute = dotted.partition(":")

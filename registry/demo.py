@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from registry.demo_profiles import (CITIES, FIRST_NAMES_F, FIRST_NAMES_M, OTHER_CAUSES, PROFILES, STREETS,
                                     SURNAME_ENDS, SURNAME_STEMS)
+from registry.edits.engine import site_group_test
 from registry.models import (FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, Tumor,
                              WorkflowState)
 
@@ -52,6 +53,7 @@ class _Profile:
 
 
 PROFILE_OBJECTS = [_Profile(spec) for spec in PROFILES]
+PAIRED_SITE = site_group_test("paired_sites")
 PICK_PROFILE = _Choice({i: spec["weight"] for i, spec in enumerate(PROFILES)})
 PICK_OTHER_CAUSE = _Choice(OTHER_CAUSES)
 PICK_RACE = _Choice({"01": 75, "02": 13, "04": 1.5, "05": 0.6, "06": 1.2, "08": 0.6, "10": 0.8, "15": 1.3,
@@ -114,6 +116,8 @@ class DemoGenerator:
             "addr_at_dx_state": "IL", "addr_at_dx_postal_code": f"{zip3}{rng.randrange(100):02d}",
             "county_at_dx": county, "extra_items": {}, "version": 1,
         }
+        if patient["race1"] == "99":
+            patient.update(race2="99", race3="99", race4="99", race5="99")
         if not male and rng.random() < 0.4:
             patient["name_birth_surname"] = rng.choice(SURNAME_STEMS) + rng.choice(SURNAME_ENDS)
 
@@ -177,19 +181,17 @@ class DemoGenerator:
                 sequence = f"{next(seq_benign):02d}"
             tumor_dco = dco and len(stages) == 1
             row = self._tumor(tumor_id, patient_id, when, prof, stage, histology, behavior, sequence, tumor_dco,
-                              death)
+                              last_contact)
             tumors_rows.append(row)
-            treatments.append(self._treatment(tumor_id, when, prof, row, tumor_dco))
+            treatments.append(self._treatment(tumor_id, when, prof, row, tumor_dco, last_contact))
             statuses_by_tumor.append((tumor_id, stage, when))
         contacts, statuses = self._follow_up(patient_id, dx, last_contact, alive, statuses_by_tumor)
         return {"patient": [patient], "tumor": tumors_rows, "first_course_treatment": treatments,
                 "follow_up_contact": contacts, "follow_up_tumor_status": statuses}
 
     def _tumor(self, tumor_id: int, patient_id: int, dx: dt.date, prof: _Profile, stage: str, histology: str,
-               behavior: str, sequence: str, dco: bool, death: dt.date | None) -> dict[str, Any]:
+               behavior: str, sequence: str, dco: bool, last_contact: dt.date) -> dict[str, Any]:
         rng = self.rng
-        if dco and death is not None:
-            dx = death
         date_text = _d(dx)
         roll = rng.random()
         if roll < 0.02 and not dco:
@@ -198,17 +200,17 @@ class DemoGenerator:
             date_text = date_text[:4]
         site = prof.site(rng)
         confirmation = "1"
-        if prof.heme and rng.random() < 0.3:
-            confirmation = "3"
-        elif dco:
+        if dco:
             confirmation, histology, behavior = "9", "8000", "3"
+        elif prof.heme and rng.random() < 0.3:
+            confirmation = "3"
         elif prof.name in {"lung", "pancreas", "liver", "brain"} and rng.random() < 0.04:
             confirmation, histology = "7", "8000"
         elif rng.random() < 0.03 and prof.name in {"lung", "pancreas", "bladder", "thyroid"}:
             confirmation = "2"
         if dco:
             stage = "9"
-        first_contact = _add_days(dx, rng.randint(0, 30))
+        first_contact = min(_add_days(dx, rng.randint(0, 30)), last_contact)
         class_of_case = "49" if dco else PICK_CLASS(rng)
         modern = dx.year >= 2018
         grade = prof.spec["grades"]
@@ -217,13 +219,13 @@ class DemoGenerator:
                  WorkflowState.COMPLETE if recent or rng.random() < 0.05 else WorkflowState.REVIEWED)
         return {
             "id": tumor_id, "patient_id": patient_id, "primary_site": site,
-            "laterality": (rng.choice("12") if prof.spec["paired"] else "0"),
+            "laterality": rng.choice("12") if PAIRED_SITE(site) else "0",
             "histology": histology, "behavior": behavior,
-            "grade_clinical": rng.choice(grade + "9") if modern else None,
-            "grade_pathological": rng.choice(grade) if modern else None,
+            "grade_clinical": ("9" if dco else rng.choice(grade + "9")) if modern else None,
+            "grade_pathological": ("9" if dco else rng.choice(grade)) if modern else None,
             "grade_post_therapy": None,
-            "grade_pre_2018": None if modern else ("6" if prof.name == "lymphoma" else
-                                                   "9" if prof.heme else rng.choice("12349")),
+            "grade_pre_2018": None if modern else ("9" if dco or prof.heme and prof.name != "lymphoma" else
+                                                   "6" if prof.name == "lymphoma" else rng.choice("12349")),
             "diagnostic_confirmation": confirmation, "date_of_diagnosis": date_text,
             "sequence_number_hospital": sequence, "class_of_case": class_of_case,
             "type_of_reporting_source": "7" if dco else "1",
@@ -236,7 +238,8 @@ class DemoGenerator:
             "version": 1,
         }
 
-    def _treatment(self, tumor_id: int, dx: dt.date, prof: _Profile, tumor: dict, dco: bool) -> dict[str, Any]:
+    def _treatment(self, tumor_id: int, dx: dt.date, prof: _Profile, tumor: dict, dco: bool,
+                   last_contact: dt.date) -> dict[str, Any]:
         rng = self.rng
         therapy = prof.spec["therapy"]
         stage = tumor["summary_stage_2018"] or tumor["summary_stage_2000"]
@@ -251,7 +254,7 @@ class DemoGenerator:
 
         def given(kind: str, factor: float = 1.0) -> dt.date | None:
             if rng.random() < min(therapy[kind] * factor, 0.98):
-                when = _add_days(dx, rng.randint(7, 90))
+                when = min(_add_days(dx, rng.randint(7, 90)), last_contact)
                 dates.append(when)
                 return when
             return None

@@ -1,0 +1,103 @@
+"""Edits a table cannot express: rules across a patient's tumors, or with an OR of items.
+
+Each is a small function registered with :func:`predicate`; the decorator carries the same
+data as a table row (id, name, severity, fields, message) so docs and reports treat all
+edits alike.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from registry.edits.engine import cached_date
+
+PREDICATES: list[dict[str, Any]] = []
+
+TREATMENT_DATES = ("date_of_surgery", "date_of_radiation", "date_of_chemotherapy", "date_of_hormone_therapy",
+                   "date_of_immunotherapy", "date_of_other_therapy")
+
+
+def predicate(edit_id: str, name: str, severity: str, fields: tuple[str, ...], message: str,
+              level: str, rule: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``function`` as edit ``edit_id``; ``rule`` is the plain-language rule for the docs."""
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        PREDICATES.append({"id": edit_id, "name": name, "severity": severity, "fields": fields,
+                           "message": message, "level": level, "rule": rule, "check": function})
+        return function
+    return register
+
+
+def _malignant(tumors: list[dict]) -> list[int]:
+    return [i for i, t in enumerate(tumors) if t.get("behavior") in ("2", "3")]
+
+
+@predicate("P001", "Sequence number 00 with more than one malignant tumor", "error",
+           ("sequence_number_hospital", "behavior"),
+           "Sequence Number--Hospital [560] 00 means the only malignant tumor, but the patient has "
+           "{malignant_count} malignant tumors (use 01, 02, ...)", "case",
+           "fails each tumor with sequence 00 when the patient has more than one tumor of behavior 2 or 3")
+def sequence_00_alone(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
+    malignant = _malignant(tumors)
+    if len(malignant) > 1:
+        yield from (i for i in malignant if tumors[i].get("sequence_number_hospital") == "00")
+
+
+@predicate("P002", "Sequence number used twice", "error", ("sequence_number_hospital",),
+           "Sequence Number--Hospital [560] {sequence_number_hospital} is used by more than one of the "
+           "patient's tumors", "case",
+           "fails each later tumor repeating a sequence number (99 and 98 excepted) within one patient")
+def sequence_unique(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
+    seen: set[str] = set()
+    for index, tumor in enumerate(tumors):
+        sequence = tumor.get("sequence_number_hospital")
+        if not sequence or sequence in ("98", "99"):
+            continue
+        if sequence in seen:
+            yield index
+        seen.add(sequence)
+
+
+@predicate("P003", "Sequence numbers out of diagnosis order", "warning",
+           ("sequence_number_hospital", "date_of_diagnosis"),
+           "Sequence Number--Hospital [560] {sequence_number_hospital} (diagnosed {date_of_diagnosis}) was "
+           "diagnosed before a tumor with a lower sequence number", "case",
+           "within the malignant (01-59) and non-malignant (61-88) series, a higher sequence number must "
+           "not be certainly diagnosed before a lower one")
+def sequence_in_diagnosis_order(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
+    for low, high in (("01", "59"), ("61", "88")):
+        numbered = sorted((t["sequence_number_hospital"], i) for i, t in enumerate(tumors)
+                          if low <= (t.get("sequence_number_hospital") or "") <= high)
+        latest = None
+        for _, index in numbered:
+            dx = cached_date(tumors[index].get("date_of_diagnosis") or "")
+            if dx is None:
+                continue
+            if latest is not None and dx.latest() < latest.earliest():
+                yield index
+            elif latest is None or dx.earliest() > latest.earliest():
+                latest = dx
+
+
+@predicate("P004", "Treatment date without Date 1st Crs RX", "warning",
+           ("date_of_initial_treatment",) + TREATMENT_DATES,
+           "A first-course treatment date is recorded but Date 1st Crs RX--CoC [1270] is blank", "tumor",
+           "fails when any of the six treatment dates is present and date_of_initial_treatment is blank")
+def initial_treatment_date_missing(record: dict) -> bool:
+    return not record.get("date_of_initial_treatment") and any(record.get(f) for f in TREATMENT_DATES)
+
+
+@predicate("P005", "Possible duplicate primary", "warning",
+           ("primary_site", "histology", "date_of_diagnosis"),
+           "Primary Site [400] {primary_site}, Histologic Type [522] {histology} diagnosed {date_of_diagnosis} "
+           "repeats another tumor of this patient: check the multiple primary rules", "case",
+           "fails a tumor whose 3-character site, histology and year of diagnosis repeat an earlier tumor's")
+def duplicate_primary(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
+    seen: set[tuple[str, str, str]] = set()
+    for index, tumor in enumerate(tumors):
+        site, histology, dx = tumor.get("primary_site"), tumor.get("histology"), tumor.get("date_of_diagnosis")
+        if not (site and histology and dx):
+            continue
+        key = (site[:3], histology, dx[:4])
+        if key in seen:
+            yield index
+        seen.add(key)
