@@ -3,23 +3,41 @@ import gzip
 import json
 import shutil
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from abstracts import operations as ops
 from registry.audit import SYSTEM, operation
+from registry.cli import upgrade_database
 from registry.db import Base, db_session
 from registry.demo import load_demo_data
-from registry.models import AuditEntry, Patient, Tumor
+from registry.models import Patient
 
 
 def _snapshot() -> dict[str, list]:
     rows = {}
     for table in Base.metadata.sorted_tables:
-        if table.name == "alembic_version":
-            continue
         order = list(table.primary_key.columns)
         rows[table.name] = [dict(r) for r in db_session.execute(select(table).order_by(*order)).mappings()]
     return rows
+
+
+def _empty_target(migrated_database: str, tmp_path):
+    """A second application on an empty database at the same schema revision."""
+    from registry.app import create_app
+    if migrated_database.startswith("sqlite"):
+        empty = tmp_path / "empty.db"
+        shutil.copy(migrated_database.removeprefix("sqlite:///"), empty)
+        target_url = f"sqlite:///{empty}"
+    else:
+        engine = create_engine(migrated_database)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS restore_target CASCADE"))
+            conn.execute(text("CREATE SCHEMA restore_target"))
+        engine.dispose()
+        target_url = migrated_database + ("&" if "?" in migrated_database else "?") + \
+            "options=-csearch_path%3Drestore_target"
+        upgrade_database(target_url)
+    return create_app({"DATABASE_URL": target_url})
 
 
 def test_backup_restores_into_an_empty_database_identically(app, tmp_path, migrated_database):
@@ -31,33 +49,15 @@ def test_backup_restores_into_an_empty_database_identically(app, tmp_path, migra
     runner = app.test_cli_runner()
     result = runner.invoke(args=["backup", "--output", str(tmp_path / "registry.backup.gz")])
     assert result.exit_code == 0, result.output
-
     refused = runner.invoke(args=["restore", str(tmp_path / "registry.backup.gz")])
     assert refused.exit_code == 1 and "restore needs an empty database" in refused.output
 
-    from registry.app import create_app
-    if migrated_database.startswith("sqlite"):
-        empty = tmp_path / "empty.db"
-        shutil.copy(migrated_database.removeprefix("sqlite:///"), empty)
-        target_url = f"sqlite:///{empty}"
-    else:
-        from sqlalchemy import create_engine, text
-        engine = create_engine(migrated_database)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS restore_target CASCADE"))
-            conn.execute(text("CREATE SCHEMA restore_target"))
-        engine.dispose()
-        target_url = migrated_database + ("&" if "?" in migrated_database else "?") + \
-            "options=-csearch_path%3Drestore_target"
-        from registry.cli import upgrade_database
-        upgrade_database(target_url)
-    target = create_app({"DATABASE_URL": target_url})
+    target = _empty_target(migrated_database, tmp_path)
     with target.app_context():
         restored = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "registry.backup.gz")])
         assert restored.exit_code == 0, restored.output
         after = _snapshot()
-        audit_after = after.pop("audit_entry")
-        audit_before = before.pop("audit_entry")
+        audit_after, audit_before = after.pop("audit_entry"), before.pop("audit_entry")
         assert after == before
         assert audit_after[: len(audit_before)] == audit_before
         assert audit_after[-1]["action"] == "restore"
@@ -67,31 +67,26 @@ def test_backup_restores_into_an_empty_database_identically(app, tmp_path, migra
     target.extensions["registry_engine"].dispose()
 
 
-def test_restore_refuses_a_damaged_file_and_writes_nothing(app, tmp_path):
+def test_restore_refuses_a_damaged_file_and_writes_nothing(app, tmp_path, migrated_database):
     with operation(SYSTEM, "demo_data") as session:
         load_demo_data(session, 5, seed=4)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["backup", "--output", str(tmp_path / "b.gz")]).exit_code == 0
     lines = gzip.open(tmp_path / "b.gz", "rt").read().splitlines()
-    header = json.loads(lines[0])
+    assert json.loads(lines[0])["tables"]["patient"] == 5
     with gzip.open(tmp_path / "short.gz", "wt") as handle:
         handle.write("\n".join(lines[:-3]) + "\n")
     with gzip.open(tmp_path / "garbled.gz", "wt") as handle:
         handle.write(lines[0] + "\n" + lines[1] + "\n{not json\n")
     (tmp_path / "plain.txt").write_text("hello")
-    assert header["tables"]["patient"] == 5
-
-    from registry.db import Base as _Base
-    for table in reversed(_Base.metadata.sorted_tables):
-        if table.name != "audit_entry":
-            db_session.execute(table.delete())
-    db_session.commit()
-    audit_rows = db_session.scalar(select(func.count(AuditEntry.id)))
-    assert audit_rows > 0
-    result = runner.invoke(args=["restore", str(tmp_path / "short.gz")])
-    assert result.exit_code == 1 and "audit_entry" in result.output
-    assert db_session.scalar(select(func.count(Tumor.id))) == 0
-    for name, message in (("garbled.gz", "line 4: not a backup row"), ("plain.txt", "not a gzip backup file"),
-                          ("missing.gz", "no such file")):
-        outcome = runner.invoke(args=["restore", str(tmp_path / name)])
-        assert outcome.exit_code == 1 and message in outcome.output, outcome.output
+    target = _empty_target(migrated_database, tmp_path)
+    with target.app_context():
+        target_runner = target.test_cli_runner()
+        for name, message in (("short.gz", "is incomplete"), ("garbled.gz", "line 3: not a backup row"),
+                              ("plain.txt", "not a gzip backup file"), ("missing.gz", "no such file")):
+            outcome = target_runner.invoke(args=["restore", str(tmp_path / name)])
+            assert outcome.exit_code == 1 and message in outcome.output, outcome.output
+        for table in Base.metadata.sorted_tables:
+            assert db_session.scalar(select(func.count()).select_from(table)) == 0, table.name
+        db_session.remove()
+    target.extensions["registry_engine"].dispose()
