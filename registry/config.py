@@ -1,6 +1,7 @@
 """Configuration from the environment, with safe defaults for a local install."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -40,6 +41,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "PATIENTS_PER_PAGE": 50,
         "JOB_FILES_DIR": str(instance / "job-files"),
+        "SURVIVAL_END_POINT_YEAR": int(os.environ.get("SURVIVAL_END_POINT_YEAR") or dt.date.today().year - 1),
     }
     config.update(overrides or {})
     return config

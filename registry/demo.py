@@ -337,6 +337,7 @@ def load_demo_data(session: Session, patients: int, seed: int = 1,
     if patients < 1:
         raise ValueError("patients: must be at least 1")
     generator = DemoGenerator(seed, _first_ids(session))
+    first_patient = generator.ids["patient"] + 1
     counts = dict.fromkeys(TABLES, 0)
     done = 0
     while done < patients:
@@ -357,6 +358,8 @@ def load_demo_data(session: Session, patients: int, seed: int = 1,
         for name in ("patient", "tumor", "follow_up_contact"):
             session.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                  f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"))
+    from reports.survival_store import recompute_survival  # survival months are derived, never generated
+    recompute_survival(session, patient_ids=(first_patient, generator.ids["patient"]))
     return counts
 
 

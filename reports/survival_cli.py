@@ -1,0 +1,106 @@
+"""``flask --app wsgi survival …``: the Survival page's figures from the command line, and
+the bulk recompute of the stored survival months.
+
+    flask --app wsgi survival table --site 39 --measure relative --by stage --output breast.csv
+    flask --app wsgi survival chart --site C18 --site C19 --measure net --output colorectal.svg
+    flask --app wsgi survival recompute [--year 2025]
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from registry.audit import SYSTEM, log_event, operation
+from reports import survival_store
+from reports.cohorts import COMPARE_BY
+from reports.survival_report import MEASURES, SurvivalRefused, SurvivalResult, chart, to_csv
+
+survival_store.register_jobs()
+
+
+@click.group("survival", help="Survival figures (table, chart) and the stored survival months (recompute).")
+def survival_group() -> None:
+    pass
+
+
+def cohort_options(command):
+    """The cohort and measure options shared by ``table`` and ``chart`` (same names as the page)."""
+    options = [
+        click.option("--site", "sites", multiple=True,
+                     help="SEER site recode (e.g. 39) or primary site prefix (e.g. C50); repeatable."),
+        click.option("--from", "first_year", type=int, help="First year of diagnosis."),
+        click.option("--to", "last_year", type=int, help="Last year of diagnosis."),
+        click.option("--stage", "stages", multiple=True, help="in situ, localized, regional, distant, unknown …"),
+        click.option("--sex", "sexes", multiple=True, type=click.Choice(["1", "2"]), help="1 male, 2 female."),
+        click.option("--age", "ages", multiple=True, help="Age group at diagnosis, e.g. 55-64 or 75+."),
+        click.option("--measure", type=click.Choice(list(MEASURES)), default="observed", show_default=True),
+        click.option("--by", type=click.Choice(list(COMPARE_BY)), help="One curve per stage, sex, age group or site."),
+        click.option("--lifetable", help="Installed life table by name (default: the newest)."),
+        click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _result(sites, first_year, last_year, stages, sexes, ages, measure, by, lifetable) -> SurvivalResult:
+    from reports.survival_views import run
+    args = {"site": list(sites), "from": str(first_year or ""), "to": str(last_year or ""),
+            "stage": list(stages), "sex": list(sexes), "age": list(ages), "measure": measure,
+            "by": by or "", "lifetable": lifetable or ""}
+    try:
+        return run(args, current_app.config["SURVIVAL_END_POINT_YEAR"])
+    except SurvivalRefused as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _summary(result: SurvivalResult) -> None:
+    figures = result.figures()
+    for group in result.groups:
+        part = figures[figures["group"] == group]
+        values = ", ".join(f"{int(r.years)}y {r.survival:.3f}" if r.survival == r.survival else f"{int(r.years)}y n/a"
+                           for r in part.itertuples())
+        click.echo(f"{group}: {values}")
+    for note in result.notes:
+        click.echo(f"  {note}")
+
+
+@survival_group.command("table", help="Write the annual survival table of a cohort as CSV.")
+@cohort_options
+def survival_table(output: Path, **options) -> None:
+    result = _result(**options)
+    output.write_text(to_csv(result))
+    log_event(SYSTEM, "survival_export", detail=f"{result.measure.key}: {result.cohort} -> {output.name}")
+    click.echo(f"wrote {output} ({result.measure.label})")
+    _summary(result)
+
+
+@survival_group.command("chart", help="Draw the survival curves of a cohort as PNG or SVG (by the file suffix).")
+@cohort_options
+def survival_chart(output: Path, **options) -> None:
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise click.ClickException(f"{output}: the file must end in .png or .svg")
+    result = _result(**options)
+    output.write_bytes(chart(result, fmt))
+    click.echo(f"wrote {output} ({result.measure.label})")
+    _summary(result)
+
+
+@survival_group.command("recompute", help="Recompute the stored SEER survival months of every tumor.")
+@click.option("--year", type=int, help="End-point year (default: SURVIVAL_END_POINT_YEAR).")
+def survival_recompute(year: int | None) -> None:
+    year = year or current_app.config["SURVIVAL_END_POINT_YEAR"]
+    with click.progressbar(length=100, label="Recomputing survival months") as bar:
+        state = {"done": 0}
+
+        def progress(percent: int, _message: str) -> None:
+            bar.update(percent - state["done"])
+            state["done"] = percent
+
+        with operation(SYSTEM, "survival_recompute") as session:
+            counts = survival_store.recompute_survival(session, year=year, progress=progress)
+            log_event(SYSTEM, "survival_recompute", detail=f"end-point year {year}: {counts}", commit=False)
+    click.echo(f"{counts['tumors']} tumors, {counts['changed']} changed (end-point year {year})")

@@ -1,0 +1,228 @@
+"""Survival of a cohort as the page, the CLI and the annual report show it: annual tables,
+1/3/5/10-year figures, curves as PNG/SVG and the table as CSV.
+
+Four measures: observed survival (Kaplan–Meier, log(−log) 95% limits), cause-specific
+survival (Kaplan–Meier with only deaths SEER attributes to the cancer as events; deaths of
+unknown cause left out), relative survival (Ederer II) and net survival (Pohar-Perme), both
+against the installed life table, which every result names. Everything here is an
+aggregate; a group with fewer than ``MIN_TUMORS`` tumors is not shown at all.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from reports.cohorts import COMPARE_BY, STAGE_ORDER
+
+YEARS = (1, 3, 5, 10)
+MAX_YEARS = 10
+MIN_TUMORS = 10
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: str
+    event: str = "dead"
+    method: str | None = None      # relative_survival method; None for Kaplan–Meier
+
+
+MEASURES = {m.key: m for m in (
+    Measure("observed", "Observed survival (Kaplan–Meier)"),
+    Measure("cause-specific", "Cause-specific survival (Kaplan–Meier, SEER cause-specific deaths)",
+            event="cancer_death"),
+    Measure("relative", "Relative survival (Ederer II)", method="ederer2"),
+    Measure("net", "Net survival (Pohar-Perme)", method="pohar_perme"),
+)}
+
+
+class SurvivalRefused(ValueError):
+    """The figures cannot be computed as asked; the message says why, for the user."""
+
+
+@dataclass
+class SurvivalResult:
+    measure: Measure
+    cohort: str
+    by: str | None
+    table: pd.DataFrame                  # group, start, end, at_risk, events, censored, survival, lo, hi
+    curves: pd.DataFrame                 # group, time, survival, lo, hi (points to draw)
+    notes: list[str] = field(default_factory=list)
+    lifetable: str | None = None
+
+    @property
+    def groups(self) -> list[str]:
+        return list(dict.fromkeys(self.table["group"]))
+
+    def figures(self) -> pd.DataFrame:
+        """Survival at 1, 3, 5 and 10 years per group (NaN where follow-up is too short)."""
+        rows = []
+        for group in self.groups:
+            part = self.table[self.table["group"] == group].set_index("end")
+            for years in YEARS:
+                row = part.loc[years] if years in part.index else None
+                rows.append({"group": group, "years": years,
+                             "survival": np.nan if row is None else row["survival"],
+                             "lo": np.nan if row is None else row["lo"],
+                             "hi": np.nan if row is None else row["hi"]})
+        return pd.DataFrame(rows)
+
+    def at_risk(self) -> pd.DataFrame:
+        """Numbers at risk at the start of each year, one column per year, one row per group."""
+        wide = self.table.pivot(index="group", columns="start", values="at_risk")
+        wide = wide.reindex(self.groups)
+        wide.columns = [int(c) for c in wide.columns]
+        return wide.fillna(0).astype(int)
+
+
+def _group_order(values: pd.Series) -> list[str]:
+    present = list(dict.fromkeys(values.dropna()))
+    known = [v for v in STAGE_ORDER if v in present]
+    return known + sorted(v for v in present if v not in known)
+
+
+def compute(frame: pd.DataFrame, measure: str, *, by: str | None = None,
+            lifetable: pd.DataFrame | None = None) -> SurvivalResult:
+    """Annual survival of ``frame`` (from :func:`reports.cohorts.cohort_frame`) by ``by``
+    (one of ``COMPARE_BY``). Relative and net survival need ``lifetable``; they refuse,
+    naming the table, when it does not cover the ages and years needed."""
+    if measure not in MEASURES:
+        raise SurvivalRefused(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
+    spec = MEASURES[measure]
+    if by is not None and by not in COMPARE_BY:
+        raise SurvivalRefused(f"compare by must be one of {', '.join(COMPARE_BY)}, not {by!r}")
+    notes = [f"{frame.attrs.get('cohort', 'cohort')}; follow-up to 31 December "
+             f"{frame.attrs.get('end_point_year', '')} (active follow-up)"]
+    excluded = frame.attrs.get("excluded") or {}
+    if excluded:
+        notes.append("not analysed: " + ", ".join(f"{n} {why}" for why, n in excluded.items()))
+    data = frame
+    if spec.event == "cancer_death":
+        unknown = int(data["cancer_death"].isna().sum())
+        data = data[data["cancer_death"].notna()]
+        if unknown:
+            notes.append(f"{unknown} deaths of unknown cause left out (SEER cause-specific classification)")
+    if spec.method:
+        if lifetable is None:
+            raise SurvivalRefused("relative and net survival need a life table; none is installed "
+                                  "(flask --app wsgi reference install life-table FILE.csv)")
+        usable = data["sex"].isin(["1", "2"]) & data["age"].notna()
+        if (~usable).any():
+            notes.append(f"{int((~usable).sum())} tumors without sex 1/2 or age left out (no expected survival)")
+        data = data[usable].assign(sex=lambda d: d["sex"].astype(int))
+    column = COMPARE_BY.get(by) if by else None
+    groups = _group_order(data[column]) if column else ["all"]
+    tables, curves = [], []
+    for group in groups:
+        part = data[data[column] == group] if column else data
+        if len(part) < MIN_TUMORS:
+            notes.append(f"{group}: fewer than {MIN_TUMORS} tumors, not shown")
+            continue
+        if spec.method:
+            table, curve = _relative(part, lifetable, spec.method)
+        else:
+            table, curve = _kaplan_meier(part, spec.event)
+        tables.append(table.assign(group=str(group)))
+        curves.append(curve.assign(group=str(group)))
+    if not tables:
+        raise SurvivalRefused(f"the cohort has no group with at least {MIN_TUMORS} tumors to analyse")
+    table = pd.concat(tables, ignore_index=True)
+    table = table[["group", "start", "end", "at_risk", "events", "censored", "survival", "lo", "hi"]]
+    name = lifetable.attrs.get("name", "unnamed life table") if spec.method else None
+    if name:
+        notes.append(f"expected survival from the life table: {name}")
+    notes.append("95% confidence limits on the log(−log) scale"
+                 + ("" if spec.method else " (Greenwood)"))
+    return SurvivalResult(spec, frame.attrs.get("cohort", ""), by, table,
+                          pd.concat(curves, ignore_index=True), notes, name)
+
+
+def _kaplan_meier(part: pd.DataFrame, event: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from reports.survival import kaplan_meier  # lifelines loads slowly; only when a figure is asked for
+    km = kaplan_meier(part.assign(_event=part[event].astype(int)), time="time", event="_event")
+    times = km["time"].to_numpy()
+    rows = []
+    time = part["time"].to_numpy()
+    events = part[event].to_numpy().astype(int)
+    for start in range(MAX_YEARS):
+        end = start + 1
+        at_risk = int((time > start).sum()) if start else len(time)
+        if at_risk == 0:
+            break
+        inside = (time > start) & (time <= end) if start else (time <= end)
+        i = np.searchsorted(times, end, side="right") - 1
+        surv, lo, hi = (1.0, np.nan, np.nan) if i < 0 else km.iloc[i][["surv", "lo", "hi"]]
+        complete = bool((time >= end).any())
+        rows.append({"start": start, "end": end, "at_risk": at_risk, "events": int(events[inside].sum()),
+                     "censored": int((inside & (events == 0)).sum()),
+                     "survival": surv if complete else np.nan, "lo": lo if complete else np.nan,
+                     "hi": hi if complete else np.nan})
+    shown = km[km["time"] <= MAX_YEARS]
+    curve = pd.concat([pd.DataFrame({"time": [0.0], "survival": [1.0], "lo": [1.0], "hi": [1.0]}),
+                       shown.rename(columns={"surv": "survival"})[["time", "survival", "lo", "hi"]]],
+                      ignore_index=True)
+    return pd.DataFrame(rows), curve
+
+
+def _relative(part: pd.DataFrame, lifetable: pd.DataFrame, method: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from reports.relative_survival import relative_survival
+    try:
+        result = relative_survival(part, lifetable, time="time", event="dead", age="age", sex="sex",
+                                   year="year", breaks=range(MAX_YEARS + 1), method=method)
+    except ValueError as exc:
+        raise SurvivalRefused(f"{'Net' if method == 'pohar_perme' else 'Relative'} survival cannot be "
+                              f"computed: {exc}") from None
+    table = pd.DataFrame({"start": result["start"].astype(int), "end": result["end"].astype(int),
+                          "at_risk": result["n"].astype(int), "events": result["d"].astype(int),
+                          "censored": result["w"].astype(int), "survival": result["cr"],
+                          "lo": result["lo"], "hi": result["hi"]})
+    curve = pd.concat([pd.DataFrame({"time": [0.0], "survival": [1.0], "lo": [1.0], "hi": [1.0]}),
+                       table.rename(columns={"end": "time"})[["time", "survival", "lo", "hi"]]],
+                      ignore_index=True)
+    return table, curve
+
+
+def to_csv(result: SurvivalResult) -> str:
+    """The annual table as CSV; leading ``#`` lines say what it is (pandas: ``comment="#"``)."""
+    out = io.StringIO()
+    out.write(f"# {result.measure.label}\n")
+    for note in result.notes:
+        out.write(f"# {note}\n")
+    table = result.table.rename(columns={"start": "from_year", "end": "to_year", "lo": "lower_95",
+                                         "hi": "upper_95"})
+    table.insert(0, "measure", result.measure.key)
+    table.to_csv(out, index=False, float_format="%.4f", lineterminator="\n")
+    return out.getvalue()
+
+
+def chart(result: SurvivalResult, fmt: str = "png") -> bytes:
+    """The curves with 95% bands; relative and net survival are drawn through the yearly values."""
+    if fmt not in ("png", "svg"):
+        raise SurvivalRefused(f"chart format must be png or svg, not {fmt!r}")
+    from matplotlib.figure import Figure  # no pyplot: no global state, safe in web threads
+    figure = Figure(figsize=(8, 5), dpi=100)
+    axes = figure.subplots()
+    for group in result.groups:
+        curve = result.curves[result.curves["group"] == group]
+        label = group if result.by else result.measure.key
+        if result.measure.method:
+            lines = axes.plot(curve["time"], curve["survival"], marker="o", label=label)
+            axes.fill_between(curve["time"], curve["lo"], curve["hi"], alpha=0.15, color=lines[0].get_color())
+        else:
+            lines = axes.step(curve["time"], curve["survival"], where="post", label=label)
+            axes.fill_between(curve["time"], curve["lo"], curve["hi"], step="post", alpha=0.15,
+                              color=lines[0].get_color())
+    axes.set(xlim=(0, MAX_YEARS), ylim=(0, 1.02), xlabel="years since diagnosis",
+             ylabel=result.measure.label.split(" (")[0].lower(), xticks=range(MAX_YEARS + 1))
+    axes.grid(alpha=0.3)
+    axes.set_title(result.measure.label, fontsize=11)
+    figure.text(0.01, 0.01, result.cohort + (f" · life table: {result.lifetable}" if result.lifetable else ""),
+                fontsize=7, color="#555")
+    axes.legend(title=result.by, fontsize=8, loc="lower left")
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {}
+    figure.savefig(buffer, format=fmt, metadata=metadata)
+    return buffer.getvalue()
