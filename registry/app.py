@@ -23,6 +23,9 @@ BLUEPRINTS = [
     "abstracts.views:blueprint",
     "registry.jobs.views:blueprint",
     "registry.reference.views:blueprint",
+    "reports.annual_report.views:blueprint",
+    "reports.survival_views:blueprint",
+    "staging_tables.staging.views:blueprint",
 ]
 
 

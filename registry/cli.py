@@ -95,6 +95,8 @@ def demo_data(patients: int, seed: int, if_empty: bool) -> None:
             log_event(SYSTEM, "demo_data", detail=f"seed {seed}: {counts}", commit=False)
     elapsed = time.perf_counter() - started
     click.echo(", ".join(f"{n} {table}" for table, n in counts.items()) + f" in {elapsed:.1f} s")
+    from reports.lifetables import install_for_demo_data
+    install_for_demo_data(click.echo)
 
 
 @click.command("bootstrap", help="Used by 'make run': migrate, load demo data when empty, ensure an admin login.")
@@ -107,6 +109,8 @@ def bootstrap(demo_patients: int) -> None:
         click.echo(f"loading {demo_patients} demo patients …")
         with operation(SYSTEM, "demo_data") as session:
             load_demo_data(session, demo_patients, seed=1)
+        from reports.lifetables import install_for_demo_data
+        install_for_demo_data(click.echo)
     password_file = Path(current_app.config["INSTANCE_DIR"]) / "admin-password"
     if not db_session.scalar(select(User.id).where(User.username == "admin")):
         password = secrets.token_urlsafe(12) + "-7"
@@ -161,6 +165,9 @@ def jobs_worker(burst: bool) -> None:
 #: Command groups of the capabilities as "module:attribute"; a capability adds its line here.
 COMMAND_GROUPS = [
     "registry.reference.cli:reference_group",
+    "reports.annual_report.cli:report_group",
+    "reports.survival_cli:survival_group",
+    "staging_tables.staging.cli:staging_group",
     "registry.edits.cli:edits_group",
 ]
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from registry.naaccr import DictionaryError, load_dictionary
 from registry.reference import InvalidReference, ReferenceInfo, reference_kind
+from staging_tables.staging import reference as _staging_algorithm  # noqa: F401 - kind staging-algorithm
 
 
 @reference_kind("naaccr-dictionary", "a NAACCR XML base or user dictionary (naaccr-dictionary-NNN.xml) "
@@ -20,3 +21,4 @@ def naaccr_dictionary(path: Path) -> ReferenceInfo:
     kind = "base" if dictionary.is_base else "user"
     return ReferenceInfo(name=dictionary.uri, version=str(version),
                          summary=f"{kind} dictionary, {len(dictionary)} items")
+import reports.lifetables  # noqa: E402,F401 - the life-table kind

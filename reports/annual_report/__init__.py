@@ -1,0 +1,1 @@
+"""The PDF annual report for administrators: queries → charts → HTML → PDF (WeasyPrint)."""
