@@ -1,0 +1,211 @@
+"""NAACCR XML exports from the registry, and the submissions that record each one.
+
+An export streams patients from the database in chunks (plain rows, not ORM objects, so memory
+stays flat and it keeps pace with the writer) and writes them with the NAACCR writer, which
+keeps only the items the record type allows (the dictionary's ``recordTypes``). A submission
+records the file (name, SHA-256, version, record type, who, when) and every tumor it carried
+with the tumor's and patient's versions at that moment; a later ``M`` (modified) submission
+sends the tumors whose tumor or patient version has moved since they were last sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import exists, func, insert, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
+
+from registry.audit import Actor, log_event, operation
+from registry.db import db_session
+from registry.errors import InvalidInput, NotFound
+from registry.jobs import job_kind
+from registry.models import FirstCourseTreatment, Patient, Submission, SubmissionTumor, Tumor, User
+from registry.naaccr.dictionary import RECORD_TYPES, Dictionary
+from registry.naaccr.records import ItemMap, attributes, installed_dictionaries
+from registry.naaccr.writer import NaaccrWriter
+
+#: Versions a submission may be written in (the NAACCR standard of the diagnosis year being sent).
+SUBMISSION_VERSIONS = ("250", "260")
+CHUNK_PATIENTS = 1000
+ACTION = "naaccr_export"
+
+
+@dataclass
+class ExportResult:
+    path: str
+    patients: int = 0
+    tumors: int = 0
+    sent: list[tuple[int, int, int]] = field(default_factory=list, repr=False)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def tumor_conditions(*, diagnosis_year: int | None = None, changed_only: bool = False) -> list[ColumnElement[bool]]:
+    """Which tumors an export takes (clauses over Tumor and Patient)."""
+    conditions: list[ColumnElement[bool]] = []
+    if diagnosis_year is not None:
+        conditions.append(Tumor.date_of_diagnosis.like(f"{int(diagnosis_year):04d}%"))
+    if changed_only:
+        conditions.append(changed_since_sent())
+    return conditions
+
+
+def changed_since_sent() -> ColumnElement[bool]:
+    """Tumors sent before whose tumor or patient version moved since their latest submission."""
+    sent = aliased(SubmissionTumor)
+    newest = (select(func.max(SubmissionTumor.submission_id)).where(SubmissionTumor.tumor_id == Tumor.id)
+              .correlate(Tumor).scalar_subquery())
+    return exists().where(sent.tumor_id == Tumor.id, sent.submission_id == newest,
+                          or_(sent.tumor_version != Tumor.version, sent.patient_version != Patient.version))
+
+
+def never_sent() -> ColumnElement[bool]:
+    return ~exists().where(SubmissionTumor.tumor_id == Tumor.id)
+
+
+def _rows(conditions: list[ColumnElement[bool]]) -> Iterator[tuple[dict[str, Any], list[tuple[dict, dict]]]]:
+    """Patients with their chosen tumors, as ``{attribute: value}`` rows, a chunk of patients at a time."""
+    session = db_session()
+    patient_columns = [Patient.id, Patient.version, Patient.extra_items,
+                       *[getattr(Patient, name) for name in attributes("patient")]]
+    treatment_names = attributes("treatment")
+    tumor_columns = [Tumor.id, Tumor.patient_id, Tumor.version, Tumor.extra_items, Tumor.site_specific_items,
+                     *[getattr(Tumor, name) for name in attributes("tumor")],
+                     FirstCourseTreatment.tumor_id.label("rx__tumor_id"),
+                     *[getattr(FirstCourseTreatment, name).label(f"rx__{name}") for name in treatment_names]]
+    last = 0
+    while True:
+        ids = session.scalars(select(Tumor.patient_id).join(Patient, Patient.id == Tumor.patient_id)
+                              .where(Tumor.patient_id > last, *conditions).group_by(Tumor.patient_id)
+                              .order_by(Tumor.patient_id).limit(CHUNK_PATIENTS)).all()
+        if not ids:
+            return
+        patients = {row["id"]: dict(row) for row in
+                    session.execute(select(*patient_columns).where(Patient.id.in_(ids))).mappings()}
+        tumors: dict[int, list[tuple[dict, dict | None]]] = {pid: [] for pid in ids}
+        stmt = (select(*tumor_columns).join(Patient, Patient.id == Tumor.patient_id)
+                .outerjoin(FirstCourseTreatment, FirstCourseTreatment.tumor_id == Tumor.id)
+                .where(Tumor.patient_id.in_(ids), *conditions).order_by(Tumor.patient_id, Tumor.id))
+        for row in session.execute(stmt).mappings():
+            treatment = ({name: row[f"rx__{name}"] for name in treatment_names}
+                         if row["rx__tumor_id"] is not None else None)
+            tumors[row["patient_id"]].append((dict(row), treatment))
+        for pid in ids:
+            yield patients[pid], tumors[pid]
+        last = ids[-1]
+
+
+def count_tumors(conditions: list[ColumnElement[bool]]) -> int:
+    return db_session.scalar(select(func.count(Tumor.id)).join(Patient, Patient.id == Tumor.patient_id)
+                             .where(*conditions)) or 0
+
+
+def export_file(target: str | os.PathLike[str], dictionary: Dictionary, record_type: str = "A", *,
+                user_dictionaries: Iterable[Dictionary] = (), diagnosis_year: int | None = None,
+                changed_only: bool = False, compress: bool | None = None, allow_any_version: bool = False,
+                progress: Callable[[int, str], None] | None = None) -> ExportResult:
+    """Stream the chosen tumors (all, one diagnosis year, or those changed since sent) into ``target``."""
+    conditions = tumor_conditions(diagnosis_year=diagnosis_year, changed_only=changed_only)
+    total = count_tumors(conditions) if progress else 0
+    result = ExportResult(os.fspath(target))
+    root_items = {"recordType": record_type, "naaccrRecordVersion": dictionary.naaccr_version or ""}
+    with NaaccrWriter(target, dictionary, record_type, user_dictionaries, compress=compress,
+                      root_items=root_items, allow_any_version=allow_any_version) as writer:
+        item_map = ItemMap(writer.lookup)
+        for patient, tumors in _rows(conditions):
+            writer.write_patient(item_map.record(patient, tumors))
+            result.sent += [(tumor["id"], tumor["version"], patient["version"]) for tumor, _ in tumors]
+            if progress and writer.patients % CHUNK_PATIENTS == 0:
+                progress(len(result.sent) * 99 // max(total, 1), f"{len(result.sent)} of {total} tumors written")
+    result.patients, result.tumors, result.skipped = writer.patients, writer.tumors, dict(writer.skipped)
+    return result
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def create_submission(output: str | os.PathLike[str], *, version: str = "250", record_type: str = "A",
+                      diagnosis_year: int | None = None, actor: Actor | User,
+                      progress: Callable[[int, str], None] | None = None) -> Submission:
+    """Export to ``output`` (gzip when it ends in ``.gz``) and record the submission; ``M`` sends changed tumors."""
+    errors = {}
+    if str(version) not in SUBMISSION_VERSIONS:
+        errors["version"] = f"must be one of {', '.join(SUBMISSION_VERSIONS)}, not {version!r}"
+    if record_type not in RECORD_TYPES:
+        errors["record_type"] = f"must be one of {', '.join(RECORD_TYPES)}, not {record_type!r}"
+    if errors:
+        raise InvalidInput(errors)
+    store, users = installed_dictionaries()
+    dictionary = store.get(str(version))
+    if dictionary is None:
+        raise NotFound(f"the NAACCR {version} base dictionary is not installed "
+                       "(flask --app wsgi reference install naaccr-dictionary naaccr-dictionary-{version}.xml)")
+    target = Path(output)
+    partial = target.with_name(target.name + ".part")
+    try:
+        result = export_file(partial, dictionary, record_type, user_dictionaries=users, diagnosis_year=diagnosis_year,
+                             changed_only=record_type == "M", compress=target.name.endswith(".gz"),
+                             progress=progress)
+        checksum = _sha256(partial)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    who = actor if isinstance(actor, Actor) else Actor.of(actor)
+    with operation(who, ACTION) as session:
+        submission = Submission(file_name=target.name, stored_path=str(target.resolve()), checksum=checksum,
+                                naaccr_version=str(version), record_type=record_type, diagnosis_year=diagnosis_year,
+                                patient_count=result.patients, tumor_count=result.tumors,
+                                created_by_id=who.user_id, created_by=who.username)
+        session.add(submission)
+        session.flush()
+        rows = [{"submission_id": submission.id, "tumor_id": tumor_id, "tumor_version": tumor_version,
+                 "patient_version": patient_version} for tumor_id, tumor_version, patient_version in result.sent]
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(SubmissionTumor), rows[start:start + 5000])
+        log_event(who, ACTION, entity="submission", entity_id=submission.id, commit=False,
+                  detail=f"{target.name}: NAACCR {version} record type {record_type}, {result.patients} patients, "
+                         f"{result.tumors} tumors, sha256 {checksum}")
+    if progress:
+        progress(100, f"{result.tumors} tumors of {result.patients} patients written to {target.name}")
+    return submission
+
+
+def submissions(limit: int = 100) -> list[Submission]:
+    return list(db_session.scalars(select(Submission).order_by(Submission.id.desc()).limit(limit)))
+
+
+def changes_since_last() -> dict[str, Any]:
+    """What the next submissions would carry: tumors changed since sent, and tumors never sent."""
+    changed = tumor_conditions(changed_only=True)
+    fresh = [never_sent()]
+    sample = (select(Tumor.id, Tumor.patient_id, Tumor.primary_site, Tumor.date_of_diagnosis, Tumor.version)
+              .join(Patient, Patient.id == Tumor.patient_id).where(*changed).order_by(Tumor.id).limit(50))
+    return {"last": db_session.scalar(select(Submission).order_by(Submission.id.desc()).limit(1)),
+            "changed": count_tumors(changed), "never_sent": count_tumors(fresh),
+            "changed_tumors": db_session.execute(sample).all()}
+
+
+@job_kind("naaccr-export")
+def export_job(progress: Callable[[int, str], None], version: str = "250", record_type: str = "A",
+               diagnosis_year: int | None = None, user_id: int | None = None) -> str:
+    """Job kind ``naaccr-export``: a submission file under the job files folder, recorded as a submission."""
+    user = db_session.get(User, user_id) if user_id else None
+    folder = Path(current_app.config["JOB_FILES_DIR"]) / "submissions"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    year = f"-{diagnosis_year}" if diagnosis_year else ""
+    output = folder / f"naaccr-{version}-{record_type}{year}-{stamp}.xml.gz"
+    submission = create_submission(output, version=version, record_type=record_type, diagnosis_year=diagnosis_year,
+                                   actor=user or Actor(None, "naaccr-export"), progress=progress)
+    return submission.stored_path

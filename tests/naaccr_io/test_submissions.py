@@ -1,0 +1,86 @@
+"""Exports of demo data: valid files, record types from the dictionary, submissions and M records."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import pytest
+import xmlschema
+from sqlalchemy import select
+
+from abstracts.operations import update_patient, update_tumor
+from registry.audit import SYSTEM, operation
+from registry.db import db_session
+from registry.demo import load_demo_data
+from registry.models import Submission, SubmissionTumor, Tumor
+from registry.naaccr import validate
+from registry.naaccr.records import installed_dictionaries
+from reports.submissions import changes_since_last, create_submission
+from tests.naaccr_io.conftest import XSD_18
+from tests.naaccr_io.helpers import file_items
+
+
+@pytest.fixture
+def demo(app, dictionaries):
+    with operation(SYSTEM, "demo_data") as session:
+        load_demo_data(session, 40, seed=6)
+
+
+@pytest.mark.parametrize("version", ["250", "260"])
+def test_demo_export_validates_against_xsd_and_dictionary(demo, version, tmp_path):
+    out = tmp_path / f"demo-{version}.xml"
+    submission = create_submission(out, version=version, record_type="A", actor=SYSTEM)
+    xmlschema.XMLSchema(str(XSD_18)).validate(str(out))
+    store, _ = installed_dictionaries()
+    report = validate(out, store)
+    assert report.status == "valid", report.problems[:5]
+    total = db_session.scalar(select(Tumor.id).order_by(Tumor.id.desc()).limit(1))
+    assert (submission.tumor_count, report.tumors) == (total, total)
+    assert submission.checksum == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert (submission.naaccr_version, submission.record_type, submission.created_by) == (version, "A", "system")
+    patients = file_items(out, store)
+    sex_item = "sexAssignedAtBirth" if version == "260" else "sex"
+    assert all(sex_item in items for items, _ in patients)
+
+
+def test_incidence_records_carry_no_confidential_items(demo, tmp_path):
+    store, _ = installed_dictionaries()
+    dictionary = store.get("250")
+    confidential = {item.naaccr_id for item in dictionary if "I" not in item.record_types}
+    create_submission(tmp_path / "a.xml", version="250", record_type="A", actor=SYSTEM)
+    create_submission(tmp_path / "i.xml.gz", version="250", record_type="I", actor=SYSTEM)
+    full = {key for items, tumors in file_items(tmp_path / "a.xml", store)
+            for key in [*items, *(k for t in tumors for k in t)]}
+    incidence = {key for items, tumors in file_items(tmp_path / "i.xml.gz", store)
+                 for key in [*items, *(k for t in tumors for k in t)]}
+    assert {"nameLast", "socialSecurityNumber", "medicalRecordNumber"} <= full & confidential
+    assert not incidence & confidential
+    assert gzip.open(tmp_path / "i.xml.gz").read(5) == b"<?xml"
+
+
+def test_modified_records_send_only_what_changed_since_last_sent(demo, tmp_path):
+    first = create_submission(tmp_path / "a.xml", version="250", record_type="A", diagnosis_year=None, actor=SYSTEM)
+    assert changes_since_last()["changed"] == 0
+    tumor = db_session.scalars(select(Tumor).order_by(Tumor.id)).first()
+    update_tumor(tumor.id, {"laterality": "9" if tumor.laterality != "9" else "1"}, actor=SYSTEM)
+    other = db_session.scalars(select(Tumor).where(Tumor.patient_id != tumor.patient_id).order_by(Tumor.id)).first()
+    update_patient(other.patient_id, {"name_middle": "Q"}, actor=SYSTEM)
+    expected = {tumor.id} | set(db_session.scalars(select(Tumor.id).where(Tumor.patient_id == other.patient_id)))
+    assert changes_since_last()["changed"] == len(expected)
+
+    modified = create_submission(tmp_path / "m.xml", version="250", record_type="M", actor=SYSTEM)
+    sent = set(db_session.scalars(select(SubmissionTumor.tumor_id).where(SubmissionTumor.submission_id == modified.id)))
+    assert sent == expected and modified.tumor_count == len(expected)
+    assert first.tumor_count > len(expected)
+    again = create_submission(tmp_path / "m2.xml", version="250", record_type="M", actor=SYSTEM)
+    assert again.tumor_count == 0
+    assert [s.record_type for s in db_session.scalars(select(Submission).order_by(Submission.id))] == ["A", "M", "M"]
+
+
+def test_diagnosis_year_limits_the_tumors(demo, tmp_path):
+    year = int(db_session.scalars(select(Tumor.date_of_diagnosis).order_by(Tumor.id)).first()[:4])
+    submission = create_submission(tmp_path / "y.xml", version="260", record_type="A", diagnosis_year=year,
+                                   actor=SYSTEM)
+    store, _ = installed_dictionaries()
+    dates = [t["dateOfDiagnosis"] for _, tumors in file_items(tmp_path / "y.xml", store) for t in tumors]
+    assert dates and all(d.startswith(str(year)) for d in dates) and submission.diagnosis_year == year
