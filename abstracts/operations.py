@@ -16,10 +16,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from registry.audit import Actor, operation
 from registry.db import db_session
 from registry.dates import parse_optional
+from registry.edits import EditFailure, records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from registry.items import naaccr_items
-from registry.models import (AuditEntry, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient,
-                             Role, Tumor, User, WorkflowState)
+from registry.models import (AbstractEditStatus, AuditEntry, FirstCourseTreatment, FollowUpContact,
+                             FollowUpTumorStatus, Patient, Role, Tumor, User, WorkflowState)
 from registry.models.patient import utcnow
 
 TumorHook = Callable[[Session, Tumor], None]
@@ -211,6 +212,28 @@ TRANSITIONS: dict[tuple[WorkflowState, WorkflowState], frozenset[Role]] = {
 }
 
 
+def edit_failures(session: Session, tumor: Tumor) -> list[EditFailure]:
+    """Edits failing for ``tumor`` as stored (its own, its patient's, and case edits naming it)."""
+    patient = tumor.patient
+    session.expire(patient, ["tumors"])
+    patient_record, tumor_records = records_from_orm(patient)
+    index = [t.id for t in patient.tumors].index(tumor.id)
+    return [f for f in run_edits(patient_record, tumor_records) if f.tumor_index in (None, index)]
+
+
+def _no_edit_errors(session: Session, tumor: Tumor) -> None:
+    errors = [f for f in edit_failures(session, tumor) if f.severity == "error"]
+    if errors:
+        raise NotAllowed(f"tumor {tumor.id} cannot be completed while {len(errors)} error-level edit(s) fail: "
+                         + "; ".join(f"{f.edit_id} {f.message}" for f in errors[:5]))
+
+
+#: What must hold before an abstract may enter a state.
+ENTRY_CHECKS: dict[WorkflowState, Callable[[Session, Tumor], None]] = {
+    WorkflowState.COMPLETE: _no_edit_errors,
+}
+
+
 def set_workflow_state(tumor_id: int, state: WorkflowState | str, *, actor: User,
                        comment: str | None = None, expected_version: int | None = None) -> Tumor:
     """Move an abstract along in progress → complete → reviewed (or return it with a comment)."""
@@ -223,6 +246,8 @@ def set_workflow_state(tumor_id: int, state: WorkflowState | str, *, actor: User
             raise NotAllowed(f"tumor {tumor_id} cannot go from {tumor.workflow_state.value} to {target.value}")
         if actor.role not in allowed:
             raise NotAllowed(f"a {actor.role.value} cannot move an abstract to {target.value}")
+        if target in ENTRY_CHECKS:
+            ENTRY_CHECKS[target](session, tumor)
         tumor.workflow_state = target
         tumor.workflow_comment = comment or None
         _flush(session, f"tumor {tumor_id}")
@@ -259,3 +284,88 @@ def record_follow_up(patient_id: int, data: dict[str, Any], *, actor: Actor | Us
         _tumor_saved(session, list(patient.tumors))
         _flush(session, f"patient {patient_id}")
     return contact
+
+
+@after_tumor_saved
+def record_edit_status(session: Session, tumor: Tumor) -> None:
+    """Keep the abstract's edit result with it, so the work queue can list abstracts with errors."""
+    failures = edit_failures(session, tumor)
+    status = session.get(AbstractEditStatus, tumor.id) or AbstractEditStatus(tumor_id=tumor.id)
+    status.errors = sum(f.severity == "error" for f in failures)
+    status.warnings = sum(f.severity == "warning" for f in failures)
+    status.failures = [{"edit_id": f.edit_id, "severity": f.severity, "fields": list(f.fields),
+                        "message": f.message} for f in failures]
+    status.checked_at = utcnow()
+    session.add(status)
+
+
+def _check_versions(patient: Patient, patient_version: int | None, tumor: Tumor | None,
+                    tumor_version: int | None) -> None:
+    """One Conflict naming everything others changed on the patient and the tumor since the form was opened."""
+    stale = [(obj, seen) for obj, seen in ((patient, patient_version), (tumor, tumor_version))
+             if obj is not None and seen is not None and obj.version != seen]
+    if not stale:
+        return
+    changed: dict[str, list] = {}
+    for obj, seen in stale:
+        changed.update(changes_since(obj, seen))
+    what = " and ".join(f"{type(obj).__name__.lower()} {obj.id}" for obj, _ in stale)
+    raise Conflict(f"{what} was changed by someone else since you opened it; nothing was saved",
+                   current_version=tumor.version if tumor is not None else patient.version, changed=changed)
+
+
+def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[str, Any],
+                  tumor_changes: dict[str, Any], *, actor: Actor | User, patient_version: int | None = None,
+                  tumor_version: int | None = None) -> Tumor:
+    """Save the abstract form: patient items, tumor items and ``tumor_changes['treatment']`` in one
+    transaction, refused whole if any field is wrong or anyone saved the patient or tumor meanwhile.
+    ``tumor_id`` None starts a new abstract for the patient."""
+    tumor_changes = dict(tumor_changes)
+    errors: dict[str, str] = {}
+    cleaned = []
+    for model, data, record in ((Patient, patient_changes, None), (Tumor, tumor_changes, None),
+                                (FirstCourseTreatment, tumor_changes.pop("treatment", None) or {}, None)):
+        try:
+            cleaned.append(clean(model, data, record=record))
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+            cleaned.append({})
+    if errors:
+        raise InvalidInput(errors)
+    patient_values, tumor_values, treatment_values = cleaned
+    with operation(actor, "save_abstract") as session:
+        patient = _get(session, Patient, patient_id)
+        tumor = None
+        if tumor_id is not None:
+            tumor = _get(session, Tumor, tumor_id)
+            if tumor.patient_id != patient_id:
+                raise NotFound(f"tumor {tumor_id} does not belong to patient {patient_id}")
+        _check_versions(patient, patient_version, tumor, tumor_version)
+        patient_changed = False
+        for field, value in patient_values.items():
+            if getattr(patient, field) != value:
+                setattr(patient, field, value)
+                patient_changed = True
+        if tumor is None:
+            who = actor.id if isinstance(actor, User) else actor.user_id
+            tumor = Tumor(patient_id=patient_id, abstracted_by_id=who, abstracted_at=utcnow())
+            tumor.treatment = FirstCourseTreatment()
+            session.add(tumor)
+        elif tumor.treatment is None:
+            tumor.treatment = FirstCourseTreatment()
+        for field, value in tumor_values.items():
+            if getattr(tumor, field) != value:
+                setattr(tumor, field, value)
+        treatment_changed = False
+        for field, value in treatment_values.items():
+            if getattr(tumor.treatment, field) != value:
+                setattr(tumor.treatment, field, value)
+                treatment_changed = True
+        if treatment_changed and tumor.id is not None:
+            tumor.updated_at = utcnow()
+        _flush(session, f"tumor {tumor_id}")
+        if patient_changed:
+            session.expire(patient, ["tumors"])
+        _tumor_saved(session, list(patient.tumors) if patient_changed else [tumor])
+        _flush(session, f"tumor {tumor_id}")
+    return tumor

@@ -1,12 +1,16 @@
 """Read-only queries the pages, API and reports share."""
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
 
+from abstracts.search import score_by_name
 from registry.db import db_session
-from registry.models import Patient, Tumor, WorkflowState
+from registry.models import (AbstractEditStatus, AuditEntry, Patient, SuspenseCase, SuspenseStatus, Tumor,
+                             WorkflowState)
 
 
 @dataclass(frozen=True)
@@ -18,15 +22,8 @@ class PatientSearch:
     ssn_last4: str = ""
 
     def statement(self) -> Select:
+        """Patients matching every criterion except the name (names are matched by :func:`score_by_name`)."""
         stmt = select(Patient)
-        if self.name.strip():
-            last, _, first = (part.strip() for part in self.name.partition(","))
-            if not first and " " in last:
-                first, _, last = last.rpartition(" ")
-                first, last = first.strip(), last.strip()
-            stmt = stmt.where(func.lower(Patient.name_last).startswith(last.lower(), autoescape=True))
-            if first:
-                stmt = stmt.where(func.lower(Patient.name_first).startswith(first.lower(), autoescape=True))
         if self.date_of_birth.strip():
             stmt = stmt.where(Patient.date_of_birth == self.date_of_birth.strip().replace("-", ""))
         if self.medical_record_number.strip():
@@ -37,10 +34,22 @@ class PatientSearch:
             stmt = stmt.where(Patient.social_security_number.endswith(self.ssn_last4.strip(), autoescape=True))
         return stmt
 
+    @property
+    def has_other_criteria(self) -> bool:
+        return any(getattr(self, f).strip() for f in ("date_of_birth", "medical_record_number", "patient_id_number",
+                                                      "ssn_last4"))
+
 
 def search_patients(criteria: PatientSearch, *, page: int = 1, per_page: int = 50) -> tuple[list[Patient], int]:
-    """One page of matching patients (by name, then id) and the total number of matches."""
+    """One page of matching patients and the number of matches: by name similarity (best first) when a
+    name is given, else by name then id."""
     stmt = criteria.statement()
+    if criteria.name.strip():
+        base = stmt.with_only_columns(Patient.id) if criteria.has_other_criteria else None
+        scored = score_by_name(criteria.name, base)
+        ids = scored.ids[(page - 1) * per_page: page * per_page]
+        found = {p.id: p for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
+        return [found[i] for i in ids], len(scored.ids)
     total = db_session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db_session.scalars(stmt.order_by(Patient.name_last, Patient.name_first, Patient.id)
                               .offset((page - 1) * per_page).limit(per_page)).all()
@@ -69,3 +78,71 @@ def tumor_counts_by_patient(patient_ids: list[int]) -> dict[int, int]:
     return {pid: int(n) for pid, n in rows}
 
 
+
+
+def _months_ago(today: dt.date, months: int) -> str:
+    """``today`` minus whole months as CCYYMMDD (the day clipped to the month's length)."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    day = min(today.day, calendar.monthrange(year, month + 1)[1])
+    return f"{year:04d}{month + 1:02d}{day:02d}"
+
+
+#: Follow-up is due this many months after the last contact, and delinquent after the second figure.
+FOLLOW_UP_DUE_MONTHS, FOLLOW_UP_DELINQUENT_MONTHS = 12, 15
+
+
+def follow_up_statement(kind: str, today: dt.date | None = None) -> Select:
+    """Living patients whose last contact is 12-15 months ago (``due``) or older (``delinquent``).
+
+    A partial date counts from its first possible day (``2024`` as 2024-01-01), so letters go out early
+    rather than late; NAACCR strings compare in date order for that reading.
+    """
+    today = today or dt.date.today()
+    due, delinquent = _months_ago(today, FOLLOW_UP_DUE_MONTHS), _months_ago(today, FOLLOW_UP_DELINQUENT_MONTHS)
+    stmt = select(Patient).where(Patient.vital_status == "1", Patient.date_of_last_contact.is_not(None))
+    if kind == "due":
+        return stmt.where(Patient.date_of_last_contact < due, Patient.date_of_last_contact >= delinquent)
+    if kind == "delinquent":
+        return stmt.where(Patient.date_of_last_contact < delinquent)
+    raise ValueError(f"unknown follow-up list {kind!r}")
+
+
+def count(stmt: Select) -> int:
+    return int(db_session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+
+
+def page_of(stmt: Select, page: int, per_page: int) -> list:
+    return list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+
+
+QUEUES = ("in_progress", "returned", "edit_errors", "awaiting_review", "follow_ups_due", "suspense")
+
+
+def queue_statement(name: str) -> Select:
+    """The rows behind each work-queue card (tumors, patients or suspense cases)."""
+    if name == "in_progress":
+        return select(Tumor).where(Tumor.workflow_state == WorkflowState.IN_PROGRESS).order_by(Tumor.updated_at.desc())
+    if name == "returned":
+        return select(Tumor).where(Tumor.workflow_state == WorkflowState.IN_PROGRESS,
+                                   Tumor.workflow_comment.is_not(None)).order_by(Tumor.updated_at.desc())
+    if name == "edit_errors":
+        return (select(Tumor).join(AbstractEditStatus, AbstractEditStatus.tumor_id == Tumor.id)
+                .where(AbstractEditStatus.errors > 0, Tumor.workflow_state != WorkflowState.REVIEWED)
+                .order_by(AbstractEditStatus.checked_at.desc()))
+    if name == "awaiting_review":
+        return select(Tumor).where(Tumor.workflow_state == WorkflowState.COMPLETE).order_by(Tumor.updated_at)
+    if name == "follow_ups_due":
+        return follow_up_statement("due").order_by(Patient.date_of_last_contact)
+    if name == "suspense":
+        return select(SuspenseCase).where(SuspenseCase.status == SuspenseStatus.OPEN).order_by(SuspenseCase.id)
+    raise KeyError(name)
+
+
+def work_queue(sample: int = 8) -> dict[str, tuple[int, list]]:
+    """``{queue: (count, first rows)}`` for the home page."""
+    return {name: (count(queue_statement(name)), page_of(queue_statement(name), 1, sample)) for name in QUEUES}
+
+
+def audit_history(patient_id: int, limit: int = 200) -> list[AuditEntry]:
+    return list(db_session.scalars(select(AuditEntry).where(AuditEntry.patient_id == patient_id)
+                                   .order_by(AuditEntry.id.desc()).limit(limit)))

@@ -1,0 +1,457 @@
+"""REST API under /api/v1: patients, tumors, treatment, follow-up, code look-ups and edit checks.
+
+Authentication is a personal token (``Authorization: Bearer crt_…``) made on the user's page; the
+token carries its owner's role, and the same rules as the web apply: registrars, reviewers and
+admins see identified data (``phi`` view), researchers only the de-identified view and no writes.
+Every error is JSON naming each field; every list is paged. The OpenAPI document is generated
+from the same marshmallow schemas (apispec).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask_login import login_required
+from marshmallow import Schema, fields
+from sqlalchemy import Select, func, select
+from werkzeug.exceptions import HTTPException
+
+from abstracts import operations as ops
+from abstracts.codes import codes, lookup, systems
+from abstracts.queries import PatientSearch, search_patients
+from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, PatientSchema,
+                               TreatmentSchema, TumorSchema, validation_errors)
+from abstracts.tokens import user_for_token
+from registry.app import csrf
+from registry.audit import log_event
+from registry.db import db_session
+from registry.edits import run_edits
+from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound, RegistryError
+from registry.models import PHI_ROLES, FollowUpContact, Patient, Tumor, User, WorkflowState
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
+csrf.exempt(blueprint)  # token-authenticated: no cookie session to forge
+MAX_PER_PAGE = 200
+DEFAULT_PER_PAGE = 50
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields, self.extra = status, code, message, fields or {}, extra
+
+
+@blueprint.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    body = {"code": exc.code, "message": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    body.update(exc.extra)
+    return jsonify(error=body), exc.status
+
+
+@blueprint.errorhandler(RegistryError)
+def _registry_error(exc: RegistryError):
+    db_session.rollback()
+    if isinstance(exc, InvalidInput):
+        fields_ = {f"{exc.record}.{k}" if exc.record else k: v for k, v in exc.errors.items()}
+        return _api_error(ApiError(422, "invalid", "some fields are not valid; nothing was saved", fields_))
+    if isinstance(exc, Conflict):
+        return _api_error(ApiError(409, "conflict", str(exc), current_version=exc.current_version,
+                                   changed=exc.changed))
+    if isinstance(exc, NotFound):
+        return _api_error(ApiError(404, "not_found", str(exc)))
+    if isinstance(exc, NotAllowed):
+        return _api_error(ApiError(403, "not_allowed", str(exc)))
+    return _api_error(ApiError(400, "error", str(exc)))
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return _api_error(ApiError(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name))
+
+
+def _user() -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise ApiError(401, "unauthorized", "send a valid, unexpired API token as 'Authorization: Bearer <token>'")
+    return user
+
+
+def api_route(rule: str, methods: tuple[str, ...] = ("GET",), *, writes: bool = False,
+              phi_only: bool = False) -> Callable:
+    """Register an endpoint that needs a token; ``writes``/``phi_only`` endpoints are closed to researchers."""
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            g.api_user = _user()
+            if (writes or phi_only) and g.api_user.role not in PHI_ROLES:
+                raise ApiError(403, "not_allowed", f"a {g.api_user.role.value} may not "
+                               + ("change records" if writes else "see identified patient data"))
+            return view(*args, **kwargs)
+        return blueprint.route(rule, methods=list(methods))(wrapper)
+    return decorator
+
+
+def _view() -> str:
+    return "phi" if g.api_user.role in PHI_ROLES else "deidentified"
+
+
+def _json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "send a JSON object with Content-Type: application/json")
+    return data
+
+
+def _load(schema: Schema, data: dict[str, Any], *, partial: bool = True) -> dict[str, Any]:
+    values, errors = validation_errors(schema, data, partial=partial)
+    if errors:
+        raise ApiError(422, "invalid", "some fields are not valid; nothing was saved", errors)
+    return values
+
+
+def _paging() -> tuple[int, int]:
+    errors = {}
+    page = request.args.get("page", "1")
+    per_page = request.args.get("per_page", str(DEFAULT_PER_PAGE))
+    if not page.isdigit() or int(page) < 1:
+        errors["page"] = "must be a whole number from 1"
+    if not per_page.isdigit() or not 1 <= int(per_page) <= MAX_PER_PAGE:
+        errors["per_page"] = f"must be a whole number from 1 to {MAX_PER_PAGE}"
+    if errors:
+        raise ApiError(422, "invalid", "bad paging parameters", errors)
+    return int(page), int(per_page)
+
+
+def _page(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
+    return {"items": items, "page": page, "per_page": per_page, "total": total,
+            "pages": max((total + per_page - 1) // per_page, 1)}
+
+
+def _paged(stmt: Select, schema: Schema) -> dict[str, Any]:
+    page, per_page = _paging()
+    total = int(db_session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    rows = list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    return _page(schema.dump(rows, many=True), total, page, per_page)
+
+
+def _version(data: dict[str, Any]) -> int:
+    version = data.pop("version", None)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ApiError(422, "invalid", "say which version you are changing",
+                       {"version": "required: the version you read (optimistic locking)"})
+    return version
+
+
+def _get(model: type, ident: int) -> Any:
+    obj = db_session.get(model, ident)
+    if obj is None:
+        raise ApiError(404, "not_found", f"{model.__name__.lower()} {ident} does not exist")
+    return obj
+
+
+def _audit_read(what: str, patient_id: int | None = None, detail: str | None = None) -> None:
+    if _view() == "phi":
+        log_event(g.api_user, f"api_{what}", entity="patient" if patient_id else None, entity_id=patient_id,
+                  patient_id=patient_id, detail=detail)
+
+
+# --- patients ---------------------------------------------------------------------------------
+
+@api_route("/patients")
+def list_patients():
+    """List patients; registrars may search by name (spelling-tolerant), date of birth, MRN, id, SSN last 4."""
+    criteria = PatientSearch(**{f: request.args.get(f, "")[:80] for f in PatientSearch.__dataclass_fields__})
+    searched = any(getattr(criteria, f) for f in PatientSearch.__dataclass_fields__)
+    if searched and _view() != "phi":
+        raise ApiError(403, "not_allowed", "de-identified users cannot search by identifiers")
+    schema = PatientSchema(view=_view())
+    if searched:
+        page, per_page = _paging()
+        rows, total = search_patients(criteria, page=page, per_page=per_page)
+        body = _page(schema.dump(rows, many=True), total, page, per_page)
+    else:
+        body = _paged(select(Patient).order_by(Patient.id), schema)
+    _audit_read("list_patients", detail=f"page {body['page']}, {len(body['items'])} patients")
+    return jsonify(body)
+
+
+@api_route("/patients", ("POST",), writes=True)
+def create_patient():
+    values = _load(PatientSchema(), _json_body(), partial=False)
+    patient = ops.create_patient(values, actor=g.api_user)
+    return jsonify(PatientSchema().dump(patient)), 201, {"Location": url_for("api.get_patient", patient_id=patient.id)}
+
+
+@api_route("/patients/<int:patient_id>")
+def get_patient(patient_id: int):
+    patient = _get(Patient, patient_id)
+    _audit_read("view_patient", patient_id)
+    return jsonify(PatientSchema(view=_view()).dump(patient))
+
+
+@api_route("/patients/<int:patient_id>", ("PATCH",), writes=True)
+def update_patient(patient_id: int):
+    data = _json_body()
+    version = _version(data)
+    values = _load(PatientSchema(), data)
+    patient = ops.update_patient(patient_id, values, actor=g.api_user, expected_version=version)
+    return jsonify(PatientSchema().dump(patient))
+
+
+# --- tumors and treatment ----------------------------------------------------------------------
+
+@api_route("/tumors")
+def list_tumors():
+    """All tumors, optionally of one workflow state."""
+    stmt = select(Tumor).order_by(Tumor.id)
+    state = request.args.get("workflow_state")
+    if state:
+        if state not in {s.value for s in WorkflowState}:
+            raise ApiError(422, "invalid", "unknown workflow state",
+                           {"workflow_state": f"one of {', '.join(s.value for s in WorkflowState)}"})
+        stmt = stmt.where(Tumor.workflow_state == WorkflowState(state))
+    body = _paged(stmt, TumorSchema(view=_view()))
+    _audit_read("list_tumors", detail=f"page {body['page']}, {len(body['items'])} tumors")
+    return jsonify(body)
+
+
+@api_route("/patients/<int:patient_id>/tumors")
+def list_patient_tumors(patient_id: int):
+    _get(Patient, patient_id)
+    _audit_read("list_tumors", patient_id)
+    return jsonify(_paged(select(Tumor).where(Tumor.patient_id == patient_id).order_by(Tumor.id),
+                          TumorSchema(view=_view())))
+
+
+@api_route("/patients/<int:patient_id>/tumors", ("POST",), writes=True)
+def create_tumor(patient_id: int):
+    values = _load(TumorSchema(), _json_body(), partial=False)
+    tumor = ops.create_tumor(patient_id, values, actor=g.api_user)
+    return jsonify(TumorSchema().dump(tumor)), 201, {"Location": url_for("api.get_tumor", tumor_id=tumor.id)}
+
+
+@api_route("/tumors/<int:tumor_id>")
+def get_tumor(tumor_id: int):
+    tumor = _get(Tumor, tumor_id)
+    _audit_read("view_tumor", tumor.patient_id)
+    return jsonify(TumorSchema(view=_view()).dump(tumor))
+
+
+@api_route("/tumors/<int:tumor_id>", ("PATCH",), writes=True)
+def update_tumor(tumor_id: int):
+    data = _json_body()
+    version = _version(data)
+    values = _load(TumorSchema(), data)
+    tumor = ops.update_tumor(tumor_id, values, actor=g.api_user, expected_version=version)
+    return jsonify(TumorSchema().dump(tumor))
+
+
+@api_route("/tumors/<int:tumor_id>/treatment")
+def get_treatment(tumor_id: int):
+    tumor = _get(Tumor, tumor_id)
+    _audit_read("view_treatment", tumor.patient_id)
+    return jsonify(TreatmentSchema(view=_view()).dump(tumor.treatment) | {"tumor_id": tumor.id,
+                                                                           "version": tumor.version})
+
+
+@api_route("/tumors/<int:tumor_id>/treatment", ("PATCH",), writes=True)
+def update_treatment(tumor_id: int):
+    data = _json_body()
+    version = _version(data)
+    values = _load(TreatmentSchema(), data)
+    tumor = ops.update_tumor(tumor_id, {"treatment": values}, actor=g.api_user, expected_version=version)
+    return jsonify(TreatmentSchema().dump(tumor.treatment) | {"tumor_id": tumor.id, "version": tumor.version})
+
+
+@api_route("/tumors/<int:tumor_id>/workflow", ("POST",), writes=True)
+def move_workflow(tumor_id: int):
+    """Complete (only when no error-level edit fails), mark reviewed, or return with a comment."""
+    data = _json_body()
+    version = _version(data)
+    state = data.get("state")
+    if state not in {s.value for s in WorkflowState}:
+        raise ApiError(422, "invalid", "unknown workflow state",
+                       {"state": f"one of {', '.join(s.value for s in WorkflowState)}"})
+    unknown = set(data) - {"state", "comment"}
+    if unknown:
+        raise ApiError(422, "invalid", "unknown fields", dict.fromkeys(sorted(unknown), "Unknown field."))
+    tumor = ops.set_workflow_state(tumor_id, state, actor=g.api_user, comment=data.get("comment"),
+                                   expected_version=version)
+    return jsonify(TumorSchema().dump(tumor))
+
+
+# --- follow-up ---------------------------------------------------------------------------------
+
+@api_route("/patients/<int:patient_id>/follow-ups")
+def list_follow_ups(patient_id: int):
+    _get(Patient, patient_id)
+    _audit_read("list_follow_ups", patient_id)
+    return jsonify(_paged(select(FollowUpContact).where(FollowUpContact.patient_id == patient_id)
+                          .order_by(FollowUpContact.date_of_contact, FollowUpContact.id), FollowUpSchema(view=_view())))
+
+
+@api_route("/patients/<int:patient_id>/follow-ups", ("POST",), writes=True)
+def add_follow_up(patient_id: int):
+    values = _load(FollowUpSchema(), _json_body(), partial=False)
+    statuses = values.pop("cancer_status", None) or {}
+    try:
+        cancer_status = {int(k): v for k, v in statuses.items()}
+    except ValueError:
+        raise ApiError(422, "invalid", "cancer_status keys are tumor ids",
+                       {"cancer_status": "keys must be tumor ids"}) from None
+    contact = ops.record_follow_up(patient_id, values, actor=g.api_user, cancer_status=cancer_status)
+    return jsonify(FollowUpSchema().dump(contact)), 201
+
+
+# --- codes and edits ---------------------------------------------------------------------------
+
+@api_route("/codes")
+def list_code_systems():
+    names = systems()
+    return jsonify(_page([{"system": s, "url": url_for("api.code_lookup", system=s)} for s in names],
+                         len(names), 1, len(names)))
+
+
+@api_route("/codes/<system>")
+def code_lookup(system: str):
+    """Codes and terms of one system whose code starts with ``q`` or whose term holds every word of ``q``."""
+    try:
+        everything = codes(system)
+    except KeyError:
+        raise ApiError(404, "not_found", f"no code system named '{system}'",
+                       {"system": f"one of {', '.join(systems())}"}) from None
+    page, per_page = _paging()
+    found = lookup(system, request.args.get("q", "")[:80], limit=len(everything))
+    return jsonify(_page(found[(page - 1) * per_page: page * per_page], len(found), page, per_page))
+
+
+@api_route("/edits/check", ("POST",))
+def check_abstract():
+    """Run the edits on a submitted abstract (patient + tumor with treatment) without saving anything."""
+    data = _json_body()
+    values, errors = validation_errors(AbstractCheckSchema(), data, partial=True)
+    if "_schema" in errors or not values:
+        raise ApiError(422, "invalid", "send {'patient': {...}, 'tumor': {...}}", errors)
+    patient = dict(values.get("patient", {}))
+    tumor = dict(values.get("tumor", {}))
+    tumor.update(tumor.pop("treatment", None) or {})
+    failures = run_edits(patient, [tumor])
+    return jsonify(invalid=errors, failures=[EditFailureSchema.of(f) for f in failures],
+                   errors=sum(f.severity == "error" for f in failures),
+                   warnings=sum(f.severity == "warning" for f in failures))
+
+
+# --- OpenAPI -----------------------------------------------------------------------------------
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields",
+                          metadata={"description": "{field: what is wrong}; nested fields as treatment.chemotherapy"})
+
+
+class ErrorEnvelope(Schema):
+    error = fields.Nested(ErrorSchema, required=True)
+
+
+class CodeSchema(Schema):
+    code = fields.String()
+    term = fields.String()
+
+
+def _page_schema(name: str, item: type[Schema] | Schema) -> type[Schema]:
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)), "page": fields.Integer(),
+                             "per_page": fields.Integer(), "total": fields.Integer(), "pages": fields.Integer()},
+                            name=name)
+
+
+#: (path, method, summary, request schema, response schema, list?) — the document is built from this table.
+PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
+    ("/patients", "get", "List or search patients (de-identified for researchers)", None, "PatientPage"),
+    ("/patients", "post", "Create a patient", "Patient", "Patient"),
+    ("/patients/{patient_id}", "get", "One patient", None, "Patient"),
+    ("/patients/{patient_id}", "patch", "Change a patient (send the version you read)", "Patient", "Patient"),
+    ("/patients/{patient_id}/tumors", "get", "The patient's tumors", None, "TumorPage"),
+    ("/patients/{patient_id}/tumors", "post", "Start an abstract", "Tumor", "Tumor"),
+    ("/tumors", "get", "All tumors, optionally ?workflow_state=", None, "TumorPage"),
+    ("/tumors/{tumor_id}", "get", "One tumor with its treatment", None, "Tumor"),
+    ("/tumors/{tumor_id}", "patch", "Change a tumor (send the version you read)", "Tumor", "Tumor"),
+    ("/tumors/{tumor_id}/treatment", "get", "First-course treatment", None, "Treatment"),
+    ("/tumors/{tumor_id}/treatment", "patch", "Change first-course treatment", "Treatment", "Treatment"),
+    ("/tumors/{tumor_id}/workflow", "post", "Complete, mark reviewed or return an abstract", None, "Tumor"),
+    ("/patients/{patient_id}/follow-ups", "get", "Follow-up contacts", None, "FollowUpPage"),
+    ("/patients/{patient_id}/follow-ups", "post", "Record a follow-up contact", "FollowUp", "FollowUp"),
+    ("/codes/{system}", "get", "Look up codes and terms (?q=)", None, "CodePage"),
+    ("/edits/check", "post", "Run edits on an abstract without saving", "AbstractCheck", "EditResult"),
+)
+
+
+def openapi_spec() -> dict[str, Any]:
+    spec = APISpec(title="Cancer Registry API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": __doc__.strip()},
+                   servers=[{"url": "/api/v1"}])
+    spec.components.security_scheme("token", {"type": "http", "scheme": "bearer",
+                                               "description": "a personal API token from your account page"})
+    for name, schema in (("Treatment", TreatmentSchema), ("Patient", PatientSchema), ("Tumor", TumorSchema),
+                         ("FollowUp", FollowUpSchema), ("Code", CodeSchema), ("Error", ErrorEnvelope),
+                         ("AbstractCheck", AbstractCheckSchema)):
+        spec.components.schema(name, schema=schema)
+    spec.components.schema("PatientPage", schema=_page_schema("PatientPage", PatientSchema))
+    spec.components.schema("TumorPage", schema=_page_schema("TumorPage", TumorSchema))
+    spec.components.schema("FollowUpPage", schema=_page_schema("FollowUpPage", FollowUpSchema))
+    spec.components.schema("CodePage", schema=_page_schema("CodePage", CodeSchema))
+    spec.components.schema("EditResult", schema=Schema.from_dict(
+        {"invalid": fields.Dict(), "failures": fields.List(fields.Nested(EditFailureSchema)),
+         "errors": fields.Integer(), "warnings": fields.Integer()}, name="EditResult"))
+    paging = [{"in": "query", "name": "page", "schema": {"type": "integer", "minimum": 1}},
+              {"in": "query", "name": "per_page", "schema": {"type": "integer", "minimum": 1,
+                                                             "maximum": MAX_PER_PAGE}}]
+    operations: dict[str, dict[str, Any]] = {}
+    for path, method, summary, body, response in PATHS:
+        params = [{"in": "path", "name": p.strip("{}"), "required": True, "schema": {"type": "string"
+                   if p == "{system}" else "integer"}} for p in path.split("/") if p.startswith("{")]
+        operation: dict[str, Any] = {
+            "summary": summary, "security": [{"token": []}],
+            "parameters": params + (paging if response.endswith("Page") else []),
+            "responses": {"200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201":
+                          {"description": "OK", "content": {"application/json": {"schema": response}}},
+                          **{code: {"description": text, "content": {"application/json": {"schema": "Error"}}}
+                             for code, text in (("401", "no valid token"), ("403", "role not allowed"),
+                                                ("404", "not found"), ("409", "changed by someone else"),
+                                                ("422", "invalid fields, each named"))}}}
+        if body:
+            operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        operations.setdefault(path, {})[method] = operation
+    for path, ops_ in operations.items():
+        spec.path(path=path, operations=ops_)
+    return spec.to_dict()
+
+
+@blueprint.route("/openapi.json")
+def openapi_json():
+    return jsonify(openapi_spec())
+
+
+@blueprint.route("/docs")
+@login_required
+def docs():
+    """A page that shows the OpenAPI document: every endpoint with its fields."""
+    spec = openapi_spec()
+
+    def name(schema: dict[str, Any]) -> str:
+        return schema.get("$ref", "").rsplit("/", 1)[-1]
+
+    endpoints = [(method.upper(), path, op["summary"],
+                  name(op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})),
+                  name(next(iter(op["responses"].values()))["content"]["application/json"]["schema"]))
+                 for path, item in spec["paths"].items() for method, op in item.items()]
+    return render_template("abstracts/api_docs.html", spec=spec, endpoints=endpoints)

@@ -1,0 +1,210 @@
+"""The abstract form (WTForms, CSRF) built from the NAACCR item table, in the sections registrars work in.
+
+Fields are validated by the same marshmallow schemas the API uses (:mod:`abstracts.schemas`);
+WTForms renders them and checks the CSRF token.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from abstracts.codes import system_for
+from abstracts.casefinding import SOURCES
+from registry.dates import display_date
+from registry.items import ItemSpec, naaccr_items
+from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumor
+
+DATE_HINT = "YYYY-MM-DD; leave off an unknown day or month (2023-01, 2023)"
+UNKNOWN_PART = {"99", "??", "--", "__", "UU", "uu", ""}
+REMARKS_ID = "textRemarks"
+
+
+def to_naaccr_date(text: str | None) -> str:
+    """What a registrar types (2023-01-05, 2023-1, 2023-99-99, 01/05/2023, 20230105) as CCYY[MM[DD]];
+    anything else comes back unchanged so validation names the problem."""
+    value = (text or "").strip()
+    if not value or re.fullmatch(r"\d{4}(\d{2}){0,2}", value):
+        return value
+    iso = re.fullmatch(r"(\d{4})(?:[-/.](\d{1,2}|\?\?|99|--|__))?(?:[-/.](\d{1,2}|\?\?|99|--|__))?", value)
+    us = re.fullmatch(r"(\d{1,2}|\?\?|99|--|__)[-/.](?:(\d{1,2}|\?\?|99|--|__)[-/.])?(\d{4})", value)
+    if iso:
+        year, month, day = iso.group(1), iso.group(2) or "", iso.group(3) or ""
+    elif us:
+        month, day, year = us.group(1), us.group(2) or "", us.group(3)
+    else:
+        return value
+    if month in UNKNOWN_PART:
+        return year
+    if day in UNKNOWN_PART:
+        return f"{year}{int(month):02d}"
+    return f"{year}{int(month):02d}{int(day):02d}"
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    record: str  # patient, tumor or treatment
+    fields: tuple[str, ...]
+
+
+STAGE_FIELDS = ("summary_stage_2018", "summary_stage_2000", "eod_primary_tumor", "eod_regional_nodes", "eod_mets",
+                "ajcc_clinical_t", "ajcc_clinical_n", "ajcc_clinical_m", "ajcc_clinical_stage_group",
+                "ajcc_pathological_t", "ajcc_pathological_n", "ajcc_pathological_m",
+                "ajcc_pathological_stage_group", "schema_id", "schema_discriminator_1", "schema_discriminator_2",
+                "schema_discriminator_3")
+FOLLOW_UP_FIELDS = ("vital_status", "date_of_last_contact", "cause_of_death")
+DIAGNOSIS_ORDER = ("date_of_first_contact", "class_of_case", "type_of_reporting_source", "date_of_diagnosis",
+                   "sequence_number_hospital", "primary_site", "laterality", "histology", "behavior",
+                   "diagnostic_confirmation", "grade_clinical", "grade_pathological", "grade_post_therapy",
+                   "grade_pre_2018")
+
+
+def _enterable(model: type) -> dict[str, ItemSpec]:
+    return {name: spec for name, spec in naaccr_items(model).items() if not spec.derived}
+
+
+def _sections() -> tuple[Section, ...]:
+    patient = [f for f in _enterable(Patient) if f not in FOLLOW_UP_FIELDS and f != "patient_id_number"]
+    tumor = _enterable(Tumor)
+    diagnosis = [f for f in DIAGNOSIS_ORDER if f in tumor] + [f for f in tumor if f not in DIAGNOSIS_ORDER
+                                                              and f not in STAGE_FIELDS]
+    return (Section("patient", "Patient", "patient", tuple(patient)),
+            Section("diagnosis", "Diagnosis", "tumor", tuple(diagnosis)),
+            Section("stage", "Stage", "tumor", tuple(f for f in STAGE_FIELDS if f in tumor)),
+            Section("treatment", "Treatment", "treatment", tuple(_enterable(FirstCourseTreatment))),
+            Section("follow_up", "Follow-up", "patient", FOLLOW_UP_FIELDS),
+            Section("remarks", "Remarks", "tumor", ("remarks",)))
+
+
+SECTIONS = _sections()
+SPECS: dict[str, ItemSpec] = {**naaccr_items(Patient), **naaccr_items(Tumor), **naaccr_items(FirstCourseTreatment)}
+FIELD_RECORD = {name: section.record for section in SECTIONS for name in section.fields}
+
+
+def _render_kw(spec: ItemSpec) -> dict[str, Any]:
+    kw: dict[str, Any] = {"maxlength": 10 if spec.kind == "date" else spec.length, "autocomplete": "off",
+                          "data-item": spec.naaccr_num}
+    system = system_for(spec)
+    if system:
+        kw["data-picker"] = system
+        if system == "morphology":
+            kw["maxlength"] = 6
+            kw["data-behavior-field"] = "behavior"
+    if spec.kind == "date":
+        kw["data-date"] = "1"
+        kw["placeholder"] = "YYYY-MM-DD"
+        kw["title"] = DATE_HINT
+    return kw
+
+
+def _abstract_form() -> type[FlaskForm]:
+    attrs: dict[str, Any] = {"patient_version": HiddenField(), "tumor_version": HiddenField(),
+                             "remarks": TextAreaField("Remarks [2680]", validators=[Optional(), Length(max=1000)],
+                                                      render_kw={"rows": 4, "data-item": 2680})}
+    for section in SECTIONS:
+        for name in section.fields:
+            if name in SPECS:
+                spec = SPECS[name]
+                attrs[name] = StringField(spec.label, render_kw=_render_kw(spec))
+    return type("AbstractForm", (FlaskForm,), attrs)
+
+
+AbstractForm = _abstract_form()
+
+
+def initial_values(patient: Patient, tumor: Tumor | None) -> dict[str, Any]:
+    """The form's starting values; dates shown as 2023-01-05 / 2023-01 / 2023."""
+    values: dict[str, Any] = {"patient_version": patient.version, "tumor_version": tumor.version if tumor else ""}
+    sources = {"patient": patient, "tumor": tumor, "treatment": tumor.treatment if tumor else None}
+    for name, record in FIELD_RECORD.items():
+        source = sources[record]
+        if name == "remarks":
+            values[name] = (tumor.extra_items or {}).get(REMARKS_ID, "") if tumor else ""
+            continue
+        value = getattr(source, name, None) if source is not None else None
+        values[name] = display_date(value) if SPECS[name].kind == "date" else (value or "")
+    return values
+
+
+def submitted_values(form: Any) -> dict[str, dict[str, Any]]:
+    """The form's fields split into patient, tumor and treatment dicts, dates in NAACCR form."""
+    split: dict[str, dict[str, Any]] = {"patient": {}, "tumor": {}, "treatment": {}}
+    for name, record in FIELD_RECORD.items():
+        field = getattr(form, name)
+        text = (field.data or "").strip()
+        if name == "remarks":
+            continue
+        if SPECS[name].kind == "date":
+            text = to_naaccr_date(text)
+        split[record][name] = text or None
+    return split
+
+
+def remarks_of(form: Any) -> str | None:
+    return (form.remarks.data or "").strip() or None
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class WorkflowForm(FlaskForm):
+    tumor_version = HiddenField()
+    comment = TextAreaField("Comment", validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
+
+
+class NewPatientForm(FlaskForm):
+    name_last = StringField("Last name", validators=[DataRequired(), Length(max=40)])
+    name_first = StringField("First name", validators=[Optional(), Length(max=40)])
+    date_of_birth = StringField("Date of birth", validators=[Optional(), Length(max=10)],
+                                render_kw={"placeholder": "YYYY-MM-DD", "title": DATE_HINT, "data-date": "1"})
+    sex = StringField("Sex [220]", validators=[Optional(), Length(max=1)],
+                      render_kw={"data-picker": "sex", "maxlength": 1, "autocomplete": "off"})
+    social_security_number = StringField("SSN", validators=[Optional(), Length(max=9)], render_kw={"maxlength": 9})
+    medical_record_number = StringField("Medical record no.", validators=[Optional(), Length(max=15)])
+    confirmed = HiddenField()
+
+
+class SuspenseForm(FlaskForm):
+    name_last = StringField("Last name", validators=[Optional(), Length(max=40)])
+    name_first = StringField("First name", validators=[Optional(), Length(max=40)])
+    date_of_birth = StringField("Date of birth", validators=[Optional(), Length(max=10)],
+                                render_kw={"placeholder": "YYYY-MM-DD", "data-date": "1"})
+    medical_record_number = StringField("Medical record no.", validators=[Optional(), Length(max=15)])
+    primary_site = StringField("Site", validators=[Optional(), Length(max=5)],
+                               render_kw={"data-picker": "topography", "autocomplete": "off"})
+    date_found = StringField("Date of report or visit", validators=[Optional(), Length(max=10)],
+                             render_kw={"placeholder": "YYYY-MM-DD", "data-date": "1"})
+    source = SelectField("Source", choices=list(SOURCES.items()))
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
+
+
+class NotReportableForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2})
+
+
+class FollowUpForm(FlaskForm):
+    date_of_contact = StringField("Date of contact [1750]", validators=[DataRequired(), Length(max=10)],
+                                  render_kw={"placeholder": "YYYY-MM-DD", "title": DATE_HINT, "data-date": "1"})
+    vital_status = StringField("Vital status [1760]", validators=[Optional(), Length(max=1)],
+                               render_kw={"data-picker": "vital_status", "maxlength": 1, "autocomplete": "off"})
+    follow_up_source = StringField("Follow-up source [1790]", validators=[Optional(), Length(max=1)],
+                                   render_kw={"data-picker": "follow_up_source", "maxlength": 1,
+                                              "autocomplete": "off"})
+    next_follow_up_due = StringField("Next follow-up due", validators=[Optional(), Length(max=10)],
+                                     render_kw={"placeholder": "YYYY-MM-DD", "data-date": "1"})
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=80)])
+    days = SelectField("Expires after", choices=[("30", "30 days"), ("90", "90 days"), ("365", "1 year")],
+                       default="90")
+
+
+FOLLOW_UP_SPECS = naaccr_items(FollowUpContact)

@@ -1,0 +1,164 @@
+// Abstract screens: type-ahead code pickers (code and term), partial dates, and edit messages
+// beside their fields when a field is left. No framework; works with the CSP (no inline script).
+(function () {
+  "use strict";
+  var form = document.getElementById("abstract-form");
+  var codesUrl = (form && form.dataset.codesUrl) || "/codes/SYSTEM.json";
+
+  function debounce(fn, ms) {
+    var timer;
+    return function () { var args = arguments; clearTimeout(timer); timer = setTimeout(function () { fn.apply(null, args); }, ms); };
+  }
+
+  function termBox(input) {
+    var box = document.getElementById("term-" + (input.id || input.name));
+    return box;
+  }
+
+  // --- type-ahead pickers -------------------------------------------------------------------
+  function picker(input) {
+    var system = input.dataset.picker;
+    var list = document.createElement("ul");
+    list.className = "picker-list";
+    list.setAttribute("role", "listbox");
+    list.id = "picker-" + (input.id || input.name);
+    list.hidden = true;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+    input.parentNode.insertBefore(list, input.nextSibling);
+    var items = [], active = -1;
+
+    function close() { list.hidden = true; active = -1; input.setAttribute("aria-expanded", "false"); }
+    function choose(item) {
+      if (system === "morphology") {
+        var parts = item.code.split("/");
+        input.value = parts[0];
+        var behavior = form && form.querySelector("[name='" + (input.dataset.behaviorField || "behavior") + "']");
+        if (behavior) { behavior.value = parts[1]; var bt = termBox(behavior); if (bt) { bt.textContent = ""; } }
+      } else {
+        input.value = item.code;
+      }
+      var box = termBox(input);
+      if (box) { box.textContent = item.term; }
+      close();
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    function highlight(index) {
+      active = index;
+      Array.prototype.forEach.call(list.children, function (li, i) {
+        li.classList.toggle("active", i === index);
+        li.setAttribute("aria-selected", i === index ? "true" : "false");
+      });
+    }
+    var search = debounce(function () {
+      var q = input.value.trim();
+      fetch(codesUrl.replace("SYSTEM", system) + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          items = data.results || [];
+          list.innerHTML = "";
+          items.forEach(function (item, i) {
+            var li = document.createElement("li");
+            li.setAttribute("role", "option");
+            li.dataset.code = item.code;
+            var code = document.createElement("strong"); code.textContent = item.code;
+            li.appendChild(code);
+            li.appendChild(document.createTextNode(" " + item.term));
+            li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(items[i]); });
+            list.appendChild(li);
+          });
+          list.hidden = items.length === 0;
+          input.setAttribute("aria-expanded", items.length ? "true" : "false");
+          highlight(items.length ? 0 : -1);
+        });
+    }, 120);
+    input.addEventListener("input", search);
+    input.addEventListener("focus", function () { if (!input.value) { search(); } });
+    input.addEventListener("keydown", function (e) {
+      if (list.hidden) { return; }
+      if (e.key === "ArrowDown") { e.preventDefault(); highlight(Math.min(active + 1, items.length - 1)); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if ((e.key === "Enter" || e.key === "Tab") && active >= 0 && input.value.trim()) {
+        if (e.key === "Enter") { e.preventDefault(); }
+        choose(items[active]);
+      } else if (e.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-picker]"), picker);
+
+  // --- partial dates: 20230105 / 2023-1-5 / 2023-99-99 are shown as 2023-01-05, 2023 -----------
+  function tidyDate(text) {
+    var t = text.trim(), m;
+    if ((m = /^(\d{4})(\d{2})?(\d{2})?$/.exec(t))) {
+      return [m[1], m[2], m[3]].filter(Boolean).join("-");
+    }
+    if ((m = /^(\d{4})[-\/.](\d{1,2}|99|\?\?)(?:[-\/.](\d{1,2}|99|\?\?))?$/.exec(t))) {
+      if (m[2] === "99" || m[2] === "??") { return m[1]; }
+      var month = ("0" + m[2]).slice(-2);
+      if (!m[3] || m[3] === "99" || m[3] === "??") { return m[1] + "-" + month; }
+      return m[1] + "-" + month + "-" + ("0" + m[3]).slice(-2);
+    }
+    return t;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-date]"), function (input) {
+    input.addEventListener("change", function () { input.value = tidyDate(input.value); });
+  });
+
+  // --- edits when a field is left ---------------------------------------------------------------
+  if (!form || !form.dataset.checkUrl) { return; }
+  function render(result) {
+    Array.prototype.forEach.call(form.querySelectorAll(".edit-msgs"), function (box) { box.innerHTML = ""; });
+    function add(field, cls, text) {
+      var box = form.querySelector(".edit-msgs[data-for='" + field.split(".").pop() + "']");
+      if (!box) { return; }
+      var span = document.createElement("span");
+      span.className = "msg " + cls;
+      span.textContent = text;
+      box.appendChild(span);
+    }
+    var invalid = result.invalid || {};
+    Object.keys(invalid).forEach(function (field) { add(field, "invalid", invalid[field]); });
+    var failures = result.failures || [];
+    failures.forEach(function (f) { f.fields.forEach(function (field) { add(field, f.severity, f.edit_id + ": " + f.message); }); });
+    var list = document.getElementById("edit-list");
+    list.innerHTML = "";
+    var errors = 0, warnings = 0;
+    failures.forEach(function (f) {
+      if (f.severity === "error") { errors++; } else { warnings++; }
+      var li = document.createElement("li");
+      li.className = f.severity;
+      var a = document.createElement("a");
+      a.href = "#" + f.fields[0];
+      a.textContent = f.edit_id;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" " + f.message));
+      list.appendChild(li);
+    });
+    Object.keys(invalid).forEach(function (field) {
+      errors++;
+      var li = document.createElement("li");
+      li.className = "error";
+      li.textContent = field + ": " + invalid[field];
+      list.appendChild(li);
+    });
+    document.getElementById("edit-counts").textContent =
+      errors + (errors === 1 ? " error, " : " errors, ") + warnings + (warnings === 1 ? " warning" : " warnings");
+  }
+  var pending = 0;
+  function check() {
+    var ticket = ++pending;
+    fetch(form.dataset.checkUrl, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                                   headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (result) { if (ticket === pending) { render(result); form.dataset.checked = String(ticket); } });
+  }
+  form.addEventListener("change", debounce(check, 80));
+
+  // Keyboard: Alt+S saves (accesskey), Ctrl+Enter also saves.
+  form.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+  });
+}());
