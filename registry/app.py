@@ -21,11 +21,15 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 BLUEPRINTS = [
     "registry.auth.views:blueprint",
     "abstracts.views:blueprint",
+    "abstracts.followup:blueprint",
+    "abstracts.api:blueprint",
     "registry.jobs.views:blueprint",
     "registry.reference.views:blueprint",
     "reports.annual_report.views:blueprint",
     "reports.survival_views:blueprint",
     "staging_tables.staging.views:blueprint",
+    "reports.submissions_views:blueprint",
+    "reports.research.views:blueprint",
 ]
 
 

@@ -169,6 +169,9 @@ COMMAND_GROUPS = [
     "reports.survival_cli:survival_group",
     "staging_tables.staging.cli:staging_group",
     "registry.edits.cli:edits_group",
+    "registry.naaccr.cli:naaccr_group",
+    "reports.research.cli:export_group",
+    "reports.research.cli:research_group",
 ]
 
 

@@ -41,6 +41,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "PATIENTS_PER_PAGE": 50,
         "JOB_FILES_DIR": str(instance / "job-files"),
+        "RESEARCH_FILE_DAYS": int(os.environ.get("RESEARCH_FILE_DAYS", "30")),
         "SURVIVAL_END_POINT_YEAR": int(os.environ.get("SURVIVAL_END_POINT_YEAR") or dt.date.today().year - 1),
     }
     config.update(overrides or {})

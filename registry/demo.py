@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from registry.demo_profiles import (CITIES, FIRST_NAMES_F, FIRST_NAMES_M, OTHER_CAUSES, PROFILES, STREETS,
                                     SURNAME_ENDS, SURNAME_STEMS)
 from registry.edits.engine import site_group_test
-from registry.models import (FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, Tumor,
-                             WorkflowState)
+from registry.models import (FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, PatientNameKey,
+                             Tumor, WorkflowState)
+from registry.models.abstracting import name_key_row
 
 FIRST_DIAGNOSIS_YEAR = 2008
 LAST_DIAGNOSIS_YEAR = 2025
@@ -350,6 +351,9 @@ def load_demo_data(session: Session, patients: int, seed: int = 1,
                 keys = set().union(*batch[name])
                 rows = [dict.fromkeys(keys) | row for row in batch[name]]
                 session.execute(insert(MODELS[name].__table__), rows)
+                if name == "patient":
+                    session.execute(insert(PatientNameKey), [name_key_row(r["id"], r["name_last"], r["name_first"],
+                                                                          r["name_birth_surname"]) for r in rows])
                 counts[name] += len(batch[name])
         done += min(BATCH_PATIENTS, patients - done)
         if progress:

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from registry.audit import log_event
 from registry.db import db_session
 from registry.jobs import live_status
 from registry.models import Job, Role
@@ -57,4 +58,5 @@ def result(job_id: int) -> Response:
     path = Path(job.result_file).resolve()
     if not path.is_relative_to(Path(current_app.config["JOB_FILES_DIR"]).resolve()) or not path.exists():
         abort(404)
+    log_event(current_user, "job_result_download", entity="job", entity_id=job.id, detail=f"{job.kind}: {path.name}")
     return send_file(path, as_attachment=True)

@@ -1,8 +1,11 @@
 """Every mapped class, imported once so metadata and relationships are complete."""
 from registry.models.audit import AuditEntry
+from registry.models.abstracting import AbstractEditStatus, ApiToken, PatientNameKey, SuspenseCase, SuspenseStatus
 from registry.models.job import Job, JobStatus
 from registry.models.patient import FollowUpContact, FollowUpTumorStatus, Patient
 from registry.models.reference import ReferenceInstall
+from registry.models.research import DataUseAgreement, ResearchRelease, ResearchStudyKey
+from registry.models.submission import Submission, SubmissionTumor
 from registry.models.tumor import FirstCourseTreatment, Tumor, WorkflowState
 from registry.models.user import PHI_ROLES, Role, User
 

@@ -42,7 +42,7 @@ def stage_csv(algorithm: Algorithm, in_path: str | Path, out_path: str | Path) -
                 header = next(reader)
             except StopIteration:
                 raise CsvFormatError(f"{in_path}: empty file, expected a header row of input keys") from None
-            except csv.Error as exc:
+            except (csv.Error, UnicodeDecodeError) as exc:
                 raise CsvFormatError(f"{in_path}, line 1: {exc}") from exc
             header = [h.strip() for h in header]
             _check_header(in_path, header, known, algorithm.output_keys)
@@ -55,7 +55,7 @@ def stage_csv(algorithm: Algorithm, in_path: str | Path, out_path: str | Path) -
                     row = next(reader)
                 except StopIteration:
                     break
-                except csv.Error as exc:
+                except (csv.Error, UnicodeDecodeError) as exc:
                     raise CsvFormatError(f"{in_path}, line {reader.line_num}: {exc}") from exc
                 if not row or (len(row) == 1 and not row[0].strip() and width > 1):
                     continue
