@@ -2,9 +2,11 @@
 live edits, workflow, follow-up entry, casefinding suspense, code look-up and the user's API tokens."""
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for)
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, render_template_string,
+                   request, url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -24,8 +26,11 @@ from registry.auth import roles_required
 from registry.db import db_session
 from registry.edits import records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from registry.models import PHI_ROLES, Patient, SuspenseCase, Tumor, WorkflowState
+from registry.items import naaccr_items
+from registry.models import FirstCourseTreatment, PHI_ROLES, Patient, SuspenseCase, Tumor, WorkflowState
 from registry.models.abstracting import SuspenseStatus
+from staging_tables.staging import derive as staging
+from staging_tables.staging.views import plain_description
 
 blueprint = Blueprint("abstracts", __name__, template_folder="templates")
 
@@ -144,8 +149,135 @@ def _failure_dict(f: Any) -> dict[str, Any]:
     return {"edit_id": f.edit_id, "severity": f.severity, "fields": list(f.fields), "message": f.message}
 
 
-def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failures: list[dict[str, Any]],
-                     conflict: Conflict | None = None, status: int = 200) -> tuple[str, int]:
+# ----- the Stage section: schema, its inputs and codes, the derived values -----------------------------------
+#: Where the form keeps stage inputs that have no column: by naaccrId, posted as ``site_specific_items.<id>``.
+ITEM_STORES = ("site_specific_items", "extra_items")
+#: The derived items shown read-only after a save; T/N/M and stage group only when the algorithm produced them.
+DERIVED_SHOWN = (("schema_id", True), ("derived_summary_stage_2018", True), ("derived_eod_2018_t", False),
+                 ("derived_eod_2018_n", False), ("derived_eod_2018_m", False),
+                 ("derived_eod_2018_stage_group", False), ("derived_summary_grade_2018", True))
+INSTALL_EXAMPLE = "flask --app wsgi reference install staging-algorithm eod_public-3.3.zip"
+#: Longest value accepted for an item kept by naaccrId (the longest SSDI, e.g. a ratio like XX.8, is 5).
+ITEM_LENGTH = 20
+#: Inputs with more codes than this list them through the picker only.
+LISTED_CODES = 40
+
+
+def _posted_items() -> dict[str, str]:
+    """Stage items kept by naaccrId as the form posted them: ``{'site_specific_items.her2OverallSummary': '1'}``."""
+    return {name: value.strip() for name, value in request.form.items()
+            if name.partition(".")[0] in ITEM_STORES and name.partition(".")[2]}
+
+
+def _stores(tumor: Tumor | None, items: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The tumor's SSDI and extra-item dictionaries with the posted items applied (blank removes an item)."""
+    stores = {store: dict(getattr(tumor, store) or {}) if tumor is not None else {} for store in ITEM_STORES}
+    for name, value in items.items():
+        store, _, item_id = name.partition(".")
+        if value:
+            stores[store][item_id] = value
+        else:
+            stores[store].pop(item_id, None)
+    return stores
+
+
+def _draft(patient: Patient, tumor: Tumor | None, values: dict[str, dict[str, Any]],
+           stores: dict[str, dict[str, Any]]) -> SimpleNamespace:
+    """The abstract as the form holds it, unsaved: what the staging engine reads (never added to the session)."""
+    def overlay(model: type, record: Any, changes: dict[str, Any]) -> SimpleNamespace:
+        draft = SimpleNamespace(**{a: getattr(record, a, None) if record is not None else None
+                                   for a in naaccr_items(model)})
+        draft.__dict__.update(changes)
+        return draft
+    draft = overlay(Tumor, tumor, values["tumor"])
+    draft.patient = overlay(Patient, patient, values["patient"])
+    draft.treatment = overlay(FirstCourseTreatment, tumor.treatment if tumor else None, values["treatment"])
+    draft.site_specific_items, draft.extra_items = stores["site_specific_items"], stores["extra_items"]
+    draft.staging_algorithm = tumor.staging_algorithm if tumor is not None else None
+    return draft
+
+
+def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the Stage section shows for the form's values: the engine's schema or question, the schema's inputs
+    (where each is entered, its codes), the plain stage fields left, and the values derived at the last save."""
+    section = staging.stage_section(_draft(patient, tumor, submitted_values(form), stores))
+    stage_fields = next(s.fields for s in SECTIONS if s.key == "stage")
+    stage: dict[str, Any] = {"status": section["status"], "message": section.get("message", ""),
+                             "engine": section["status"] not in ("NO_ALGORITHM", "NOT_APPLICABLE"),
+                             "install": INSTALL_EXAMPLE, "algorithm": section.get("algorithm"),
+                             "version": section.get("version"), "schema": section.get("schema"),
+                             "candidates": section.get("candidates", []), "questions": [], "inputs": [],
+                             "errors": (section.get("result") or {}).get("errors", []), "derived": []}
+    schema_name = (section.get("schema") or {}).get("name")
+    where = f"{schema_name} ({stage['algorithm']} {stage['version']})"
+    for q in section.get("questions", []):
+        name = (q["field"] or "").split(".")[-1]
+        stage["questions"].append({**q, "name_attr": name, "select": name in stage_fields,
+                                   "label": SPECS[name].label if name in SPECS else q["name"],
+                                   "value": (getattr(form, name).data or "") if name in FIELD_RECORD else "",
+                                   "codes": [(c["code"], plain_description(c["description"]))
+                                             for c in q["codes"] if c["code"]]})
+    for inp in section.get("inputs", []):
+        field = inp["field"] or ""
+        store = field.partition(".")[0]
+        if not inp["used_for_staging"] and store != "site_specific_items":
+            continue  # shown where it is entered; only staging inputs and the schema's SSDIs are listed here
+        name = field.split(".")[-1]
+        kind = ("item" if store in ITEM_STORES else "stage" if name in stage_fields
+                else "computed" if field == "computed" else "elsewhere")
+        codes_ = [(c["code"], plain_description(c["description"])) for c in inp["codes"] if c["code"]]
+        value = inp["value"] or ""
+        stage["inputs"].append({
+            **inp, "kind": kind, "name_attr": field if kind == "item" else name, "value": value,
+            "dom_id": f"ssdi-{inp['naaccr_id']}" if kind == "item" else name,
+            "select": kind == "stage" and name.startswith("schema_discriminator"),
+            "term": next((d for c, d in codes_ if c == value), ""), "codes": codes_,
+            "listed": codes_ if len(codes_) <= LISTED_CODES else [],
+            "section": next((s.title for s in SECTIONS if name in s.fields), ""),
+            "problem": (f"'{value}' is not a valid code for {inp['name']} [{inp['naaccr_item']}] in schema "
+                        f"{where}") if inp["valid"] is False else "",
+            "picker_url": url_for("staging.codes", algorithm=f"{stage['algorithm']}-{stage['version']}",
+                                  schema=section["schema"]["id"], key=inp["key"])})
+    shown = {i["name_attr"] for i in stage["inputs"] if i["kind"] == "stage"}
+    shown |= {q["name_attr"] for q in stage["questions"] if q["select"]}
+    if stage["engine"]:
+        shown.add("schema_id")  # derived by the engine; kept as stored in a hidden field
+    stage["engine_fields"] = shown
+    stage["plain_fields"] = [f for f in stage_fields if f not in shown]
+    if tumor is not None and tumor.staging_algorithm:
+        for column, always in DERIVED_SHOWN:
+            value = getattr(tumor, column)
+            if value or always:
+                spec = SPECS[column]
+                stage["derived"].append({"field": column, "label": spec.label, "value": value or "",
+                                         "term": describe(system_for(spec), value)})
+    stage["staging_algorithm"] = tumor.staging_algorithm if tumor is not None else None
+    stage["staged_at"] = tumor.staged_at if tumor is not None else None
+    return stage
+
+
+def _stage_problems(stage: dict[str, Any], items: dict[str, str]) -> dict[str, str]:
+    """{field: message} for posted stage items the chosen schema does not list or refuses, and schema codes
+    refused in the Stage section's own fields (so they are named before anything is saved)."""
+    listed = {i["name_attr"]: i for i in stage["inputs"] if i["kind"] in ("item", "stage")}
+    where = (f"schema {stage['schema']['name']}" if stage.get("schema")
+             else "the schema (none is chosen for this site and histology yet)")
+    problems: dict[str, str] = {}
+    for name, value in items.items():
+        inp = listed.get(name)
+        if len(value) > ITEM_LENGTH:
+            problems[name] = f"is longer than {ITEM_LENGTH} characters"
+        elif value and inp is None:
+            problems[name] = (f"'{value}' was entered for {name.split('.')[-1]}, which is not an item of {where}; "
+                              f"check Primary Site and Histology, or clear it")
+    for name, inp in listed.items():
+        if inp["problem"] and name not in problems:
+            problems[name] = inp["problem"]
+    return problems
+
+
+def _terms(form: Any) -> dict[str, str]:
+    """The description shown beside each coded field."""
     terms = {}
     for name in FIELD_RECORD:
         value = (getattr(form, name).data or "").strip()
@@ -153,13 +285,24 @@ def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failur
             terms[name] = morphology_term(value, (form.behavior.data or "").strip())
         elif name in SPECS:
             terms[name] = describe(system_for(SPECS[name]), value)
+    return terms
+
+
+def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failures: list[dict[str, Any]],
+                     conflict: Conflict | None = None, status: int = 200, items: dict[str, str] | None = None,
+                     item_errors: dict[str, str] | None = None) -> tuple[str, int]:
+    terms = _terms(form)
     errors = [f for f in failures if f["severity"] == "error"]
     warnings = [f for f in failures if f["severity"] == "warning"]
     if conflict is not None and "extra_items" in conflict.changed:
         before, after = (value or {} for value in conflict.changed.pop("extra_items"))
         conflict.changed["remarks"] = [before.get("textRemarks"), after.get("textRemarks")]
     editable = tumor is None or tumor.workflow_state is WorkflowState.IN_PROGRESS
+    stage = _stage(patient, tumor, form, _stores(tumor, items or {}))
+    stage["item_errors"] = item_errors or {}
     return render_template("abstracts/abstract.html", patient=patient, tumor=tumor, form=form, sections=SECTIONS,
+                           stage=stage, stage_url=url_for("abstracts.stage_section", patient_id=patient.id,
+                                                          tumor_id=tumor.id if tumor else 0),
                            terms=terms, by_field=_by_field(failures), errors=errors, warnings=warnings,
                            conflict=conflict, labels={**{n: s.label for n, s in SPECS.items()},
                                                       "remarks": "Remarks [2680]"},
@@ -191,19 +334,30 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
     if not form.validate_on_submit():
         return _render_abstract(patient, tumor, form, failures=[], status=400)
     values = submitted_values(form)
+    items = _posted_items()
     errors = _validate(values)
-    if errors:
+    stage = _stage(patient, tumor, form, _stores(tumor, items))
+    item_errors = {k: v for k, v in _stage_problems(stage, items).items() if k.split(".")[-1] not in errors}
+    if errors or item_errors:
         _attach_errors(form, errors)
+        rest = _attach_errors(form, {k: v for k, v in item_errors.items() if k in FIELD_RECORD})
         flash("Nothing was saved: correct the fields marked below.", "error")
-        return _render_abstract(patient, tumor, form, failures=[], status=422)
+        return _render_abstract(patient, tumor, form, failures=[], status=422, items=items,
+                                item_errors={k: v for k, v in item_errors.items() if k not in FIELD_RECORD} | rest)
     tumor_changes = dict(values["tumor"], treatment=values["treatment"])
+    if stage["engine"]:
+        tumor_changes.pop("schema_id", None)  # derived by the staging engine, not entered
+    stores = _stores(tumor, items)
+    if stores["site_specific_items"] != ((tumor.site_specific_items or {}) if tumor else {}):
+        tumor_changes["site_specific_items"] = stores["site_specific_items"]
     remarks = remarks_of(form)
-    extra = dict(tumor.extra_items or {}) if tumor else {}
+    extra = stores["extra_items"]
     if remarks != extra.get("textRemarks"):
         if remarks:
             extra["textRemarks"] = remarks
         else:
             extra.pop("textRemarks", None)
+    if extra != ((tumor.extra_items or {}) if tumor else {}):
         tumor_changes["extra_items"] = extra
     if tumor is not None and tumor.workflow_state is not WorkflowState.IN_PROGRESS:
         flash(f"This abstract is {tumor.workflow_state.value.replace('_', ' ')}; reopen it before changing it.",
@@ -222,10 +376,16 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
         form.patient_version.data = patient.version
         if tumor is not None:
             form.tumor_version.data = tumor.version
-        return _render_abstract(patient, tumor, form, failures=[], conflict=exc, status=409)
+        return _render_abstract(patient, tumor, form, failures=[], conflict=exc, status=409, items=items)
     except InvalidInput as exc:
-        _attach_errors(form, exc.errors)
-        return _render_abstract(patient, tumor, form, failures=[], status=422)
+        db_session.rollback()
+        patient = _patient(patient_id)
+        tumor = _tumor(patient, tumor_id) if tumor_id is not None else None
+        items_named = {k: v for k, v in exc.errors.items() if k.partition(".")[0] in ITEM_STORES}
+        rest = _attach_errors(form, {k: v for k, v in exc.errors.items() if k not in items_named})
+        flash("Nothing was saved: correct the fields marked below.", "error")
+        return _render_abstract(patient, tumor, form, failures=[], status=422, items=items,
+                                item_errors=items_named | rest)
     flash("Saved as in progress.", "ok")
     return redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=saved.id))
 
@@ -249,8 +409,27 @@ def check_abstract(patient_id: int, tumor_id: int) -> Response:
                                 if field.errors}, failures=[]), 400
     values = submitted_values(form)
     invalid = _validate(values)
+    items = _posted_items()
+    stage = _stage(patient, tumor, form, _stores(tumor, items))
+    invalid.update({k: v for k, v in _stage_problems(stage, items).items() if k.split(".")[-1] not in invalid})
     failures = [_failure_dict(f) for f in edits_for(patient, tumor, values, invalid)]
     return jsonify(invalid=invalid, failures=failures)
+
+
+@blueprint.route("/patients/<int:patient_id>/tumors/<int:tumor_id>/stage", methods=["POST"])
+@roles_required(*PHI_ROLES)
+def stage_section(patient_id: int, tumor_id: int) -> tuple[str, int] | str:
+    """The Stage section redrawn for the values in the form (site, histology, discriminators changed), unsaved."""
+    patient = _patient(patient_id)
+    tumor = _tumor(patient, tumor_id) if tumor_id else None
+    form = AbstractForm()
+    if not form.validate():
+        abort(400)
+    stage = _stage(patient, tumor, form, _stores(tumor, _posted_items()))
+    stage["item_errors"] = {}
+    return render_template_string('{% from "abstracts/_macros.html" import stage_body %}'
+                                  '{{ stage_body(form, stage, terms, {}) }}', form=form, stage=stage,
+                                  terms=_terms(form))
 
 
 def edits_for(patient: Patient, tumor: Tumor | None, values: dict[str, dict[str, Any]],

@@ -37,6 +37,12 @@
         input.value = parts[0];
         var behavior = form && form.querySelector("[name='" + (input.dataset.behaviorField || "behavior") + "']");
         if (behavior) { behavior.value = parts[1]; var bt = termBox(behavior); if (bt) { bt.textContent = ""; } }
+      } else if (item.range) {
+        // a row standing for many codes (01-89): the registrar types the exact value
+        var hint = termBox(input);
+        if (hint) { hint.textContent = "enter a value in " + item.code + ": " + item.term; }
+        close();
+        return;
       } else {
         input.value = item.code;
       }
@@ -54,7 +60,9 @@
     }
     var search = debounce(function () {
       var q = input.value.trim();
-      fetch(codesUrl.replace("SYSTEM", system) + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+      // a schema's own codes (Stage section) come from the input's data-picker-url
+      var url = input.dataset.pickerUrl ? input.dataset.pickerUrl + "&q=" : codesUrl.replace("SYSTEM", system) + "?q=";
+      fetch(url + encodeURIComponent(q), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (data) {
           items = data.results || [];
@@ -88,6 +96,8 @@
     input.addEventListener("blur", function () { setTimeout(close, 150); });
   }
   Array.prototype.forEach.call(document.querySelectorAll("input[data-picker]"), picker);
+  // stage.js attaches pickers to the Stage section it redraws
+  window.registryPicker = picker;
 
   // --- partial dates: 20230105 / 2023-1-5 / 2023-99-99 are shown as 2023-01-05, 2023 -----------
   function tidyDate(text) {

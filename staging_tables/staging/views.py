@@ -1,6 +1,9 @@
 """Pages: /staging lists the installed algorithms (or says how to install one); /staging/schema answers the
-abstract form's Stage section with a schema, its inputs and valid codes, or the discriminator question."""
+abstract form's Stage section with a schema, its inputs and valid codes, or the discriminator question;
+/staging/codes feeds the form's type-ahead pickers with one schema input's valid codes."""
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -48,6 +51,39 @@ def schema() -> tuple[Response, int] | Response:
     answers = {k: request.args.get(k, "").strip()[:10] for k in algorithm.selection_keys
                if k not in ("site", "hist") and request.args.get(k, "").strip()}
     return jsonify(derive.schema_form(algorithm, site, hist, answers))
+
+
+def plain_description(text: str) -> str:
+    """A bundle description (markdown emphasis, line breaks) as one line for a picker or a term box."""
+    return re.sub(r"\s+", " ", (text or "").replace("**", "")).strip()
+
+
+#: A validation-table cell that stands for several codes (``01-89``, ``0.0-99.9``, ``1,2``): not a code to copy.
+RANGE = re.compile(r"[-,]|\{\{")
+#: At most this many suggestions per keystroke (an input's validation table is rarely longer).
+PICKER_LIMIT = 60
+
+
+@blueprint.route("/codes")
+@roles_required(*STAGING_ROLES)
+def codes() -> tuple[Response, int] | Response:
+    """``?algorithm=NAME-VERSION&schema=breast&key=eod_mets[&q=…]``: the input's valid codes as the picker
+    expects them (``{results: [{code, term}]}``), codes starting with ``q`` first, then descriptions holding it."""
+    try:
+        algorithm = installed_algorithm(request.args.get("algorithm", "").strip())
+    except RegistryError as exc:
+        return jsonify(error=str(exc)), 404
+    schema = algorithm.schemas.get(request.args.get("schema", "").strip())
+    key = request.args.get("key", "").strip()
+    if schema is None or key not in schema.input_map:
+        return jsonify(error=f"no input '{key}' in schema '{request.args.get('schema', '')}' of "
+                             f"{algorithm.name} {algorithm.version}"), 404
+    query = request.args.get("q", "").strip()[:80].lower()
+    pairs = [(code, plain_description(text)) for code, text in algorithm.valid_codes(schema.id, key) if code]
+    by_code = [p for p in pairs if p[0].lower().startswith(query)]
+    by_term = [p for p in pairs if query and p not in by_code and query in p[1].lower()]
+    return jsonify(results=[{"code": c, "term": t, "range": bool(RANGE.search(c))}
+                            for c, t in (by_code + by_term)[:PICKER_LIMIT]])
 
 
 @blueprint.route("/rederive", methods=["POST"])

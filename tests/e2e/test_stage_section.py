@@ -1,0 +1,139 @@
+"""The Stage section in a real browser with the EOD bundle installed: a 2018+ breast abstract shows the Breast
+schema and its inputs, codes are chosen with the pickers fed by the schema, and saving shows the derived stage.
+
+Same set-up as test_browser.py (gunicorn on a throwaway SQLite, Debian's Chromium through Playwright); the
+bundle is installed into the served instance with the reference-data command. Screenshots go to
+test-artifacts/stage-section/.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.test_abstracting import _pick
+from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, _free_port
+from tests.reference import REFERENCE_DIR
+
+SHOTS = ARTIFACTS / "stage-section"
+PASSWORD = "browser-pass-1"
+BUNDLE = REFERENCE_DIR / "staging" / "algorithms" / "eod_public-3.3.zip"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: `make test` installs it as root")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    folder = tmp_path_factory.mktemp("served-stage")
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{folder / 'registry.db'}", "REGISTRY_INSTANCE_DIR": str(folder),
+                        "SECRET_KEY": "e2e-only-secret"}
+    env.pop("REDIS_URL", None)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run(flask + ["bootstrap", "--demo-patients", "0"], cwd=PROJECT, env=env, check=True,
+                   capture_output=True)
+    subprocess.run(flask + ["users", "create", "reg", "--role", "registrar"], cwd=PROJECT, env=env, check=True,
+                   input=f"{PASSWORD}\n{PASSWORD}\n".encode(), capture_output=True)
+    installed = subprocess.run(flask + ["reference", "install", "staging-algorithm", str(BUNDLE)], cwd=PROJECT,
+                               env=env, capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind",
+                                f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "wsgi:app"],
+                               cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _redrawn(page) -> int:
+    return int(page.evaluate("document.getElementById('stage-section').dataset.refreshed || 0"))
+
+
+def _wait_redrawn(page, before):
+    """Wait until the Stage section was redrawn for the last change (polled: the CSP forbids eval)."""
+    deadline = time.monotonic() + 10
+    while _redrawn(page) <= before:
+        assert time.monotonic() < deadline, "the Stage section was not redrawn"
+        page.wait_for_timeout(50)
+
+
+def test_breast_abstract_chooses_the_schema_and_derives_stage_on_save(served):
+    from playwright.sync_api import sync_playwright
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    blocked: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+        page.goto(served + "/login")
+        page.fill("#username", "reg")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(served + "/")
+
+        page.goto(served + "/patients/new")
+        page.fill("#name_last", "Stagesample")
+        page.fill("#name_first", "Erika")
+        page.fill("#date_of_birth", "1961-07-02")
+        page.fill("#sex", "2")
+        page.click("form.grid-form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/patients/\d+$"))
+        page.click("text=New abstract (tumor)")
+        assert "No SEER staging algorithm" not in page.inner_text("#sec-stage")
+
+        redrawn = _redrawn(page)
+        page.fill("#date_of_diagnosis", "2022-04-05")
+        page.locator("#date_of_diagnosis").dispatch_event("change")
+        _wait_redrawn(page, redrawn)
+        redrawn = _redrawn(page)
+        _pick(page, "primary_site", "upper-outer", "C504")
+        _wait_redrawn(page, redrawn)
+        redrawn = _redrawn(page)
+        _pick(page, "histology", "8500", "8500/3")
+        _wait_redrawn(page, redrawn)
+        assert page.inner_text("#stage-schema-name") == "Breast"
+        assert "Schema ID 00480" in page.inner_text("#stage-schema")
+        assert page.locator("#ssdi-estrogenReceptorSummary").count() == 1
+
+        _pick(page, "eod_primary_tumor", "100", "100")
+        assert "Confined to breast tissue" in page.inner_text("#term-eod_primary_tumor")
+        _pick(page, "eod_regional_nodes", "000", "000")
+        _pick(page, "eod_mets", "no distant", "00")
+        _pick(page, "ssdi-estrogenReceptorSummary", "positive", "1")
+        assert page.input_value("#ssdi-estrogenReceptorSummary") == "1"
+        assert page.inner_text("#term-ssdi-estrogenReceptorSummary") == "ER positive"
+        page.locator("#sec-stage").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "01-breast-schema-inputs.png"), full_page=True)
+
+        page.click("#save")
+        page.wait_for_url(re.compile(r".*/tumors/\d+$"))
+        assert "Saved as in progress" in page.inner_text("main")
+        assert page.inner_text("#derived-derived_summary_stage_2018").startswith("1 · Localized")
+        assert page.inner_text("#derived-schema_id").startswith("00480")
+        assert page.inner_text("#derived-algorithm") == "eod_public 3.3"
+        assert page.input_value("#ssdi-estrogenReceptorSummary") == "1"
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky section list stays above the Stage section
+        top, bottom = page.locator("#sec-stage").bounding_box(), page.locator("#stage-derived").bounding_box()
+        page.screenshot(path=str(SHOTS / "02-derived-after-save.png"), full_page=True,
+                        clip={"x": top["x"], "y": top["y"], "width": top["width"],
+                              "height": bottom["y"] + bottom["height"] - top["y"] + 8})
+        page.screenshot(path=str(SHOTS / "03-abstract-after-save.png"), full_page=True)
+        browser.close()
+    assert blocked == []
