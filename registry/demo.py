@@ -55,6 +55,9 @@ class _Profile:
 
 PROFILE_OBJECTS = [_Profile(spec) for spec in PROFILES]
 PAIRED_SITE = site_group_test("paired_sites")
+#: A death certificate names only the disease: a NOS morphology the site allows (8000/3 is not valid in
+#: bone marrow or skin on the SEER site/histology list).
+DCO_HISTOLOGY = {"C42": "9800", "C44": "8720"}
 PICK_PROFILE = _Choice({i: spec["weight"] for i, spec in enumerate(PROFILES)})
 PICK_OTHER_CAUSE = _Choice(OTHER_CAUSES)
 PICK_RACE = _Choice({"01": 75, "02": 13, "04": 1.5, "05": 0.6, "06": 1.2, "08": 0.6, "10": 0.8, "15": 1.3,
@@ -202,7 +205,7 @@ class DemoGenerator:
         site = prof.site(rng)
         confirmation = "1"
         if dco:
-            confirmation, histology, behavior = "9", "8000", "3"
+            confirmation, histology, behavior = "9", DCO_HISTOLOGY.get(site[:3], "8000"), "3"
         elif prof.heme and rng.random() < 0.3:
             confirmation = "3"
         elif prof.name in {"lung", "pancreas", "liver", "brain"} and rng.random() < 0.04:

@@ -5,8 +5,8 @@ import csv
 from functools import lru_cache
 
 from registry.edits import predicates
-from registry.edits.engine import (EDITS_FILE, LEVELS, SEVERITIES, Edit, EditDefinitionError, compile_rule,
-                                   validity_check)
+from registry.edits.engine import (EDITS_FILE, LEVELS, REPLACING_KINDS, SEVERITIES, Edit, EditDefinitionError,
+                                   compile_rule, validity_check)
 from registry.items import ItemSpec, naaccr_items
 from registry.models import FirstCourseTreatment, Patient, Tumor
 
@@ -44,10 +44,13 @@ def _table_edits(patient_fields: frozenset[str], known: frozenset[str]) -> list[
         for row in csv.DictReader(handle):
             if row["severity"] not in SEVERITIES:
                 raise EditDefinitionError(f"{row['id']}: severity must be error or warning")
+            if (row.get("replaced_by") or None) not in (None, *REPLACING_KINDS):
+                raise EditDefinitionError(f"{row['id']}: replaced_by must be blank or one of {REPLACING_KINDS}")
             check, fields = compile_rule(row["rule"], row["id"], known)
             level = "patient" if set(fields) <= patient_fields else "tumor"
             edits.append(Edit(id=row["id"], name=row["name"], severity=row["severity"], fields=fields,
-                              message=row["message"], rule=row["rule"], source="table", level=level, check=check))
+                              message=row["message"], rule=row["rule"], source="table", level=level, check=check,
+                              replaced_by=row.get("replaced_by") or None))
     return edits
 
 

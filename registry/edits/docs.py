@@ -14,6 +14,24 @@ SOURCES = {"item": "Item validity (generated from the model's NAACCR item metada
            "python": "Python predicates (`registry/edits/predicates.py`)"}
 
 
+REFERENCE_KINDS = """\
+Official ICD-O-3 lists are installed from the files SEER distributes, with
+`flask --app wsgi reference install KIND FILE` (recorded with name, version, file, SHA-256, who and
+when; `reference list` shows them). A file that is not what the kind expects is refused with a
+message saying what was expected, and what was installed before stays current.
+
+| kind | file | used by |
+|---|---|---|
+| `site-histology` | SEER ICD-O-3 site/histology validation list as CSV (`Site recode,Site Description,Histology,Histology Description,Histology/Behavior,Histology/Behavior Description`, e.g. `seer_site_histology_validation_list_20220429.csv`) | P006; while one is installed, E160-E165 (the embedded site/histology rules) are not run |
+| `icdo3-topography` | `code,term` lines, C000-C809 without the dot (SEER `primarySite.csv`) | no edit reads it yet; the tests prove our embedded table against this file |
+| `icdo3-morphology` | `"8140/3",term` lines (SEER `histologicTypeIcdO3_preferredTermsOnly.csv`) or `8140,3,term,preferred` lines (`..._allTerms.csv`) | no edit reads it yet; the tests prove our embedded table against this file |
+
+The edits use the newest `site-histology` install, read once per file (cached by checksum) into a
+set of histology/behavior codes per topography code. Without one, the embedded tables
+(`staging_tables/icdo3_*.csv`, `edit_site_groups.csv`) are all the edits have.
+"""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -40,11 +58,14 @@ def render() -> str:
             items = ", ".join(f"{specs[f].naaccr_id} [{specs[f].naaccr_num}]" if f in specs else f
                               for f in edit.fields)
             rule = f"`{_cell(edit.rule)}`" if source == "table" else _cell(edit.rule)
+            if edit.replaced_by:
+                rule += f" (not run while a `{edit.replaced_by}` list is installed)"
             lines.append(f"| {edit.id} | {edit.severity} | {_cell(edit.name)} | {items} | {rule} |")
         lines.append("")
     lines += ["## Groups used by table rules (`staging_tables/edit_site_groups.csv`)", "",
               "| group | values |", "|---|---|"]
     lines += [f"| @{name} | {', '.join(values)} |" for name, values in site_groups().items()]
+    lines += ["", "## Reference lists the edits use", "", REFERENCE_KINDS]
     return "\n".join(lines) + "\n"
 
 

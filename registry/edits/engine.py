@@ -34,6 +34,8 @@ EDITS_FILE = STAGING_DIR / "edits.csv"
 GROUPS_FILE = STAGING_DIR / "edit_site_groups.csv"
 SEVERITIES = ("error", "warning")
 LEVELS = ("patient", "tumor", "case")
+#: Reference kinds an edit may be ``replaced_by`` (the runner knows when each is installed).
+REPLACING_KINDS = ("site-histology",)
 
 #: Values computed once per tumor that rules may read, with the items they come from.
 DERIVED: dict[str, tuple[str, ...]] = {
@@ -66,6 +68,8 @@ class Edit:
     ``level`` says what ``check`` receives: ``patient`` (the patient dict), ``tumor`` (patient
     and tumor items merged, plus :data:`DERIVED` values) or ``case`` (patient dict and the list
     of tumor dicts; it returns the indexes of failing tumors, None for the patient itself).
+    Every record also carries ``__today__`` and ``__site_histology__`` (the installed SEER
+    site/histology list or None).
     """
 
     id: str
@@ -78,6 +82,9 @@ class Edit:
     level: str
     check: Callable[..., Any] = field(repr=False, compare=False)
     render: Callable[[dict[str, Any]], str] | None = field(default=None, repr=False, compare=False)
+    #: A reference kind whose install makes this edit redundant (embedded fallbacks such as the
+    #: site/histology rules, which the installed SEER list replaces).
+    replaced_by: str | None = None
 
     def message_for(self, values: dict[str, Any]) -> str:
         if self.render is not None:

@@ -1,4 +1,5 @@
-"""Edits a table cannot express: rules across a patient's tumors, or with an OR of items.
+"""Edits a table cannot express: rules across a patient's tumors, with an OR of items, or reading an
+installed reference list.
 
 Each is a small function registered with :func:`predicate`; the decorator carries the same
 data as a table row (id, name, severity, fields, message) so docs and reports treat all
@@ -101,3 +102,17 @@ def duplicate_primary(patient: dict, tumors: list[dict]) -> Iterable[int | None]
         if key in seen:
             yield index
         seen.add(key)
+
+
+@predicate("P006", "Primary site, histology: combination not in the SEER site/histology list", "error",
+           ("primary_site", "histology", "behavior"),
+           "Primary Site [400] {primary_site} with Histologic Type [522] {histology} and Behavior Code ICD-O-3 [523] "
+           "{behavior} is not a combination of the installed SEER site/histology validation list", "tumor",
+           "site and histology/behavior must be a pair of the installed SEER site/histology list (reference kind "
+           "site-histology); when none is installed the embedded rules E160-E165 run instead")
+def site_histology_listed(record: dict) -> bool:
+    listed = record.get("__site_histology__")
+    if listed is None:
+        return False
+    site, histology, behavior = record.get("primary_site"), record.get("histology"), record.get("behavior")
+    return bool(site and histology and behavior) and f"{histology}/{behavior}" not in listed.by_site.get(site, ())

@@ -22,3 +22,4 @@ def naaccr_dictionary(path: Path) -> ReferenceInfo:
     return ReferenceInfo(name=dictionary.uri, version=str(version),
                          summary=f"{kind} dictionary, {len(dictionary)} items")
 import reports.lifetables  # noqa: E402,F401 - the life-table kind
+import staging_tables.icdo3  # noqa: E402,F401 - the ICD-O-3 and site-histology kinds

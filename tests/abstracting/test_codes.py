@@ -1,39 +1,7 @@
-"""Our ICD-O-3 tables against the official lists, and the code look-up the pickers use."""
-import csv
-
-from abstracts.codes import icdo3, lookup, system_for, systems
+"""The code look-up the pickers use (our tables against the official lists: tests/codes)."""
+from abstracts.codes import lookup, system_for, systems
 from registry.items import naaccr_items
 from registry.models import Patient, Tumor
-from tests.reference import REFERENCE_DIR
-
-ICDO3 = REFERENCE_DIR / "icdo3"
-
-
-def _official(name: str) -> dict[str, str]:
-    with (ICDO3 / name).open(newline="", encoding="utf-8") as handle:
-        return {row[0]: row[1] for row in csv.reader(handle)}
-
-
-def test_topography_table_is_every_official_code_with_its_term():
-    official = _official("primarySite.csv")
-    ours = icdo3("topography")
-    assert ours == official
-    assert all("C000" <= code <= "C809" and len(code) == 4 for code in ours)
-    assert {"C000", "C509", "C619", "C809"} <= set(ours)
-
-
-def test_morphology_codes_and_terms_match_the_official_preferred_terms():
-    preferred = _official("histologicTypeIcdO3_preferredTermsOnly.csv")
-    ours = icdo3("morphology")
-    wrong = {code: term for code, term in ours.items() if preferred.get(code) != term}
-    assert wrong == {}
-    assert len(ours) >= 150
-
-
-def test_morphology_table_holds_every_code_the_demo_data_generates():
-    from registry.demo_profiles import PROFILES
-    generated = {code for profile in PROFILES for code in profile["histology"]} | {"8000/3"}
-    assert generated - set(icdo3("morphology")) == set()
 
 
 def test_lookup_by_code_with_or_without_the_dot_and_by_words_of_the_term():

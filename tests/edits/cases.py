@@ -1,11 +1,14 @@
 """One passing and one failing case per table rule and predicate, as overrides of a valid base case.
 
 Keys are model attribute names (patient or tumor item, decided by the item table); ``second``
-adds a second tumor, copied from the first and overridden.
+adds a second tumor, copied from the first and overridden; ``site_histology`` is the SEER list
+the run uses (none otherwise).
 """
 from __future__ import annotations
 
 import datetime as dt
+
+from staging_tables.icdo3 import SiteHistologyList
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -27,6 +30,9 @@ BASE_TUMOR = {
     "date_of_hormone_therapy": "20200601", "immunotherapy": "00", "transplant_endocrine": "00",
     "other_therapy": "0", "date_of_initial_treatment": "20200401",
 }
+
+#: A two-pair site/histology list: the base case's breast ductal carcinoma, invasive and in situ.
+SMALL_LIST = SiteHistologyList(rows=2, by_site={"C504": frozenset({"8500/3", "8500/2"})})
 
 _PRE2018 = {"date_of_diagnosis": "20150310", "date_of_first_contact": "20150312", "date_of_surgery": None,
             "date_of_radiation": None, "date_of_hormone_therapy": None, "date_of_initial_treatment": None,
@@ -99,7 +105,7 @@ CASES: dict[str, tuple[dict, dict]] = {
     "E050": ({"sex": "1", "primary_site": "C504"}, {"sex": "1", "primary_site": "C539", "laterality": "0"}),
     "E051": ({"sex": "2", "primary_site": "C539", "laterality": "0"},
              {"sex": "2", "primary_site": "C619", "laterality": "0"}),
-    "E052": ({"sex_assigned_at_birth": "3", "primary_site": "C569"},
+    "E052": ({"sex_assigned_at_birth": "9", "primary_site": "C569"},
              {"sex_assigned_at_birth": "1", "primary_site": "C569"}),
     "E053": ({"sex_assigned_at_birth": "1", "sex": "1", "primary_site": "C629"},
              {"sex_assigned_at_birth": "2", "primary_site": "C629"}),
@@ -197,6 +203,7 @@ CASES: dict[str, tuple[dict, dict]] = {
                                                            "date_of_diagnosis": "20210101"}}),
     "P004": ({"date_of_surgery": None, "date_of_radiation": None, "date_of_hormone_therapy": None,
               "date_of_initial_treatment": None}, {"date_of_initial_treatment": None}),
+    "P006": ({"site_histology": SMALL_LIST}, {"site_histology": SMALL_LIST, "histology": "8520"}),
     "P005": ({"sequence_number_hospital": "01", "second": {"sequence_number_hospital": "02",
                                                            "date_of_diagnosis": "20220101"}},
              {"sequence_number_hospital": "01", "second": {"sequence_number_hospital": "02",

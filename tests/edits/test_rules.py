@@ -22,7 +22,7 @@ def build(overrides: dict) -> tuple[dict, list[dict]]:
     patient, tumor = dict(BASE_PATIENT), dict(BASE_TUMOR)
     second = overrides.get("second")
     for name, value in overrides.items():
-        if name != "second":
+        if name not in ("second", "site_histology"):
             (patient if name in PATIENT_FIELDS else tumor)[name] = value
     tumors = [tumor] if second is None else [tumor, tumor | second]
     return patient, tumors
@@ -30,7 +30,8 @@ def build(overrides: dict) -> tuple[dict, list[dict]]:
 
 def failing_ids(overrides: dict) -> set[str]:
     patient, tumors = build(overrides)
-    return {f.edit_id for f in run_edits(patient, tumors, today=TODAY)}
+    listed = overrides.get("site_histology")
+    return {f.edit_id for f in run_edits(patient, tumors, today=TODAY, site_histology=listed)}
 
 
 def test_there_are_at_least_100_edits_with_unique_ids():
