@@ -5,8 +5,10 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 
 from registry.config import load_config
 from registry.db import bind, db_session, make_engine
@@ -30,6 +32,7 @@ BLUEPRINTS = [
     "staging_tables.staging.views:blueprint",
     "reports.submissions_views:blueprint",
     "reports.research.views:blueprint",
+    "registry.audit_views:blueprint",
 ]
 
 
@@ -86,4 +89,66 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         return render_template("error.html", title="Not allowed",
                                message="Your role does not give access to this page."), 403
 
+    @app.before_request
+    def _refuse_nul_characters() -> tuple[Any, int] | None:
+        # No field may hold NUL (PostgreSQL cannot store it); say which field rather than fail deeper down.
+        name = _field_with_nul()
+        if name is not None:
+            return _plain_error(400, "Bad request", f"{name}: contains a NUL character, which no field may hold; "
+                                "nothing was saved.")
+        return None
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: Exception) -> tuple[Any, int]:
+        app.logger.warning("value refused by the database on %s %s: %s", request.method, request.path, exc)
+        return _plain_error(400, "Bad request", "A value could not be stored (too long or not valid for its field); "
+                            "nothing was saved.")
+
+    @app.errorhandler(500)
+    def _server_error(exc: Exception) -> tuple[Any, int]:
+        app.logger.error("unhandled error on %s %s", request.method, request.path,
+                         exc_info=getattr(exc, "original_exception", None) or exc)
+        return _plain_error(500, "Something went wrong", "The request could not be completed and nothing of it "
+                            "was saved. The error was logged; try again or tell the registry administrator.")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def _database_unavailable(exc: Exception) -> tuple[Any, int]:
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        return _plain_error(503, "Database unavailable", "The registry database cannot be reached just now; "
+                            "nothing was saved. Try again in a minute.")
+
     return app
+
+
+def _field_with_nul() -> str | None:
+    """The name of the first query, form or JSON field whose value holds a NUL character."""
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                return name
+    if request.is_json:
+        pending = [("body", request.get_json(silent=True))]
+        while pending:
+            name, value = pending.pop()
+            if isinstance(value, str) and "\x00" in value:
+                return name
+            if isinstance(value, dict):
+                pending += [(f"{key}" if name == "body" else f"{name}.{key}", item) for key, item in value.items()]
+            elif isinstance(value, list):
+                pending += [(f"{name}[{i}]", item) for i, item in enumerate(value)]
+    return None
+
+
+def _plain_error(status: int, title: str, message: str) -> tuple[Any, int]:
+    """An error page or JSON body that needs no database and shows no stack trace."""
+    try:
+        db_session.remove()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the page must still render
+        pass
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": title.lower().replace(" ", "_"), "message": message}), status
+    if "_login_user" not in g:  # signed-in state unknown: do not ask the database for it
+        g._login_user = AnonymousUserMixin()
+    return render_template("error.html", title=title, message=message), status

@@ -1,0 +1,126 @@
+"""Who may reach each endpoint of the application: the one table the access test checks every URL rule against.
+
+A developer who adds a route adds one line here; the access test reads ``app.url_map`` and fails on any
+endpoint missing from this table (or listed here but gone from the app). ``docs/security.md`` lists the
+same table, and a test checks the two agree.
+
+- ``roles``: the roles that may reach it (any other role gets ``denied``, normally 403).
+- ``public``: no sign-in needed at all.
+- ``token``: API endpoint authenticated by a personal token (anonymous gets 401, never a login redirect).
+- ``phi``: the response carries identified patient data to the roles allowed (reads are audited).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL = frozenset({"registrar", "reviewer", "researcher", "admin"})
+PHI = frozenset({"registrar", "reviewer", "admin"})
+ADMIN = frozenset({"admin"})
+ANALYSTS = frozenset({"researcher", "admin"})
+IMPORTERS = frozenset({"registrar", "admin"})
+NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Access:
+    roles: frozenset[str]
+    public: bool = False
+    token: bool = False
+    phi: bool = False
+    denied: int = 403
+    why: str = ""
+
+
+def _public(why: str) -> Access:
+    return Access(ALL, public=True, why=why)
+
+
+RULES: dict[str, Access] = {
+    # sign-in and static files
+    "auth.login": _public("the sign-in page"),
+    "auth.logout": Access(ALL, why="sign out"),
+    "static": _public("CSS and JavaScript"),
+    # abstracting pages
+    "abstracts.home": Access(ALL, why="work queue (counts only for researchers)"),
+    "abstracts.queue": Access(PHI, phi=True, why="work-queue lists name patients"),
+    "abstracts.patients": Access(PHI, phi=True, why="patient search"),
+    "abstracts.new_patient": Access(PHI, phi=True, why="add a patient (duplicate check shows matches)"),
+    "abstracts.patient": Access(PHI, phi=True, why="the patient page"),
+    "abstracts.abstract": Access(PHI, phi=True, why="the abstract form"),
+    "abstracts.check_abstract": Access(PHI, phi=True, why="live edits on the abstract form"),
+    "abstracts.stage_section": Access(PHI, phi=True, why="the abstract form's Stage section for the values entered"),
+    "abstracts.workflow": Access(PHI, phi=True, why="complete, review, return an abstract"),
+    "abstracts.follow_up": Access(PHI, phi=True, why="record a follow-up contact"),
+    "abstracts.suspense": Access(PHI, phi=True, why="casefinding suspense list"),
+    "abstracts.abstract_suspense": Access(PHI, phi=True, why="start an abstract from a suspense case"),
+    "abstracts.not_reportable": Access(PHI, phi=True, why="close a suspense case"),
+    "abstracts.code_lookup": Access(ALL, why="code and term look-up (no patient data)"),
+    "abstracts.account": Access(ALL, why="the user's own API tokens"),
+    "abstracts.revoke_token": Access(ALL, why="revoke one's own token"),
+    # follow-up
+    "followup.worklist": Access(PHI, phi=True, why="due and delinquent patients"),
+    "followup.letter": Access(PHI, phi=True, why="follow-up letter naming the patient"),
+    "followup.letters": Access(PHI, phi=True, why="follow-up letters naming patients"),
+    # jobs (each user sees their own; admins all)
+    "jobs.list_jobs": Access(ALL, why="one's own jobs"),
+    "jobs.show": Access(ALL, why="one's own job"),
+    "jobs.status": Access(ALL, why="one's own job progress"),
+    "jobs.result": Access(ALL, why="one's own job result file"),
+    # administration
+    "reference.list_installed": Access(ADMIN, why="installed reference tables"),
+    "annual_report.index": Access(ADMIN, why="annual report jobs"),
+    "submissions.submissions_page": Access(ADMIN, phi=True, why="NAACCR submissions (identified files)"),
+    "submissions.download": Access(ADMIN, phi=True, why="a submission file"),
+    "submissions.import_page": Access(IMPORTERS, phi=True, why="load a NAACCR file into the registry"),
+    "submissions.import_status": Access(IMPORTERS, phi=True, why="import report naming rejected records"),
+    "audit.search": Access(ADMIN, why="search the audit log"),
+    "audit.export": Access(ADMIN, why="export the audit log"),
+    # staging and survival
+    "staging.index": Access(PHI, why="installed staging algorithms"),
+    "staging.schema": Access(PHI, why="the abstract form's Stage section"),
+    "staging.codes": Access(PHI, why="valid codes of a staging input (no patient data)"),
+    "staging.rederive": Access(ADMIN, why="re-stage every abstract"),
+    "survival.page": Access(ANALYSTS, why="survival of cohorts (aggregates only)"),
+    "survival.chart_image": Access(ANALYSTS, why="survival chart"),
+    "survival.table_csv": Access(ANALYSTS, why="survival table export"),
+    # research datasets (de-identified, limited under a data use agreement, or aggregate)
+    "research.builder": Access(ANALYSTS, why="build a research dataset"),
+    "research.download": Access(ANALYSTS, why="one's own released dataset"),
+    "research.admin": Access(ADMIN, why="data use agreements and the release log"),
+    # REST API: personal tokens; researchers get the de-identified view and no writes
+    "api.openapi_json": _public("the OpenAPI document"),
+    "api.docs": Access(ALL, why="API reference page"),
+    "api.list_code_systems": Access(ALL, token=True, why="code systems"),
+    "api.code_lookup": Access(ALL, token=True, why="code look-up"),
+    "api.check_abstract": Access(ALL, token=True, why="edits on posted values; nothing stored"),
+    "api.list_patients": Access(ALL, token=True, phi=True, why="patients (de-identified for researchers)"),
+    "api.get_patient": Access(ALL, token=True, phi=True, why="a patient (de-identified for researchers)"),
+    "api.list_patient_tumors": Access(ALL, token=True, phi=True, why="a patient's tumors"),
+    "api.list_tumors": Access(ALL, token=True, phi=True, why="tumors"),
+    "api.get_tumor": Access(ALL, token=True, phi=True, why="a tumor"),
+    "api.get_treatment": Access(ALL, token=True, phi=True, why="first-course treatment"),
+    "api.list_follow_ups": Access(ALL, token=True, phi=True, why="follow-up contacts"),
+    "api.create_patient": Access(PHI, token=True, phi=True, why="add a patient"),
+    "api.update_patient": Access(PHI, token=True, phi=True, why="change a patient"),
+    "api.create_tumor": Access(PHI, token=True, phi=True, why="start an abstract"),
+    "api.update_tumor": Access(PHI, token=True, phi=True, why="change a tumor"),
+    "api.update_treatment": Access(PHI, token=True, phi=True, why="change treatment"),
+    "api.move_workflow": Access(PHI, token=True, phi=True, why="workflow"),
+    "api.add_follow_up": Access(PHI, token=True, phi=True, why="record a follow-up"),
+}
+
+
+def unclassified(endpoints: set[str]) -> list[str]:
+    return sorted(endpoints - set(RULES))
+
+
+def role_table() -> list[tuple[str, str, str]]:
+    """(endpoint, who may reach it, what it is) — the table docs/security.md shows."""
+    rows = []
+    for endpoint, access in sorted(RULES.items()):
+        who = ("anyone" if access.public else
+               "all signed-in roles" if access.roles == ALL else ", ".join(sorted(access.roles)))
+        if access.token:
+            who += " (API token)"
+        rows.append((endpoint, who, access.why))
+    return rows
