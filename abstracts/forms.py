@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from abstracts.codes import system_for
@@ -181,7 +182,7 @@ class SuspenseForm(FlaskForm):
                                render_kw={"data-picker": "topography", "autocomplete": "off"})
     date_found = StringField("Date of report or visit", validators=[Optional(), Length(max=10)],
                              render_kw={"placeholder": "YYYY-MM-DD", "data-date": "1"})
-    source = SelectField("Source", choices=list(SOURCES.items()))
+    source = SelectField("Source", choices=[SelectChoice(code, term) for code, term in SOURCES.items()])
     note = TextAreaField("Note", validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
 
 
@@ -203,7 +204,8 @@ class FollowUpForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)])
-    days = SelectField("Expires after", choices=[("30", "30 days"), ("90", "90 days"), ("365", "1 year")],
+    days = SelectField("Expires after", choices=[SelectChoice("30", "30 days"), SelectChoice("90", "90 days"),
+                                                 SelectChoice("365", "1 year")],
                        default="90")
 
 
