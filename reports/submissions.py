@@ -10,7 +10,6 @@ sends the tumors whose tumor or patient version has moved since they were last s
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sqlalchemy.sql import ColumnElement
 from registry.audit import Actor, log_event, operation
 from registry.db import db_session
 from registry.errors import InvalidInput, NotFound
+from registry.files import sha256_of
 from registry.jobs import job_kind
 from registry.models import FirstCourseTreatment, Patient, Submission, SubmissionTumor, Tumor, User
 from registry.naaccr.dictionary import RECORD_TYPES, Dictionary
@@ -127,14 +127,6 @@ def export_file(target: str | os.PathLike[str], dictionary: Dictionary, record_t
     return result
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def create_submission(output: str | os.PathLike[str], *, version: str = "250", record_type: str = "A",
                       diagnosis_year: int | None = None, actor: Actor | User,
                       progress: Callable[[int, str], None] | None = None) -> Submission:
@@ -157,7 +149,7 @@ def create_submission(output: str | os.PathLike[str], *, version: str = "250", r
         result = export_file(partial, dictionary, record_type, user_dictionaries=users, diagnosis_year=diagnosis_year,
                              changed_only=record_type == "M", compress=target.name.endswith(".gz"),
                              progress=progress)
-        checksum = _sha256(partial)
+        checksum = sha256_of(partial)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)

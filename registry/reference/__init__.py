@@ -9,7 +9,6 @@ changes nothing.
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from registry.audit import Actor, operation
 from registry.db import db_session
 from registry.errors import RegistryError
+from registry.files import sha256_of
 from registry.models import ReferenceInstall, User
 
 
@@ -52,14 +52,6 @@ def reference_kind(name: str, expected: str) -> Callable[[Callable[[Path], Refer
     return register
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def install(kind: str, path: str | Path, *, actor: Actor | User, store: Path) -> ReferenceInstall:
     """Check ``path`` as ``kind``, copy it into ``store`` and record the install."""
     from registry.reference import kinds  # noqa: F401 - registers the built-in kinds
@@ -76,7 +68,7 @@ def install(kind: str, path: str | Path, *, actor: Actor | User, store: Path) ->
     except Exception as exc:  # a corrupt file can fail in any parser; the user gets what was expected
         raise InvalidReference(f"{source.name} is not a valid {kind} ({type(exc).__name__}: {exc}). "
                                f"Expected {spec.expected}") from None
-    checksum = _sha256(source)
+    checksum = sha256_of(source)
     target_dir = store / kind
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{checksum[:12]}-{source.name}"

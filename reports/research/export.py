@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import html
 import io
 import os
@@ -30,6 +29,7 @@ from sqlalchemy import insert, select
 from registry.audit import Actor, log_event, operation
 from registry.db import db_session
 from registry.errors import InvalidInput, NotAllowed, NotFound
+from registry.files import sha256_of
 from registry.jobs import job_kind
 from registry.models import DataUseAgreement, ResearchRelease, ResearchStudyKey, User
 from registry.models.patient import utcnow
@@ -216,14 +216,6 @@ def _write_naaccr(archive: zipfile.ZipFile, header: list[str], cells: Iterator[l
 
 # -- releases ----------------------------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def release_folder() -> Path:
     folder = Path(current_app.config["JOB_FILES_DIR"]) / "research"
     folder.mkdir(parents=True, exist_ok=True)
@@ -280,7 +272,7 @@ def create_release(request: ReleaseRequest, *, actor: Actor | User, recipient: U
             summary["rows"] = str(len(keys))
             archive.writestr("dictionary.csv", dictionary_csv(variables, request.level))
             archive.writestr("dictionary.html", dictionary_html(variables, request.level, summary))
-        checksum = _sha256(partial)
+        checksum = sha256_of(partial)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)

@@ -8,11 +8,11 @@ content (its SHA-256) for the life of the process; the check at install time see
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
 from pathlib import Path
 
 from registry.errors import NotFound
+from registry.files import sha256_of
 from registry.models import ReferenceInstall
 from registry.reference import InvalidReference, ReferenceInfo, current, installed, reference_kind
 
@@ -32,14 +32,6 @@ class UnknownAlgorithm(NotFound):
     """No installed staging algorithm answers to the name (and version) asked for."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _remember(checksum: str, algorithm: Algorithm) -> None:
     with _lock:
         _cache[(checksum, int(algorithm.year_current))] = algorithm
@@ -50,7 +42,7 @@ def _remember(checksum: str, algorithm: Algorithm) -> None:
 @reference_kind(KIND, "a SEER staging algorithm bundle (zip with schemas/*.json and tables/*.json, e.g. "
                       "eod_public-3.3.zip) whose schemas all name the same algorithm and version")
 def check_bundle(path: Path) -> ReferenceInfo:
-    checksum = _sha256(path)
+    checksum = sha256_of(path)
     algorithm = _cache.get((checksum, dt.date.today().year))
     if algorithm is None:
         try:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, _free_port
+from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, gunicorn
 
 SHOTS = ARTIFACTS / "abstracting"
 USERS = (("reg", "registrar"), ("rev", "reviewer"))
@@ -38,23 +37,7 @@ def served(tmp_path_factory):
     for username, role in USERS:
         subprocess.run(flask + ["users", "create", username, "--role", role], cwd=PROJECT, env=env, check=True,
                        input=f"{PASSWORD}\n{PASSWORD}\n".encode(), capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind",
-                                f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "wsgi:app"],
-                               cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    yield from gunicorn(env)
 
 
 @pytest.fixture(scope="module")

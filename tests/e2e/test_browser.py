@@ -7,26 +7,12 @@ to look at.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = PROJECT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, gunicorn
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -43,23 +29,7 @@ def server(tmp_path_factory):
                    capture_output=True)
     subprocess.run(flask + ["users", "create", "reg", "--role", "registrar"], cwd=PROJECT, env=env, check=True,
                    input=b"browser-pass-1\nbrowser-pass-1\n", capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind",
-                                f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "wsgi:app"],
-                               cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    yield from gunicorn(env)
 
 
 def test_sign_in_search_and_open_a_patient(server):

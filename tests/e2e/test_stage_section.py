@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, gunicorn
 from tests.e2e.test_abstracting import _pick
-from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, _free_port
 from tests.reference import REFERENCE_DIR
 
 SHOTS = ARTIFACTS / "stage-section"
@@ -43,23 +42,7 @@ def served(tmp_path_factory):
     installed = subprocess.run(flask + ["reference", "install", "staging-algorithm", str(BUNDLE)], cwd=PROJECT,
                                env=env, capture_output=True, text=True)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind",
-                                f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "wsgi:app"],
-                               cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    yield from gunicorn(env)
 
 
 def _redrawn(page) -> int:
