@@ -10,9 +10,11 @@ records are retried one by one so only the offending record is rejected.
 """
 from __future__ import annotations
 
+import calendar
 import csv
 import functools
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from abstracts.operations import TUMOR_SAVED
-from registry.audit import NOT_LOGGED, Actor, log_event, operation
+from registry.audit import Actor, log_event, operation
 from registry.db import db_session
+from registry.dates import MIN_YEAR
 from registry.items import ItemSpec, naaccr_items
 from registry.jobs import job_kind
 from registry.models import AuditEntry, FirstCourseTreatment, Patient, Tumor, User, WorkflowState
@@ -33,6 +36,7 @@ from registry.naaccr.dictionary import Dictionary, DictionaryError, DictionarySt
 from registry.naaccr.flat import FlatReader
 from registry.naaccr.reader import NaaccrError, NaaccrReader, Problem
 from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap, attributes, column_items
+from staging_tables.codes import terms
 
 #: The actor of imports run from the command line.
 IMPORT_ACTOR = Actor(None, "naaccr-import")
@@ -51,6 +55,8 @@ TUMOR_MATCH_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("hospital sequence number and site", ("sequenceNumberHospital", "primarySite")),
     ("central sequence number and site", ("sequenceNumberCentral", "primarySite")),
 ]
+#: The patient columns the rules compare.
+_MATCH_COLUMNS = tuple(dict.fromkeys(name for _, fields in PATIENT_MATCH_RULES for name in fields))
 REPORT_COLUMNS = ["line", "patient", "tumor", "patient_id_number", "item", "reason"]
 
 
@@ -300,7 +306,7 @@ class Importer:
         pending: list[tuple[Accepted, dict[str, Any]]] = []
         for accepted in batch:
             incoming, values, tumors = accepted
-            patient = self._match(index, incoming, values)
+            patient = self._match(session, index, incoming, values)
             if isinstance(patient, _New):
                 touched_ids = self._insert_new(session, pending, counts)
                 touched += self._load_tumors(session, touched_ids)
@@ -347,30 +353,38 @@ class Importer:
             return []
         who = self.actor if isinstance(self.actor, Actor) else Actor.of(self.actor)
         now = utcnow()
-        patient_rows = [{**dict.fromkeys(attributes("patient")), **values, "extra_items": dict(accepted[0].extra)}
-                        for accepted, values in pending]
+        blank_patient, blank_tumor, blank_treatment = (_template(part)[0] for part in ("patient", "tumor", "treatment"))
+        patient_rows, patient_given = [], []
+        for accepted, values in pending:
+            extra = dict(accepted[0].extra)
+            patient_rows.append({**blank_patient, **values, "extra_items": extra})
+            patient_given.append(_given("patient", values, extra_items=extra))
         connection = session.connection()  # Core inserts: the ORM bulk path splices RETURNING rows quadratically
         patients, tumors_table = Patient.__table__, Tumor.__table__
         patient_ids = connection.execute(insert(patients).returning(patients.c.id, sort_by_parameter_order=True),
                                          patient_rows).scalars().all()
-        tumor_rows, treatment_rows, owners = [], [], []
+        tumor_rows, treatment_rows, owners, tumor_given, treatment_given = [], [], [], [], []
         for ((_, _, tumors), _), patient_id in zip(pending, patient_ids):
             for tumor, values, treatment in tumors:
-                tumor_rows.append({**dict.fromkeys(attributes("tumor")), **values, "patient_id": patient_id,
-                                   "site_specific_items": dict(tumor.ssdi), "extra_items": dict(tumor.extra),
-                                   "workflow_state": WorkflowState.IN_PROGRESS})
-                treatment_rows.append({**dict.fromkeys(attributes("treatment")), **treatment})
+                ssdi, extra = dict(tumor.ssdi), dict(tumor.extra)
+                tumor_rows.append({**blank_tumor, **values, "patient_id": patient_id, "site_specific_items": ssdi,
+                                   "extra_items": extra, "workflow_state": WorkflowState.IN_PROGRESS})
+                tumor_given.append(_given("tumor", values, patient_id=patient_id, site_specific_items=ssdi,
+                                          extra_items=extra, workflow_state=WorkflowState.IN_PROGRESS.value))
+                treatment_rows.append({**blank_treatment, **treatment})
+                treatment_given.append(_given("treatment", treatment))
                 owners.append(patient_id)
         tumor_ids = connection.execute(insert(tumors_table).returning(tumors_table.c.id, sort_by_parameter_order=True),
                                        tumor_rows).scalars().all() if tumor_rows else []
-        for row, tumor_id in zip(treatment_rows, tumor_ids):
-            row["tumor_id"] = tumor_id
+        for row, given, tumor_id in zip(treatment_rows, treatment_given, tumor_ids):
+            row["tumor_id"] = given["tumor_id"] = tumor_id
         if treatment_rows:
             connection.execute(insert(FirstCourseTreatment.__table__), treatment_rows)
-        audit = [_audit_row(who, now, "patient", pid, pid, 1, row) for row, pid in zip(patient_rows, patient_ids)]
-        audit += [_audit_row(who, now, "tumor", tid, pid, 1, row) for row, tid, pid in zip(tumor_rows, tumor_ids, owners)]
+        audit = [_audit_row(who, now, "patient", pid, pid, 1, row) for row, pid in zip(patient_given, patient_ids)]
+        audit += [_audit_row(who, now, "tumor", tid, pid, 1, row)
+                  for row, tid, pid in zip(tumor_given, tumor_ids, owners)]
         audit += [_audit_row(who, now, "first_course_treatment", tid, pid, 1, row)
-                  for row, tid, pid in zip(treatment_rows, tumor_ids, owners)]
+                  for row, tid, pid in zip(treatment_given, tumor_ids, owners)]
         connection.execute(insert(AuditEntry.__table__), audit)
         counts.patients["created"] += len(patient_ids)
         counts.tumors["created"] += len(tumor_ids)
@@ -397,23 +411,53 @@ class Importer:
                 found[:] = [patient if entry is placeholder else entry for entry in found]
         return patient
 
-    def _index(self, session: Session, batch: list[dict[str, Any]]) -> dict[str, dict[tuple, list[Patient]]]:
-        """Existing patients any rule could match, fetched at once for the batch, keyed per rule."""
+    def _index(self, session: Session, batch: list[dict[str, Any]]) -> dict[str, dict[tuple, list[Any]]]:
+        """Existing patients any rule could match, keyed per rule, fetched at once for the batch.
+
+        Only the matching columns are read for the candidates (a batch's dates of birth can match
+        thousands of registry patients); full records are loaded for the patients a record of the
+        batch actually matches. Entries are Patients, or ids of candidates no record decided on.
+        """
         numbers = {v["patient_id_number"] for v in batch if v.get("patient_id_number")}
         births = {v["date_of_birth"] for v in batch if v.get("date_of_birth")}
-        index: dict[str, dict[tuple, list[Patient]]] = {rule: {} for rule, _ in PATIENT_MATCH_RULES}
+        index: dict[str, dict[tuple, list[Any]]] = {rule: {} for rule, _ in PATIENT_MATCH_RULES}
         if not numbers and not births:
             return index
-        stmt = (select(Patient).where(or_(Patient.patient_id_number.in_(numbers), Patient.date_of_birth.in_(births)))
-                .options(selectinload(Patient.tumors).selectinload(Tumor.treatment)))
-        for patient in session.scalars(stmt):
+        columns = [getattr(Patient, name) for name in _MATCH_COLUMNS]
+        stmt = select(Patient.id, *columns).where(or_(Patient.patient_id_number.in_(numbers),
+                                                      Patient.date_of_birth.in_(births)))
+        for patient_id, *keys in session.execute(stmt):
+            values = dict(zip(_MATCH_COLUMNS, keys))
             for rule, fields in PATIENT_MATCH_RULES:
-                key = _key(lambda name: getattr(patient, name), fields)
+                key = _key(values.get, fields)
                 if key:
-                    index[rule].setdefault(key, []).append(patient)
+                    index[rule].setdefault(key, []).append(patient_id)
+        wanted = set()
+        for values in batch:
+            for rule, fields in PATIENT_MATCH_RULES:
+                key = _key(values.get, fields)
+                if key is not None:
+                    found = index[rule].get(key, ())
+                    if len(found) == 1:
+                        wanted.add(found[0])
+                    break
+        loaded = self._patients_by_id(session, wanted)
+        for entries in index.values():
+            for found in entries.values():
+                found[:] = [loaded.get(entry, entry) for entry in found]
         return index
 
-    def _match(self, index: dict[str, dict[tuple, list[Patient]]], incoming: IncomingPatient,
+    @staticmethod
+    def _patients_by_id(session: Session, ids: Iterable[int]) -> dict[int, Patient]:
+        ordered = sorted(ids)
+        loaded: dict[int, Patient] = {}
+        for start in range(0, len(ordered), 500):
+            stmt = (select(Patient).where(Patient.id.in_(ordered[start:start + 500]))
+                    .options(selectinload(Patient.tumors).selectinload(Tumor.treatment)))
+            loaded.update((patient.id, patient) for patient in session.scalars(stmt))
+        return loaded
+
+    def _match(self, session: Session, index: dict[str, dict[tuple, list[Any]]], incoming: IncomingPatient,
                values: dict[str, Any]) -> Patient | None:
         for rule, fields in PATIENT_MATCH_RULES:
             key = _key(values.get, fields)
@@ -425,6 +469,8 @@ class Importer:
                                           None, f"matches {len(found)} registry patients by {rule}; "
                                                 "resolve the duplicates first")])
             if found:
+                if isinstance(found[0], int):
+                    found[0] = self._patients_by_id(session, [found[0]])[found[0]]
                 return found[0]
         return None
 
@@ -463,18 +509,63 @@ def _specs(model: type) -> dict[str, ItemSpec]:
     return naaccr_items(model)
 
 
+def _accept_date(spec: ItemSpec) -> Callable[[str], bool]:
+    def accept(text: str) -> bool:
+        size = len(text)
+        if size not in (4, 6, 8) or not (text.isascii() and text.isdigit()) or int(text[:4]) < MIN_YEAR:
+            return False
+        if size == 4:
+            return True
+        month = int(text[4:6])
+        if not 1 <= month <= 12:
+            return False
+        return size == 6 or 1 <= int(text[6:]) <= (28 if text[6:] <= "28" else
+                                                   calendar.monthrange(int(text[:4]), month)[1])
+    return accept
+
+
+def _accept_code(spec: ItemSpec) -> Callable[[str], bool]:
+    return frozenset(terms(spec.code_list or "")).__contains__
+
+
+def _accept_pattern(spec: ItemSpec) -> Callable[[str], bool]:
+    match = re.compile(spec.pattern or "").fullmatch
+    return lambda text: match(text) is not None
+
+
+#: Per item kind, a test that accepts only values ``ItemSpec.problem`` accepts (anything else is
+#: asked of ``ItemSpec.problem`` itself, so the verdict and the message are the form's).
+_ACCEPT: dict[str, Callable[[ItemSpec], Callable[[str], bool] | None]] = {
+    "text": lambda spec: None,
+    "digits": lambda spec: str.isdigit,
+    "code": _accept_code,
+    "pattern": _accept_pattern,
+    "date": _accept_date,
+}
+
+
+@functools.cache
+def _column_checks(model: type) -> dict[str, tuple[ItemSpec, Callable[[str], bool] | None]]:
+    return {name: (spec, _ACCEPT[spec.kind](spec)) for name, spec in _specs(model).items()}
+
+
 def _clean(model: type, values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """What ``abstracts.operations.clean`` does for item columns (derived items allowed: they come from
-    the sending registry), with the item table looked up once instead of per record."""
-    specs = _specs(model)
+    the sending registry), with each column's check compiled once instead of per record."""
+    checks = _column_checks(model)
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in values.items():
         text = value.strip()
-        problem = specs[name].problem(text)
-        if problem:
-            errors[name] = problem
-        cleaned[name] = text or None
+        if text:
+            spec, accept = checks[name]
+            if len(text) > spec.length or (accept is not None and not accept(text)):
+                problem = spec.problem(text)
+                if problem:
+                    errors[name] = problem
+            cleaned[name] = text
+        else:
+            cleaned[name] = None
     return cleaned, errors
 
 
@@ -487,14 +578,33 @@ class _New:
 
 def _audit_row(who: Actor, now: Any, entity: str, entity_id: int, patient_id: int, version: int,
                row: dict[str, Any]) -> dict[str, Any]:
-    """The row the audit flush hook writes for a created record, for records inserted in bulk."""
-    changes = {key: [None, value.value if isinstance(value, WorkflowState) else value] for key, value in row.items()
-               if value and key not in NOT_LOGGED}  # the hook leaves out None, "" and {} too
-    if entity != "first_course_treatment":
-        changes = {"id": [None, entity_id], **changes}
+    """The row the audit flush hook writes for a created record, for records inserted in bulk.
+
+    ``row`` is what :func:`_given` returns: the columns the record sets, as plain values, in
+    column order (no ``version``/timestamps, which the hook leaves out; blanks are left out too).
+    """
+    changes = {"id": [None, entity_id]} if entity != "first_course_treatment" else {}
+    for key, value in row.items():
+        if value:
+            changes[key] = [None, value]
     return {"at": now, "user_id": who.user_id, "username": who.username, "action": f"{ACTION}:create",
             "entity": entity, "entity_id": str(entity_id), "entity_version": version, "patient_id": patient_id,
             "changes": changes, "detail": None}
+
+
+@functools.cache
+def _template(part: str) -> tuple[dict[str, None], dict[str, int]]:
+    """An all-blank row of a record part's item columns, and each column's position in it."""
+    names = attributes(part)
+    return dict.fromkeys(names), {name: position for position, name in enumerate(names)}
+
+
+def _given(part: str, values: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """The non-blank ``values`` in column order, then ``more``: what an audit row records."""
+    position = _template(part)[1]
+    given = {name: values[name] for name in sorted((k for k, v in values.items() if v), key=position.__getitem__)}
+    given.update(more)
+    return given
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ import gzip
 import io
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Union
 
@@ -31,6 +31,7 @@ _NCNAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 _DATE_TIME = re.compile(r"^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
                         r"(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))?$")
+_LEVELS = ("NaaccrData", "Patient", "Tumor")
 _VALUE_PATTERNS = {
     "digits": (re.compile(r"^\d+$"), "only digits 0-9"),
     "alpha": (re.compile(r"^[A-Z]+$"), "only upper-case letters A-Z"),
@@ -164,6 +165,52 @@ def check_value(item: ItemDef, value: str) -> str | None:
     return None
 
 
+def _ascii_digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _ascii_upper(value: str) -> bool:
+    return value.isascii() and value.isalpha() and value.isupper()
+
+
+def _ascii_upper_or_digits(value: str) -> bool:
+    return value.isascii() and value.isalnum() and (value.isupper() or value.isdigit())
+
+
+_DATE = _VALUE_PATTERNS["date"][0]
+
+
+def _plain_date(value: str) -> bool:
+    """CCYY / CCYYMM / CCYYMMDD up to day 28: never needs the calendar."""
+    return _DATE.match(value) is not None and (len(value) != 8 or value[6:] <= "28")
+
+
+#: Cheap tests that accept only values :func:`check_value` accepts too; anything they do not
+#: accept goes through :func:`check_value`, so the verdict and the message are unchanged.
+_ACCEPTS = {"digits": _ascii_digits, "numeric": _ascii_digits, "alpha": _ascii_upper,
+            "mixed": _ascii_upper_or_digits, "date": _plain_date}
+
+
+def _accepts(item: ItemDef) -> Callable[[str], Any] | None:
+    """A test that is true only for values of the right data type (None: any value of the right length)."""
+    accepts = _ACCEPTS.get(item.data_type)
+    if accepts is None and item.data_type in _VALUE_PATTERNS:
+        accepts = _VALUE_PATTERNS[item.data_type][0].match
+    return accepts
+
+
+def value_checker(item: ItemDef) -> Callable[[str], str | None]:
+    """:func:`check_value` for one item, with the common valid values decided without a regex."""
+    limit = None if item.allow_unlimited_text else item.length
+    accepts = _accepts(item)
+
+    def check(value: str) -> str | None:
+        if value == "" or ((limit is None or len(value) <= limit) and (accepts is None or accepts(value))):
+            return None
+        return check_value(item, value)
+    return check
+
+
 class NaaccrReader:
     """Iterate the patients of a NAACCR XML file (``.xml`` or ``.xml.gz``), checking as it goes.
 
@@ -202,6 +249,9 @@ class NaaccrReader:
         self._done = False
         self.patient_count = 0
         self.tumor_count = 0
+        #: raw naaccrId -> (ItemDef, its number as text, its value check); only ids the dictionaries
+        #: know, so their Items skip the id checks.
+        self._known: dict[str, tuple[ItemDef, str, Callable[[str], str | None]]] = {}
 
     def __enter__(self) -> "NaaccrReader":
         return self
@@ -403,7 +453,10 @@ class NaaccrReader:
         self._depth -= 1
         if element.tag == self._item_tag and not self._skip_depth:
             self._in_item = False
-            self._item(element, depth)
+            level = _LEVELS[depth - 2]
+            holder = self._tumor if level == "Tumor" else self._patient if level == "Patient" else self._data
+            if holder is not None:
+                self._item(element, level, holder)
             return
         if self._skip_depth:
             if depth == self._skip_depth:
@@ -453,37 +506,74 @@ class NaaccrReader:
             if child.tail and child.tail.strip() and name != "NaaccrData":
                 self._problem(f"text is not allowed between elements of {name}", child, code="structure")
 
-    def _item(self, element: etree._Element, depth: int) -> None:
-        level = ("NaaccrData", "Patient", "Tumor")[depth - 2]
-        holder = self._tumor if level == "Tumor" else self._patient if level == "Patient" else self._data
-        if holder is None:
-            return
-        line = element.sourceline
-        naaccr_id = element.get("naaccrId")
-        num = element.get("naaccrNum")
-        for attribute in element.attrib:
-            if attribute not in ("naaccrId", "naaccrNum"):
-                self._problem(f"attribute {attribute} is not allowed on Item", element, code="structure",
-                              naaccr_id=naaccr_id)
+    def _item(self, element: etree._Element, level: str, holder: Any) -> None:
+        attributes = element.items()
+        if len(attributes) == 1 and attributes[0][0] == "naaccrId":
+            naaccr_id: str | None = attributes[0][1]
+            num = None
+        else:
+            naaccr_id = element.get("naaccrId")
+            num = element.get("naaccrNum")
+            for attribute, _ in attributes:
+                if attribute not in ("naaccrId", "naaccrNum"):
+                    self._problem(f"attribute {attribute} is not allowed on Item", element, code="structure",
+                                  naaccr_id=naaccr_id)
         value = element.text or ""
-        if naaccr_id is not None and naaccr_id in self._renamed and naaccr_id not in self.lookup:  # type: ignore[operator]
+        known = self._known.get(naaccr_id) if naaccr_id is not None else None
+        if known is None:
+            self._unusual_item(element, level, holder, naaccr_id, num, value)
+            return
+        items = holder.items
+        if naaccr_id in items:
+            self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
+                          naaccr_id=naaccr_id)
+            return
+        items[naaccr_id] = value
+        holder.item_lines[naaccr_id] = element.sourceline
+        item, number, check = known
+        if num is not None and num != number:
+            num = self._number(num, element, naaccr_id)
+        if item.parent != level:
+            self._problem(f"item {naaccr_id} belongs in {item.parent}, not in {level}", element, code="level",
+                          naaccr_id=naaccr_id)
+        if num is not None and int(num) != item.naaccr_num:
+            self._problem(f"naaccrNum {int(num)} does not match item {naaccr_id}, which is number {item.naaccr_num}",
+                          element, code="number", naaccr_id=naaccr_id)
+        if self._check_values and value:
+            reason = check(value)
+            if reason:
+                self._problem(reason, element, code="too-long" if "too long" in reason else "data-type",
+                              naaccr_id=naaccr_id)
+
+    def _number(self, num: str, element: etree._Element, naaccr_id: str) -> str | None:
+        if _INTEGER.match(num):
+            return num
+        self._problem(f"naaccrNum {num!r} is not a number", element, code="structure", naaccr_id=naaccr_id)
+        return None
+
+    def _unusual_item(self, element: etree._Element, level: str, holder: Any, naaccr_id: str | None,
+                      num: str | None, value: str) -> None:
+        """An item whose naaccrId is not (yet) in the cache: missing, invalid, renamed, unknown or first seen."""
+        lookup = self.lookup
+        assert lookup is not None
+        raw = naaccr_id
+        if naaccr_id is not None and naaccr_id in self._renamed and naaccr_id not in lookup:
             naaccr_id = self._renamed[naaccr_id]
         if naaccr_id is None or not _NCNAME.match(naaccr_id):
             self._problem("Item has no valid naaccrId attribute" if naaccr_id is None
                           else f"naaccrId {naaccr_id!r} is not a valid identifier", element, code="structure")
             return
+        item = lookup.get(naaccr_id)
+        if item is not None and raw == naaccr_id:
+            self._known[naaccr_id] = (item, str(item.naaccr_num), value_checker(item))
         if naaccr_id in holder.items:
             self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
                           naaccr_id=naaccr_id)
             return
         holder.items[naaccr_id] = value
-        holder.item_lines[naaccr_id] = line
-        if num is not None and not _INTEGER.match(num):
-            self._problem(f"naaccrNum {num!r} is not a number", element, code="structure", naaccr_id=naaccr_id)
-            num = None
-        lookup = self.lookup
-        assert lookup is not None
-        item = lookup.get(naaccr_id)
+        holder.item_lines[naaccr_id] = element.sourceline
+        if num is not None:
+            num = self._number(num, element, naaccr_id)
         if item is None:
             where = f"base dictionary {lookup.base.naaccr_version or lookup.base.uri}"
             where += " or the supplied user dictionaries" if lookup.user else " (no user dictionary supplied)"
