@@ -34,37 +34,52 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ThrowawayPostgres:
+    """A private PostgreSQL cluster in a temporary folder (initdb as the postgres user when root)."""
+
+    def __init__(self, database: str = "test"):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins:
+            pytest.skip("no TEST_DATABASE_URL and no PostgreSQL binaries to start a throwaway cluster")
+        self.bindir = Path(bins[-1])
+        self.root = Path(tempfile.mkdtemp(prefix="registry-pg-"))
+        self.data, self.sockets = self.root / "data", self.root / "sock"
+        self.sockets.mkdir()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.sockets, "postgres")
+        self.port = _free_port()
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self.pg_ctl("start")
+        self._run("createdb", "-h", str(self.sockets), "-p", str(self.port), "-U", "postgres", database)
+        self.url = f"postgresql+psycopg://postgres@/{database}?host={self.sockets}&port={self.port}"
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run(self.as_postgres + [str(self.bindir / program), *args], check=True, capture_output=True)
+
+    def pg_ctl(self, *args: str) -> None:
+        """``pg_ctl start`` / ``stop`` … on this cluster."""
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"),
+                  "-o", f"-p {self.port} -k {self.sockets} -c listen_addresses=''", *args)
+
+    def close(self) -> None:
+        subprocess.run(self.as_postgres + [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                                           "stop"], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield url
         return
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins:
-        pytest.skip("no TEST_DATABASE_URL and no PostgreSQL binaries to start a throwaway cluster")
-    bindir = Path(bins[-1])
-    root = Path(tempfile.mkdtemp(prefix="registry-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = _free_port()
-    subprocess.run(as_postgres + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
-                                  "-o", f"-p {port} -k {sockets} -c listen_addresses=''", "start"],
-                   check=True, capture_output=True)
-    subprocess.run(as_postgres + [str(bindir / "createdb"), "-h", str(sockets), "-p", str(port), "-U", "postgres",
-                                  "test"], check=True, capture_output=True)
+    cluster = ThrowawayPostgres()
     try:
-        yield f"postgresql+psycopg://postgres@/test?host={sockets}&port={port}"
+        yield cluster.url
     finally:
-        subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -9,5 +9,7 @@ from registry.models.submission import Submission, SubmissionTumor
 from registry.models.tumor import FirstCourseTreatment, Tumor, WorkflowState
 from registry.models.user import PHI_ROLES, Role, User
 
-__all__ = ["AuditEntry", "FirstCourseTreatment", "FollowUpContact", "FollowUpTumorStatus", "Job", "JobStatus",
-           "PHI_ROLES", "Patient", "ReferenceInstall", "Role", "Tumor", "User", "WorkflowState"]
+__all__ = ["AbstractEditStatus", "ApiToken", "AuditEntry", "DataUseAgreement", "FirstCourseTreatment",
+           "FollowUpContact", "FollowUpTumorStatus", "Job", "JobStatus", "PHI_ROLES", "Patient", "PatientNameKey",
+           "ReferenceInstall", "ResearchRelease", "ResearchStudyKey", "Role", "Submission", "SubmissionTumor",
+           "SuspenseCase", "SuspenseStatus", "Tumor", "User", "WorkflowState"]

@@ -3,7 +3,6 @@ patient history, follow-up worklist with CoC rates and letters, API tokens on th
 import datetime as dt
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from abstracts import operations as ops

@@ -14,8 +14,7 @@ VALIDITY_DIR = NAACCR_DIR / "validity"
 XSD_18 = NAACCR_DIR / "xsd" / "naaccr_data_1.8.xsd"
 USER_DICTIONARY_TESTS = DICTIONARY_DIR / "user-dictionary-tests"
 
-if not NAACCR_DIR.is_dir():
-    pytest.skip(f"NAACCR reference data not found at {NAACCR_DIR}", allow_module_level=True)
+assert NAACCR_DIR.is_dir(), f"NAACCR reference data not found at {NAACCR_DIR}: ../shared must sit beside the clone"
 
 
 @pytest.fixture(scope="session")

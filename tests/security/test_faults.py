@@ -1,13 +1,10 @@
 """Faults: an import killed halfway, a database that goes away and comes back, two saves of one abstract."""
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +15,7 @@ from registry.db import db_session
 from registry.models import AuditEntry, Patient, Tumor
 from tests.abstracting.conftest import form_fields
 from tests.reference import REFERENCE_DIR
-from tests.security.conftest import PASSWORD, new_client, sign_in
+from tests.security.conftest import PASSWORD, sign_in
 from tests.security.headers import assert_security_headers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,38 +133,14 @@ def test_sqlite_file_moved_away_gives_503_and_the_app_recovers(tmp_path):
 
 
 @pytest.fixture
-def own_postgres(tmp_path):
+def own_postgres():
     """A throwaway PostgreSQL cluster this test may stop and start."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins:
-        pytest.skip("no PostgreSQL binaries to start a throwaway cluster")
-    bindir = Path(bins[-1])
-    root = Path(tempfile.mkdtemp(prefix="registry-pg-fault-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    from tests.conftest import _free_port
-    port = _free_port()
-    subprocess.run(as_postgres + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-
-    def pg_ctl(*args: str) -> None:
-        subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
-                                      "-o", f"-p {port} -k {sockets} -c listen_addresses=''", *args],
-                       check=True, capture_output=True)
-
-    pg_ctl("start")
-    subprocess.run(as_postgres + [str(bindir / "createdb"), "-h", str(sockets), "-p", str(port), "-U", "postgres",
-                                  "fault"], check=True, capture_output=True)
+    from tests.conftest import ThrowawayPostgres
+    cluster = ThrowawayPostgres("fault")
     try:
-        yield f"postgresql+psycopg://postgres@/fault?host={sockets}&port={port}", pg_ctl
+        yield cluster.url, cluster.pg_ctl
     finally:
-        subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.close()
 
 
 def test_postgresql_stopped_gives_503_and_the_app_recovers_when_it_starts(own_postgres, tmp_path):
