@@ -32,6 +32,7 @@ _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 _DATE_TIME = re.compile(r"^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
                         r"(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))?$")
 _LEVELS = ("NaaccrData", "Patient", "Tumor")
+_EVENT_TAGS = ["{*}NaaccrData", "{*}Patient", "{*}Tumor"]
 _VALUE_PATTERNS = {
     "digits": (re.compile(r"^\d+$"), "only digits 0-9"),
     "alpha": (re.compile(r"^[A-Z]+$"), "only upper-case letters A-Z"),
@@ -165,47 +166,40 @@ def check_value(item: ItemDef, value: str) -> str | None:
     return None
 
 
-def _ascii_digits(value: str) -> bool:
-    return value.isascii() and value.isdigit()
+def _top(element: etree._Element) -> etree._Element:
+    while (parent := element.getparent()) is not None:
+        element = parent
+    return element
 
 
-def _ascii_upper(value: str) -> bool:
-    return value.isascii() and value.isalpha() and value.isupper()
+#: Full matches that accept only values :func:`check_value` accepts (ASCII digits only; dates up
+#: to day 28, which never need the calendar).
+_PLAIN_MATCHES = {"digits": re.compile("[0-9]+").fullmatch, "numeric": re.compile("[0-9]+").fullmatch,
+                  "alpha": re.compile("[A-Z]+").fullmatch, "mixed": re.compile("[A-Z0-9]+").fullmatch,
+                  "date": re.compile("(18|19|20)[0-9][0-9]((0[1-9]|1[012])(0[1-9]|1[0-9]|2[0-8])?)?").fullmatch}
 
 
-def _ascii_upper_or_digits(value: str) -> bool:
-    return value.isascii() and value.isalnum() and (value.isupper() or value.isdigit())
+_NEVER = re.compile("(?!)").fullmatch
 
 
-_DATE = _VALUE_PATTERNS["date"][0]
-
-
-def _plain_date(value: str) -> bool:
-    """CCYY / CCYYMM / CCYYMMDD up to day 28: never needs the calendar."""
-    return _DATE.match(value) is not None and (len(value) != 8 or value[6:] <= "28")
-
-
-#: Cheap tests that accept only values :func:`check_value` accepts too; anything they do not
-#: accept goes through :func:`check_value`, so the verdict and the message are unchanged.
-_ACCEPTS = {"digits": _ascii_digits, "numeric": _ascii_digits, "alpha": _ascii_upper,
-            "mixed": _ascii_upper_or_digits, "date": _plain_date}
-
-
-def _accepts(item: ItemDef) -> Callable[[str], Any] | None:
-    """A test that is true only for values of the right data type (None: any value of the right length)."""
-    accepts = _ACCEPTS.get(item.data_type)
-    if accepts is None and item.data_type in _VALUE_PATTERNS:
-        accepts = _VALUE_PATTERNS[item.data_type][0].match
-    return accepts
+def _plain_rule(item: ItemDef, check_values: bool) -> tuple[float, Callable[[str], Any] | None]:
+    """(longest value, full match) that pass only values :func:`check_value` passes; others get the full check."""
+    if not check_values:
+        return float("inf"), None
+    limit = float("inf") if item.allow_unlimited_text else item.length
+    if item.data_type in _PLAIN_MATCHES:
+        return limit, _PLAIN_MATCHES[item.data_type]
+    if item.data_type in _VALUE_PATTERNS:
+        return limit, _NEVER  # rare types (dateTime): always the full check
+    return limit, None
 
 
 def value_checker(item: ItemDef) -> Callable[[str], str | None]:
-    """:func:`check_value` for one item, with the common valid values decided without a regex."""
-    limit = None if item.allow_unlimited_text else item.length
-    accepts = _accepts(item)
+    """:func:`check_value` for one item, with the common valid values decided by one full match."""
+    limit, match = _plain_rule(item, True)
 
     def check(value: str) -> str | None:
-        if value == "" or ((limit is None or len(value) <= limit) and (accepts is None or accepts(value))):
+        if value == "" or (len(value) <= limit and (match is None or match(value) is not None)):
             return None
         return check_value(item, value)
     return check
@@ -237,7 +231,10 @@ class NaaccrReader:
         self._source_name = os.fspath(source) if self._owns else getattr(source, "name", "<stream>")
         self._file = open(os.fspath(source), "rb") if self._owns else source
         self._raw = open_source(self._file)
-        self._events = etree.iterparse(self._raw, events=("start", "end"), resolve_entities=False,
+        # Python sees only the root, Patient and Tumor elements as they open and close; everything
+        # inside a finished Patient is then walked once (see _advance), which is much cheaper than
+        # an event per Item.
+        self._events = etree.iterparse(self._raw, events=("start", "end"), tag=_EVENT_TAGS, resolve_entities=False,
                                        no_network=True, load_dtd=False, remove_comments=True,
                                        remove_pis=True)
         self.problems: list[Problem] = []
@@ -252,6 +249,9 @@ class NaaccrReader:
         #: raw naaccrId -> (ItemDef, its number as text, its value check); only ids the dictionaries
         #: know, so their Items skip the id checks.
         self._known: dict[str, tuple[ItemDef, str, Callable[[str], str | None]]] = {}
+        #: naaccrId -> (level, longest valid value, a full match of valid values or None for any):
+        #: the shortcut for the plain Items that make up nearly all of a file.
+        self._plain: dict[str, tuple[str, float, Callable[[str], Any] | None]] = {}
 
     def __enter__(self) -> "NaaccrReader":
         return self
@@ -297,6 +297,11 @@ class NaaccrReader:
     _before_patients = True
     _skip_depth = 0
     _depth = 0
+    _open_patient: etree._Element | None = None
+    _open_tumor: etree._Element | None = None
+    _replayed: etree._Element | None = None
+    _stray_tails: list[etree._Element] | None = None
+    _patient_tag = _tumor_tag = "\0"
     _in_item = False
     _item_tag = "\0"
     _stage: list[int]
@@ -304,25 +309,138 @@ class NaaccrReader:
     def _advance(self) -> bool:
         try:
             for event, element in self._events:
-                if event == "start":
-                    self._start(element)
+                parent = element.getparent()
+                if self._root is None and parent is not None:
+                    self._start(_top(element))  # the root is not NaaccrData: says so
+                if parent is None:
+                    if event == "start":
+                        self._start(element)
+                    else:
+                        self._replay_root_children(None)
+                        self._end(element)
+                elif parent is not self._root:
+                    if parent.getparent() is self._root:  # a Tumor (or stray) opening or closing in a Patient
+                        self._open_tumor = element if event == "start" else None
+                elif event == "start":
+                    self._open_patient = element if element.tag == self._patient_tag else None
                 else:
-                    self._end(element)
+                    self._open_patient = self._open_tumor = None
+                    self._replay_root_children(element)
                     if self._pending:
                         return True
+            if self._root is None and self._events.root is not None:
+                self._start(self._events.root)  # the root is not NaaccrData: says so
         except etree.XMLSyntaxError as exc:
             self._done = True
+            if self._root is None and self._events.root is not None:
+                self._start(self._events.root)
+            self._replay_finished_root_children()
             message = exc.msg or str(exc)
             message = re.sub(r", line \d+, column \d+$", "", message)
-            raise NaaccrSyntaxError(Problem(f"the file is not well-formed XML: {message}", exc.lineno,
-                                            self._patient.index if self._patient else None,
-                                            self._tumor.index if self._tumor else None,
+            patient, tumor = self._open_positions()
+            raise NaaccrSyntaxError(Problem(f"the file is not well-formed XML: {message}", exc.lineno, patient, tumor,
                                             code="syntax")) from None
         except (OSError, EOFError, UnicodeDecodeError) as exc:
             self._done = True
             raise NaaccrSyntaxError(Problem(f"the file cannot be read: {exc}", code="unreadable")) from None
         self._done = True
         return False
+
+    def _open_positions(self) -> tuple[int | None, int | None]:
+        """Patient and tumor positions of the Patient/Tumor left open where the file breaks off (counted as read)."""
+        patient = self._open_patient
+        if patient is None:
+            return None, None
+        self.patient_count += 1
+        tumors = sum(1 for child in patient if child.tag == self._tumor_tag)
+        self.tumor_count += tumors
+        tumor = self._open_tumor
+        return self.patient_count, tumors if tumor is not None and tumor.tag == self._tumor_tag else None
+
+    def _replay_root_children(self, last: etree._Element | None) -> None:
+        """Check the root's children not yet checked, up to ``last`` (all when None), in document order."""
+        root = self._root
+        if root is None:
+            return
+        children = list(root)
+        start = children.index(self._replayed) + 1 if self._replayed is not None else 0
+        for child in children[start:] if last is None else children[start:children.index(last) + 1]:
+            if isinstance(child.tag, str):
+                self._replay(child)
+        self._replayed = last if last is not None else None
+
+    def _replay_finished_root_children(self) -> None:
+        """Where the file breaks off, check the root's children as far as they were read.
+
+        The open Patient is left alone (its patient is never delivered). Any other last child
+        without text after it is taken as unfinished: only its start is checked, and so on
+        down its own last children (an element that closes right where the file breaks off
+        is therefore taken as unfinished too).
+        """
+        root = self._root
+        if root is None or not len(root):
+            return
+        children = list(root)
+        start = children.index(self._replayed) + 1 if self._replayed is not None else 0
+        if children[-1] is self._open_patient:
+            children.pop()
+        self._replay_open_chain(children[start:])
+
+    def _replay_open_chain(self, children: list[etree._Element]) -> None:
+        for child in children:
+            if not isinstance(child.tag, str):
+                continue
+            if child is not children[-1] or child.tail is not None:
+                self._replay(child)
+                continue
+            self._start(child)
+            if not self._skip_depth:
+                self._replay_open_chain(list(child))
+
+    def _replay(self, element: etree._Element) -> None:
+        """Feed one finished element and its descendants to _start/_end as iterparse events would.
+
+        Plain Items (no child nodes) take a shortcut with the same effect as their two events.
+        """
+        self._start(element)
+        if not self._skip_depth:
+            item_tag = self._item_tag
+            level = _LEVELS[self._depth - 1] if self._depth < 4 else None
+            holder = self._tumor if level == "Tumor" else self._patient if level == "Patient" else self._data
+            stage = self._stage
+            plain = self._plain
+            items = holder.items if holder is not None else {}
+            lines = holder.item_lines if holder is not None else {}
+            stray = []
+            for child in element:
+                tail = child.tail
+                if tail is not None and not tail.isspace():
+                    stray.append(child)
+                tag = child.tag
+                if tag == item_tag and not len(child) and not self._in_item and holder is not None:
+                    attributes = child.items()
+                    if len(attributes) == 1 and not stage[-1]:
+                        naaccr_id = attributes[0][1]
+                        rule = plain.get(naaccr_id)
+                        # a known item at its own level, said once, with a value of the right length and type
+                        if rule is not None and rule[0] == level and attributes[0][0] == "naaccrId" \
+                                and naaccr_id not in items:
+                            value = child.text
+                            if value is None:
+                                items[naaccr_id] = ""
+                                lines[naaccr_id] = child.sourceline
+                                continue
+                            if len(value) <= rule[1] and (rule[2] is None or rule[2](value) is not None):
+                                items[naaccr_id] = value
+                                lines[naaccr_id] = child.sourceline
+                                continue
+                    if stage[-1]:
+                        self._order(0, level, child)
+                    self._item(child, level, holder)
+                elif isinstance(tag, str):
+                    self._replay(child)
+            self._stray_tails = stray  # children with text after them, for _end's check
+        self._end(element)
 
     def _kind(self, element: etree._Element) -> tuple[str, str | None]:
         """('naaccr', local name), ('extension', ns) or ('foreign', None) for an unqualified stray."""
@@ -404,7 +522,8 @@ class NaaccrReader:
             raise NaaccrReadError(Problem(f"the root element must be NaaccrData, not {local}", element.sourceline,
                                           code="structure"))
         self._ns = ns
-        self._item_tag = f"{{{ns}}}Item" if ns else "Item"
+        self._item_tag, self._patient_tag, self._tumor_tag = (f"{{{ns}}}{name}" if ns else name
+                                                              for name in ("Item", "Patient", "Tumor"))
         if ns is None and self._strict:
             self._problem(f"NaaccrData must be in the NAACCR namespace (xmlns=\"{NAACCR_NS}\")", element,
                           code="namespace")
@@ -502,8 +621,11 @@ class NaaccrReader:
     def _text_only_whitespace(self, element: etree._Element, name: str) -> None:
         if element.text and element.text.strip():
             self._problem(f"text is not allowed directly inside {name}", element, code="structure")
-        for child in element:
-            if child.tail and child.tail.strip() and name != "NaaccrData":
+        if name == "NaaccrData":
+            return
+        stray, self._stray_tails = self._stray_tails, None
+        for child in element if stray is None else stray:
+            if child.tail and child.tail.strip():
                 self._problem(f"text is not allowed between elements of {name}", child, code="structure")
 
     def _item(self, element: etree._Element, level: str, holder: Any) -> None:
@@ -566,6 +688,7 @@ class NaaccrReader:
         item = lookup.get(naaccr_id)
         if item is not None and raw == naaccr_id:
             self._known[naaccr_id] = (item, str(item.naaccr_num), value_checker(item))
+            self._plain[naaccr_id] = (item.parent, *_plain_rule(item, self._check_values))
         if naaccr_id in holder.items:
             self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
                           naaccr_id=naaccr_id)
