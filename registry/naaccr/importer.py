@@ -10,40 +10,37 @@ records are retried one by one so only the offending record is rejected.
 """
 from __future__ import annotations
 
-import calendar
 import csv
-import functools
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from abstracts.operations import TUMOR_SAVED
 from registry.audit import Actor, log_event, operation
 from registry.db import db_session
-from registry.dates import MIN_YEAR
-from registry.items import ItemSpec, naaccr_items
 from registry.jobs import job_kind
-from registry.models import AuditEntry, FirstCourseTreatment, Patient, Tumor, User, WorkflowState
+from registry.models import FirstCourseTreatment, Patient, Tumor, User
 from registry.models.patient import utcnow
-from registry.naaccr.dictionary import Dictionary, DictionaryError, DictionaryStore
-from registry.naaccr.flat import FlatReader
-from registry.naaccr.reader import NaaccrError, NaaccrReader, Problem
-from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap, attributes, column_items
-from staging_tables.codes import terms
+from registry.naaccr.bulk import NewPatient, NewTumor, insert_new_records
+from registry.naaccr.dictionary import Dictionary, DictionaryStore
+from registry.naaccr.intake import Accepted, Batch, Opened, Rejection, read_batches, read_in_helper
+from registry.naaccr.reader import Problem
+from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap
 
 #: The actor of imports run from the command line.
 IMPORT_ACTOR = Actor(None, "naaccr-import")
 ACTION = "naaccr_import"
 
-#: How an incoming patient finds its existing record: the first rule whose fields are all filled
-#: in decides (values compared without case or surrounding blanks).
+#: How an incoming patient finds its existing record: the rules are tried in order, skipping those
+#: whose fields the record leaves blank, and the first that finds a patient decides (values
+#: compared without case or surrounding blanks). A patient whose known Social Security Number
+#: differs from the record's is another person, whatever else agrees (999999999 is "unknown").
 PATIENT_MATCH_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("patient id number", ("patient_id_number",)),
     ("social security number and date of birth", ("social_security_number", "date_of_birth")),
@@ -58,22 +55,9 @@ TUMOR_MATCH_RULES: list[tuple[str, tuple[str, ...]]] = [
 #: The patient columns the rules compare.
 _MATCH_COLUMNS = tuple(dict.fromkeys(name for _, fields in PATIENT_MATCH_RULES for name in fields))
 REPORT_COLUMNS = ["line", "patient", "tumor", "patient_id_number", "item", "reason"]
-
-
-@dataclass
-class Rejection:
-    """One reason a record was not imported."""
-
-    line: int | None
-    patient: int | None
-    tumor: int | None
-    patient_id_number: str
-    item: str | None
-    reason: str
-
-    def row(self) -> list[Any]:
-        return [self.line or "", self.patient or "", self.tumor or "", self.patient_id_number, self.item or "",
-                self.reason]
+#: Files at least this big are read and checked in a helper process while this one writes
+#: (below it, starting the helper costs more than it saves).
+PARALLEL_FROM_BYTES = 4_000_000
 
 
 @dataclass
@@ -139,12 +123,15 @@ def _norm(value: Any) -> str:
     return str(value or "").strip().upper()
 
 
+def _known_ssn(value: Any) -> str:
+    """The SSN when one is known ('' when blank or 999999999, NAACCR's "unknown")."""
+    text = _norm(value)
+    return "" if text in ("", "999999999") else text
+
+
 def _key(get: Callable[[str], Any], fields: tuple[str, ...]) -> tuple[str, ...] | None:
     values = tuple(_norm(get(name)) for name in fields)
     return values if all(values) else None
-
-
-Accepted = tuple[IncomingPatient, dict[str, Any], list[tuple[IncomingTumor, dict[str, Any], dict[str, Any]]]]
 
 
 class Importer:
@@ -152,8 +139,9 @@ class Importer:
 
     def __init__(self, *, actor: Actor | User, store: DictionaryStore, user_dictionaries: Iterable[Dictionary] = (),
                  dry_run: bool = False, batch_size: int = 500, save_hooks: bool = True,
-                 progress: Callable[[int, str], None] | None = None) -> None:
+                 progress: Callable[[int, str], None] | None = None, parallel: bool | None = None) -> None:
         self.actor = actor
+        self.parallel = parallel
         self.save_hooks = save_hooks
         self.store = store
         self.user_dictionaries = list(user_dictionaries)
@@ -161,103 +149,44 @@ class Importer:
         self.batch_size = batch_size
         self.progress = progress
         self._next_number: int | None = None
-        self._attribute_ids = {(c.part, c.attribute): c.naaccr_id for c in column_items().values()}
+        self._known_ssn: dict[int, str] = {}
 
-    # -- reading -----------------------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------------------
 
     def run(self, path: str | os.PathLike[str], flat_version: str | None = None) -> ImportResult:
         result = self.result = ImportResult(Path(path).name, dry_run=self.dry_run)
         size = max(os.path.getsize(path), 1)
-        with open(path, "rb") as handle:
-            try:
-                reader, item_map = self._open(handle, flat_version)
-            except (NaaccrError, DictionaryError, ValueError) as exc:
-                result.fatal = exc.problem if isinstance(exc, NaaccrError) else Problem(str(exc), code="dictionary")
-                return result
-            try:
-                with reader:
-                    batch: list[Accepted] = []
-                    for patient in self._patients(reader, result):
-                        incoming = item_map.incoming(patient)
-                        result.patients_read += 1
-                        result.tumors_read += len(incoming.tumors)
-                        accepted = self._check(incoming)
-                        if accepted is None:
-                            result.records_rejected += 1
-                            continue
-                        batch.append(accepted)
-                        if len(batch) >= self.batch_size:
-                            self._write(batch, item_map, result)
-                            batch = []
-                            self._report(handle.tell() * 100 // size, result)
-                    if batch:
-                        self._write(batch, item_map, result)
-                    result.rejections += [self._rejection(p, "") for p in reader.problems]
-            finally:
-                db_session.remove()
-        self._report(100, result)
-        return result
-
-    def _open(self, handle: BinaryIO, flat_version: str | None) -> tuple[Any, ItemMap]:
-        if flat_version:
-            base = self.store.get(flat_version)
-            if base is None:
-                raise ValueError(f"the NAACCR {flat_version} base dictionary is not installed "
-                                 "(flask --app wsgi reference install naaccr-dictionary FILE.xml)")
-            reader: Any = FlatReader(handle, base, self.user_dictionaries)
-            return reader, ItemMap(reader.lookup)
-        reader = NaaccrReader(handle, self.store, self.user_dictionaries)
-        reader.data  # noqa: B018 - reads the root, so the dictionaries are known
-        return reader, ItemMap(reader.lookup)
-
-    @staticmethod
-    def _patients(reader: Any, result: ImportResult) -> Iterator[Any]:
+        parallel = self.parallel if self.parallel is not None else size >= PARALLEL_FROM_BYTES
+        read = read_in_helper if parallel else read_batches
+        messages = read(path, store=self.store, user_dictionaries=self.user_dictionaries, flat_version=flat_version,
+                        batch_size=self.batch_size)
+        item_map: ItemMap | None = None
         try:
-            yield from reader
-        except NaaccrError as exc:
-            result.fatal = exc.problem
+            for message in messages:
+                if isinstance(message, Opened):
+                    item_map = ItemMap(message.lookup)
+                elif isinstance(message, Batch):
+                    result.patients_read += message.patients_read
+                    result.tumors_read += message.tumors_read
+                    result.records_rejected += message.records_rejected
+                    result.rejections += message.rejections
+                    if message.records and item_map is not None:
+                        self._write(message.records, item_map, result)
+                    self._report(message.position * 100 // size, result)
+                else:
+                    result.rejections += message.rejections
+                    result.fatal = message.fatal
+        finally:
+            messages.close()
+            db_session.remove()
+        if result.fatal is None or item_map is not None:
+            self._report(100, result)
+        return result
 
     def _report(self, percent: int, result: ImportResult) -> None:
         if self.progress:
             self.progress(min(int(percent), 100), f"{result.patients_read} patients read, "
                                                   f"{result.records_rejected} rejected")
-
-    # -- checking ----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _rejection(problem: Problem, patient_id: str) -> Rejection:
-        return Rejection(problem.line, problem.patient, problem.tumor, patient_id, problem.naaccr_id,
-                         problem.message)
-
-    def _check(self, incoming: IncomingPatient) -> Accepted | None:
-        """The record's cleaned values, or None after listing every reason to reject it."""
-        patient_id = incoming.items.get("patientIdNumber", "")
-        reasons = [self._rejection(problem, patient_id) for problem in incoming.problems]
-        first_lines = incoming.tumors[0].item_lines if incoming.tumors else {}
-        flagged = {(problem.tumor, problem.naaccr_id) for problem in incoming.problems}  # said once is enough
-
-        def checked(model: type, part: str, values: dict[str, str], lines: dict[str, int],
-                    line: int | None, tumor: int | None) -> dict[str, Any]:
-            cleaned, errors = _clean(model, values)
-            for attribute, message in errors.items():
-                naaccr_id = self._attribute_ids.get((part, attribute), attribute)
-                if (tumor, naaccr_id) in flagged:
-                    continue
-                reasons.append(Rejection(lines.get(naaccr_id) or first_lines.get(naaccr_id) or line,
-                                         incoming.index, tumor, patient_id, naaccr_id, message))
-            return cleaned
-
-        patient_values = checked(Patient, "patient", incoming.values, incoming.item_lines, incoming.line, None)
-        tumors = []
-        for tumor in incoming.tumors:
-            values = checked(Tumor, "tumor", tumor.values, tumor.item_lines, tumor.line, tumor.index)
-            treatment = checked(FirstCourseTreatment, "treatment", tumor.treatment, tumor.item_lines, tumor.line,
-                                tumor.index)
-            tumors.append((tumor, values, treatment))
-        if reasons:
-            self.result.rejections += reasons
-            return None
-        return incoming, patient_values, tumors
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -352,43 +281,13 @@ class Importer:
         if not pending:
             return []
         who = self.actor if isinstance(self.actor, Actor) else Actor.of(self.actor)
-        now = utcnow()
-        blank_patient, blank_tumor, blank_treatment = (_template(part)[0] for part in ("patient", "tumor", "treatment"))
-        patient_rows, patient_given = [], []
-        for accepted, values in pending:
-            extra = dict(accepted[0].extra)
-            patient_rows.append({**blank_patient, **values, "extra_items": extra})
-            patient_given.append(_given("patient", values, extra_items=extra))
-        connection = session.connection()  # Core inserts: the ORM bulk path splices RETURNING rows quadratically
-        patients, tumors_table = Patient.__table__, Tumor.__table__
-        patient_ids = connection.execute(insert(patients).returning(patients.c.id, sort_by_parameter_order=True),
-                                         patient_rows).scalars().all()
-        tumor_rows, treatment_rows, owners, tumor_given, treatment_given = [], [], [], [], []
-        for ((_, _, tumors), _), patient_id in zip(pending, patient_ids):
-            for tumor, values, treatment in tumors:
-                ssdi, extra = dict(tumor.ssdi), dict(tumor.extra)
-                tumor_rows.append({**blank_tumor, **values, "patient_id": patient_id, "site_specific_items": ssdi,
-                                   "extra_items": extra, "workflow_state": WorkflowState.IN_PROGRESS})
-                tumor_given.append(_given("tumor", values, patient_id=patient_id, site_specific_items=ssdi,
-                                          extra_items=extra, workflow_state=WorkflowState.IN_PROGRESS.value))
-                treatment_rows.append({**blank_treatment, **treatment})
-                treatment_given.append(_given("treatment", treatment))
-                owners.append(patient_id)
-        tumor_ids = connection.execute(insert(tumors_table).returning(tumors_table.c.id, sort_by_parameter_order=True),
-                                       tumor_rows).scalars().all() if tumor_rows else []
-        for row, given, tumor_id in zip(treatment_rows, treatment_given, tumor_ids):
-            row["tumor_id"] = given["tumor_id"] = tumor_id
-        if treatment_rows:
-            connection.execute(insert(FirstCourseTreatment.__table__), treatment_rows)
-        audit = [_audit_row(who, now, "patient", pid, pid, 1, row) for row, pid in zip(patient_given, patient_ids)]
-        audit += [_audit_row(who, now, "tumor", tid, pid, 1, row)
-                  for row, tid, pid in zip(tumor_given, tumor_ids, owners)]
-        audit += [_audit_row(who, now, "first_course_treatment", tid, pid, 1, row)
-                  for row, tid, pid in zip(treatment_given, tumor_ids, owners)]
-        connection.execute(insert(AuditEntry.__table__), audit)
-        counts.patients["created"] += len(patient_ids)
+        patients = [NewPatient(values, incoming.extra, [NewTumor(tumor_values, tumor.ssdi, tumor.extra, treatment)
+                                                        for tumor, tumor_values, treatment in tumors])
+                    for (incoming, _, tumors), values in pending]
+        tumor_ids = insert_new_records(session, who, ACTION, patients)
+        counts.patients["created"] += len(patients)
         counts.tumors["created"] += len(tumor_ids)
-        return list(tumor_ids)
+        return tumor_ids
 
     def _load_tumors(self, session: Session, tumor_ids: list[int]) -> list[Tumor]:
         """ORM tumors for the save hooks (only when hooks are registered)."""
@@ -426,8 +325,10 @@ class Importer:
         columns = [getattr(Patient, name) for name in _MATCH_COLUMNS]
         stmt = select(Patient.id, *columns).where(or_(Patient.patient_id_number.in_(numbers),
                                                       Patient.date_of_birth.in_(births)))
+        self._known_ssn = {}
         for patient_id, *keys in session.execute(stmt):
             values = dict(zip(_MATCH_COLUMNS, keys))
+            self._known_ssn[patient_id] = _known_ssn(values.get("social_security_number"))
             for rule, fields in PATIENT_MATCH_RULES:
                 key = _key(values.get, fields)
                 if key:
@@ -464,15 +365,25 @@ class Importer:
             if key is None:
                 continue
             found = index[rule].get(key, [])
-            if len(found) > 1:
+            ssn = _known_ssn(values.get("social_security_number"))
+            agreeing = [position for position, entry in enumerate(found)
+                        if not ssn or self._ssn_of(entry) in (ssn, "")]  # two known SSNs that differ: two people
+            if len(agreeing) > 1:
                 raise _Refused([Rejection(incoming.line, incoming.index, None, values.get("patient_id_number") or "",
-                                          None, f"matches {len(found)} registry patients by {rule}; "
+                                          None, f"matches {len(agreeing)} registry patients by {rule}; "
                                                 "resolve the duplicates first")])
-            if found:
-                if isinstance(found[0], int):
-                    found[0] = self._patients_by_id(session, [found[0]])[found[0]]
-                return found[0]
+            if agreeing:
+                position = agreeing[0]
+                if isinstance(found[position], int):
+                    found[position] = self._patients_by_id(session, [found[position]])[found[position]]
+                return found[position]
         return None
+
+    def _ssn_of(self, entry: Any) -> str:
+        if isinstance(entry, int):
+            return self._known_ssn.get(entry, "")
+        values = entry.values if isinstance(entry, _New) else {"social_security_number": entry.social_security_number}
+        return _known_ssn(values.get("social_security_number"))
 
     def _tumors(self, patient: Patient, tumors: list[tuple[IncomingTumor, dict[str, Any], dict[str, Any]]],
                 item_map: ItemMap, counts: _Counts) -> list[Tumor]:
@@ -504,107 +415,11 @@ class Importer:
         return touched
 
 
-@functools.cache
-def _specs(model: type) -> dict[str, ItemSpec]:
-    return naaccr_items(model)
-
-
-def _accept_date(spec: ItemSpec) -> Callable[[str], bool]:
-    def accept(text: str) -> bool:
-        size = len(text)
-        if size not in (4, 6, 8) or not (text.isascii() and text.isdigit()) or int(text[:4]) < MIN_YEAR:
-            return False
-        if size == 4:
-            return True
-        month = int(text[4:6])
-        if not 1 <= month <= 12:
-            return False
-        return size == 6 or 1 <= int(text[6:]) <= (28 if text[6:] <= "28" else
-                                                   calendar.monthrange(int(text[:4]), month)[1])
-    return accept
-
-
-def _accept_code(spec: ItemSpec) -> Callable[[str], bool]:
-    return frozenset(terms(spec.code_list or "")).__contains__
-
-
-def _accept_pattern(spec: ItemSpec) -> Callable[[str], bool]:
-    match = re.compile(spec.pattern or "").fullmatch
-    return lambda text: match(text) is not None
-
-
-#: Per item kind, a test that accepts only values ``ItemSpec.problem`` accepts (anything else is
-#: asked of ``ItemSpec.problem`` itself, so the verdict and the message are the form's).
-_ACCEPT: dict[str, Callable[[ItemSpec], Callable[[str], bool] | None]] = {
-    "text": lambda spec: None,
-    "digits": lambda spec: str.isdigit,
-    "code": _accept_code,
-    "pattern": _accept_pattern,
-    "date": _accept_date,
-}
-
-
-@functools.cache
-def _column_checks(model: type) -> dict[str, tuple[ItemSpec, Callable[[str], bool] | None]]:
-    return {name: (spec, _ACCEPT[spec.kind](spec)) for name, spec in _specs(model).items()}
-
-
-def _clean(model: type, values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """What ``abstracts.operations.clean`` does for item columns (derived items allowed: they come from
-    the sending registry), with each column's check compiled once instead of per record."""
-    checks = _column_checks(model)
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, value in values.items():
-        text = value.strip()
-        if text:
-            spec, accept = checks[name]
-            if len(text) > spec.length or (accept is not None and not accept(text)):
-                problem = spec.problem(text)
-                if problem:
-                    errors[name] = problem
-            cleaned[name] = text
-        else:
-            cleaned[name] = None
-    return cleaned, errors
-
-
 class _New:
     """A patient of this batch that is not inserted yet (bulk insert at the end of the batch)."""
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.values = values
-
-
-def _audit_row(who: Actor, now: Any, entity: str, entity_id: int, patient_id: int, version: int,
-               row: dict[str, Any]) -> dict[str, Any]:
-    """The row the audit flush hook writes for a created record, for records inserted in bulk.
-
-    ``row`` is what :func:`_given` returns: the columns the record sets, as plain values, in
-    column order (no ``version``/timestamps, which the hook leaves out; blanks are left out too).
-    """
-    changes = {"id": [None, entity_id]} if entity != "first_course_treatment" else {}
-    for key, value in row.items():
-        if value:
-            changes[key] = [None, value]
-    return {"at": now, "user_id": who.user_id, "username": who.username, "action": f"{ACTION}:create",
-            "entity": entity, "entity_id": str(entity_id), "entity_version": version, "patient_id": patient_id,
-            "changes": changes, "detail": None}
-
-
-@functools.cache
-def _template(part: str) -> tuple[dict[str, None], dict[str, int]]:
-    """An all-blank row of a record part's item columns, and each column's position in it."""
-    names = attributes(part)
-    return dict.fromkeys(names), {name: position for position, name in enumerate(names)}
-
-
-def _given(part: str, values: dict[str, Any], **more: Any) -> dict[str, Any]:
-    """The non-blank ``values`` in column order, then ``more``: what an audit row records."""
-    position = _template(part)[1]
-    given = {name: values[name] for name in sorted((k for k, v in values.items() if v), key=position.__getitem__)}
-    given.update(more)
-    return given
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
@@ -640,14 +455,16 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
                 user_dictionaries: Iterable[Dictionary] = (), dry_run: bool = False,
                 flat_version: str | None = None, report: str | os.PathLike[str] | None = None,
                 batch_size: int = 500, save_hooks: bool = True,
-                progress: Callable[[int, str], None] | None = None) -> ImportResult:
+                progress: Callable[[int, str], None] | None = None, parallel: bool | None = None) -> ImportResult:
     """Import ``path`` (NAACCR XML, ``.gz`` or not; a flat file with ``flat_version``) and log the run.
 
     ``save_hooks=False`` skips what the registry derives on every save (stage, survival time, edit
     status) and keeps the file's derived values; for bulk loads followed by a batch derivation.
+    ``parallel`` reads and checks the file in a helper process while this one writes (default:
+    for files of :data:`PARALLEL_FROM_BYTES` or more).
     """
     importer = Importer(actor=actor, store=store, user_dictionaries=user_dictionaries, dry_run=dry_run,
-                        batch_size=batch_size, save_hooks=save_hooks, progress=progress)
+                        batch_size=batch_size, save_hooks=save_hooks, progress=progress, parallel=parallel)
     result = importer.run(path, flat_version)
     if report is not None:
         result.write_report(report)

@@ -3,7 +3,7 @@ import pytest
 
 from registry.items import naaccr_items
 from registry.models import FirstCourseTreatment, Patient, Tumor
-from registry.naaccr.importer import _clean
+from registry.naaccr.intake import clean_columns as _clean
 from staging_tables.codes import terms
 
 DATES = ["1850", "1849", "2024", "202402", "202413", "202400", "20240229", "20230229", "20240230", "20240431",

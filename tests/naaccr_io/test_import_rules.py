@@ -93,3 +93,21 @@ def test_v26_files_carry_sex_assigned_at_birth(app, dictionaries, tmp_path):
     export_file(out25, store.get("250"), "A")
     patient, _ = file_items(out25, store)[0]
     assert patient["sex"] == "2" and "sexAssignedAtBirth" not in patient
+
+
+def test_same_name_and_birth_date_with_different_ssn_are_two_people(app, dictionaries, tmp_path):
+    """Name + date of birth matches only when the known Social Security Numbers do not disagree."""
+    person = {"nameLast": "Samedemo", "nameFirst": "Linda", "dateOfBirth": "19460324"}
+    other = {**GOOD, "primarySite": "C349", "histologicTypeIcdO3": "8140", "dateOfDiagnosis": "20240601"}
+    source = tmp_path / "namesakes.xml"
+    source.write_text(HEAD + _patient("00000301", [GOOD], socialSecurityNumber="123456781", **person)
+                      + _patient("00000302", [other], socialSecurityNumber="123456782", **person)
+                      + _patient("00000303", [other], socialSecurityNumber="999999999", **person)
+                      + "</NaaccrData>\n")
+    store, _ = installed_dictionaries()
+    result = import_file(source, actor=SYSTEM, store=store, batch_size=2)
+    # the second record is another person; the third (SSN unknown) could be either of them
+    assert db_session.scalars(select(Patient.patient_id_number).order_by(Patient.id)).all() == ["00000301", "00000302"]
+    assert (result.patients_created, result.patients_updated, result.records_rejected) == (2, 0, 1)
+    [rejection] = result.rejections
+    assert rejection.patient_id_number == "00000303" and "matches 2 registry patients" in rejection.reason
