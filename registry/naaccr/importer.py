@@ -52,6 +52,8 @@ TUMOR_MATCH_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("hospital sequence number and site", ("sequenceNumberHospital", "primarySite")),
     ("central sequence number and site", ("sequenceNumberCentral", "primarySite")),
 ]
+#: The items of a read record the writer still needs (its columns come as cleaned values).
+_MATCH_ITEMS = ("patientIdNumber", *dict.fromkeys(name for _, fields in TUMOR_MATCH_RULES for name in fields))
 #: The patient columns the rules compare.
 _MATCH_COLUMNS = tuple(dict.fromkeys(name for _, fields in PATIENT_MATCH_RULES for name in fields))
 REPORT_COLUMNS = ["line", "patient", "tumor", "patient_id_number", "item", "reason"]
@@ -120,13 +122,23 @@ class _Refused(Exception):
 
 
 def _norm(value: Any) -> str:
-    return str(value or "").strip().upper()
+    return value.strip().upper() if isinstance(value, str) else str(value or "").strip().upper()
 
 
 def _known_ssn(value: Any) -> str:
     """The SSN when one is known ('' when blank or 999999999, NAACCR's "unknown")."""
     text = _norm(value)
     return "" if text in ("", "999999999") else text
+
+
+def _rule_keys(values: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """(rule, key) for every patient rule whose fields ``values`` fills in, in rule order."""
+    keys = []
+    for rule, fields in PATIENT_MATCH_RULES:
+        key = tuple([_norm(values.get(name)) for name in fields])
+        if all(key):
+            keys.append((rule, key))
+    return keys
 
 
 def _key(get: Callable[[str], Any], fields: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -159,7 +171,7 @@ class Importer:
         parallel = self.parallel if self.parallel is not None else size >= PARALLEL_FROM_BYTES
         read = read_in_helper if parallel else read_batches
         messages = read(path, store=self.store, user_dictionaries=self.user_dictionaries, flat_version=flat_version,
-                        batch_size=self.batch_size)
+                        batch_size=self.batch_size, keep_items=_MATCH_ITEMS)
         item_map: ItemMap | None = None
         try:
             for message in messages:
@@ -230,24 +242,24 @@ class Importer:
 
     def _apply(self, session: Session, batch: list[Accepted], item_map: ItemMap, counts: _Counts) -> None:
         """Match every record; new patients go in with bulk inserts, matched ones through the ORM."""
-        index = self._index(session, [values for _, values, _ in batch])
+        record_keys = [_rule_keys(values) for _, values, _ in batch]
+        index = self._index(session, [values for _, values, _ in batch], record_keys)
         touched: list[Tumor] = []
         pending: list[tuple[Accepted, dict[str, Any]]] = []
-        for accepted in batch:
+        for accepted, keys in zip(batch, record_keys):
             incoming, values, tumors = accepted
-            patient = self._match(session, index, incoming, values)
+            patient = self._match(session, index, incoming, values, keys)
             if isinstance(patient, _New):
                 touched_ids = self._insert_new(session, pending, counts)
                 touched += self._load_tumors(session, touched_ids)
                 pending = []
                 patient = self._reload(session, index, patient)
             if patient is None:
-                values = self._numbered(session, values)
-                placeholder = _New(values)
-                for rule, fields in PATIENT_MATCH_RULES:
-                    key = _key(values.get, fields)
-                    if key:
-                        index[rule].setdefault(key, []).append(placeholder)
+                numbered = self._numbered(session, values)
+                placeholder = _New(numbered)
+                for rule, key in keys if numbered is values else _rule_keys(numbered):
+                    index[rule].setdefault(key, []).append(placeholder)
+                values = numbered
                 pending.append((accepted, values))
                 continue
             changed = _assign(patient, {k: v for k, v in values.items() if k != "patient_id_number"})
@@ -310,38 +322,43 @@ class Importer:
                 found[:] = [patient if entry is placeholder else entry for entry in found]
         return patient
 
-    def _index(self, session: Session, batch: list[dict[str, Any]]) -> dict[str, dict[tuple, list[Any]]]:
+    def _index(self, session: Session, batch: list[dict[str, Any]],
+               record_keys: list[list[tuple[str, tuple[str, ...]]]]) -> dict[str, dict[tuple, list[Any]]]:
         """Existing patients any rule could match, keyed per rule, fetched at once for the batch.
 
         Only the matching columns are read for the candidates (a batch's dates of birth can match
-        thousands of registry patients); full records are loaded for the patients a record of the
-        batch actually matches. Entries are Patients, or ids of candidates no record decided on.
+        thousands of registry patients), and a candidate's keys are built only when the first field
+        of a rule agrees with some record of the batch; full records are loaded for the patients a
+        record of the batch actually matches. Entries are Patients, or ids of candidates no record
+        decided on.
         """
         numbers = {v["patient_id_number"] for v in batch if v.get("patient_id_number")}
         births = {v["date_of_birth"] for v in batch if v.get("date_of_birth")}
         index: dict[str, dict[tuple, list[Any]]] = {rule: {} for rule, _ in PATIENT_MATCH_RULES}
         if not numbers and not births:
             return index
-        columns = [getattr(Patient, name) for name in _MATCH_COLUMNS]
-        stmt = select(Patient.id, *columns).where(or_(Patient.patient_id_number.in_(numbers),
-                                                      Patient.date_of_birth.in_(births)))
+        gates = {rule: {key[0] for keys in record_keys for name, key in keys if name == rule}
+                 for rule, _ in PATIENT_MATCH_RULES}
+        positions = [(rule, [_MATCH_COLUMNS.index(name) for name in fields], gates[rule])
+                     for rule, fields in PATIENT_MATCH_RULES]
+        table = Patient.__table__
+        stmt = select(table.c.id, *(table.c[name] for name in _MATCH_COLUMNS)).where(
+            or_(table.c.patient_id_number.in_(numbers), table.c.date_of_birth.in_(births)))
+        ssn = _MATCH_COLUMNS.index("social_security_number")
         self._known_ssn = {}
-        for patient_id, *keys in session.execute(stmt):
-            values = dict(zip(_MATCH_COLUMNS, keys))
-            self._known_ssn[patient_id] = _known_ssn(values.get("social_security_number"))
-            for rule, fields in PATIENT_MATCH_RULES:
-                key = _key(values.get, fields)
-                if key:
-                    index[rule].setdefault(key, []).append(patient_id)
+        for patient_id, *raw in session.connection().execute(stmt):
+            for rule, fields, gate in positions:
+                if _norm(raw[fields[0]]) in gate:
+                    key = tuple([_norm(raw[field]) for field in fields])
+                    if all(key):
+                        index[rule].setdefault(key, []).append(patient_id)
+                        self._known_ssn[patient_id] = _known_ssn(raw[ssn])
         wanted = set()
-        for values in batch:
-            for rule, fields in PATIENT_MATCH_RULES:
-                key = _key(values.get, fields)
-                if key is not None:
-                    found = index[rule].get(key, ())
-                    if len(found) == 1:
-                        wanted.add(found[0])
-                    break
+        for keys in record_keys:
+            if keys:
+                found = index[keys[0][0]].get(keys[0][1], ())
+                if len(found) == 1:
+                    wanted.add(found[0])
         loaded = self._patients_by_id(session, wanted)
         for entries in index.values():
             for found in entries.values():
@@ -359,11 +376,8 @@ class Importer:
         return loaded
 
     def _match(self, session: Session, index: dict[str, dict[tuple, list[Any]]], incoming: IncomingPatient,
-               values: dict[str, Any]) -> Patient | None:
-        for rule, fields in PATIENT_MATCH_RULES:
-            key = _key(values.get, fields)
-            if key is None:
-                continue
+               values: dict[str, Any], keys: list[tuple[str, tuple[str, ...]]]) -> Patient | None:
+        for rule, key in keys:
             found = index[rule].get(key, [])
             ssn = _known_ssn(values.get("social_security_number"))
             agreeing = [position for position, entry in enumerate(found)

@@ -9,7 +9,6 @@ abstract forms apply), otherwise every reason is listed as a :class:`Rejection` 
 """
 from __future__ import annotations
 
-import calendar
 import functools
 import os
 import pickle
@@ -86,8 +85,14 @@ Message = Union[Opened, Batch, Finished]
 
 
 def read_batches(path: str | os.PathLike[str], *, store: DictionaryStore, user_dictionaries: Iterable[Dictionary] = (),
-                 flat_version: str | None = None, batch_size: int = 500) -> Iterator[Message]:
-    """``Opened``, then ``Batch`` after ``Batch``, then ``Finished`` (only ``Finished`` if the file cannot be opened)."""
+                 flat_version: str | None = None, batch_size: int = 500,
+                 keep_items: Iterable[str] | None = None) -> Iterator[Message]:
+    """``Opened``, then ``Batch`` after ``Batch``, then ``Finished`` (only ``Finished`` if the file cannot be opened).
+
+    An accepted record's ``items`` (the file's items as read) keep only ``keep_items`` when given:
+    its columns are in ``values``, so the writer needs only the few items it matches on.
+    """
+    keep = None if keep_items is None else tuple(keep_items)
     with open(path, "rb") as handle:
         try:
             reader = _open(handle, store, list(user_dictionaries), flat_version)
@@ -109,7 +114,7 @@ def read_batches(path: str | os.PathLike[str], *, store: DictionaryStore, user_d
                     if accepted is None:
                         batch.records_rejected += 1
                         continue
-                    batch.records.append(_slim(accepted))
+                    batch.records.append(_slim(accepted, keep))
                     if len(batch.records) >= batch_size:
                         batch.position = handle.tell()
                         yield batch
@@ -134,11 +139,14 @@ def _open(handle: BinaryIO, store: DictionaryStore, users: list[Dictionary],
     return reader
 
 
-def _slim(accepted: Accepted) -> Accepted:
-    """Item lines are only needed to explain a rejection: drop them from accepted records."""
-    accepted[0].item_lines = {}
-    for tumor, _, _ in accepted[2]:
-        tumor.item_lines = {}
+def _slim(accepted: Accepted, keep: tuple[str, ...] | None) -> Accepted:
+    """Item lines only explain rejections; of the items, only ``keep`` are still needed."""
+    parts = [accepted[0], *(tumor for tumor, _, _ in accepted[2])]
+    for part in parts:
+        part.item_lines = {}
+        if keep is not None:
+            items = part.items
+            part.items = {naaccr_id: items[naaccr_id] for naaccr_id in keep if naaccr_id in items}
     return accepted
 
 
@@ -182,44 +190,25 @@ class RecordChecker:
         return incoming, patient_values, tumors
 
 
-def _accept_date(spec: ItemSpec) -> Callable[[str], bool]:
-    def accept(text: str) -> bool:
-        size = len(text)
-        if size not in (4, 6, 8) or not (text.isascii() and text.isdigit()) or int(text[:4]) < MIN_YEAR:
-            return False
-        if size == 4:
-            return True
-        month = int(text[4:6])
-        if not 1 <= month <= 12:
-            return False
-        return size == 6 or 1 <= int(text[6:]) <= (28 if text[6:] <= "28" else
-                                                   calendar.monthrange(int(text[:4]), month)[1])
-    return accept
+#: NAACCR dates from 1850 (``MIN_YEAR``) to 2099 with a day up to 28: valid without the calendar.
+_PLAIN_DATE = re.compile("(18[5-9][0-9]|19[0-9][0-9]|20[0-9][0-9])((0[1-9]|1[012])(0[1-9]|1[0-9]|2[0-8])?)?").fullmatch
+assert MIN_YEAR == 1850, "_PLAIN_DATE starts at MIN_YEAR"
 
-
-def _accept_code(spec: ItemSpec) -> Callable[[str], bool]:
-    return frozenset(terms(spec.code_list or "")).__contains__
-
-
-def _accept_pattern(spec: ItemSpec) -> Callable[[str], bool]:
-    match = re.compile(spec.pattern or "").fullmatch
-    return lambda text: match(text) is not None
-
-
-#: Per item kind, a test that accepts only values ``ItemSpec.problem`` accepts (anything else is
-#: asked of ``ItemSpec.problem`` itself, so the verdict and the message are the form's).
-_ACCEPT: dict[str, Callable[[ItemSpec], Callable[[str], bool] | None]] = {
+#: Per item kind, a test (a C-level callable, so no Python frame per value) that accepts only values
+#: ``ItemSpec.problem`` accepts; anything else is asked of ``ItemSpec.problem`` itself, so the
+#: verdict and the message are the form's.
+_ACCEPT: dict[str, Callable[[ItemSpec], Callable[[str], Any] | None]] = {
     "text": lambda spec: None,
     "digits": lambda spec: str.isdigit,
-    "code": _accept_code,
-    "pattern": _accept_pattern,
-    "date": _accept_date,
+    "code": lambda spec: frozenset(terms(spec.code_list or "")).__contains__,
+    "pattern": lambda spec: re.compile(spec.pattern or "").fullmatch,
+    "date": lambda spec: _PLAIN_DATE,
 }
 
 
 @functools.cache
-def _column_checks(model: type) -> dict[str, tuple[ItemSpec, Callable[[str], bool] | None]]:
-    return {name: (spec, _ACCEPT[spec.kind](spec)) for name, spec in naaccr_items(model).items()}
+def _column_checks(model: type) -> dict[str, tuple[ItemSpec, int, Callable[[str], Any] | None]]:
+    return {name: (spec, spec.length, _ACCEPT[spec.kind](spec)) for name, spec in naaccr_items(model).items()}
 
 
 def clean_columns(model: type, values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -231,8 +220,8 @@ def clean_columns(model: type, values: dict[str, str]) -> tuple[dict[str, Any], 
     for name, value in values.items():
         text = value.strip()
         if text:
-            spec, accept = checks[name]
-            if len(text) > spec.length or (accept is not None and not accept(text)):
+            spec, limit, accept = checks[name]
+            if len(text) > limit or (accept is not None and not accept(text)):
                 problem = spec.problem(text)
                 if problem:
                     errors[name] = problem
@@ -250,11 +239,11 @@ class IntakeFailed(RuntimeError):
 
 
 def _serve(channel: BinaryIO, path: str, store: DictionaryStore, user_dictionaries: list[Dictionary],
-           flat_version: str | None, batch_size: int) -> None:
+           flat_version: str | None, batch_size: int, keep_items: list[str] | None) -> None:
     """Helper-process side: send every message of :func:`read_batches`, or what stopped it."""
     try:
         for message in read_batches(path, store=store, user_dictionaries=user_dictionaries,
-                                    flat_version=flat_version, batch_size=batch_size):
+                                    flat_version=flat_version, batch_size=batch_size, keep_items=keep_items):
             pickle.dump(message, channel, protocol=pickle.HIGHEST_PROTOCOL)
             channel.flush()
     except BrokenPipeError:
@@ -268,7 +257,7 @@ def _serve(channel: BinaryIO, path: str, store: DictionaryStore, user_dictionari
 
 def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
                    user_dictionaries: Iterable[Dictionary] = (), flat_version: str | None = None,
-                   batch_size: int = 500) -> Iterator[Message]:
+                   batch_size: int = 500, keep_items: Iterable[str] | None = None) -> Iterator[Message]:
     """:func:`read_batches` run in a helper process; the messages arrive here as they are made.
 
     The helper is a fresh interpreter (``python -m registry.naaccr.intake``, not a fork: the
@@ -284,7 +273,8 @@ def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
     channel = os.fdopen(receiving, "rb")
     try:
         assert helper.stdin is not None
-        pickle.dump((os.fspath(path), store, list(user_dictionaries), flat_version, batch_size), helper.stdin)
+        pickle.dump((os.fspath(path), store, list(user_dictionaries), flat_version, batch_size,
+                     None if keep_items is None else list(keep_items)), helper.stdin)
         helper.stdin.close()
         while True:
             try:

@@ -249,9 +249,9 @@ class NaaccrReader:
         #: raw naaccrId -> (ItemDef, its number as text, its value check); only ids the dictionaries
         #: know, so their Items skip the id checks.
         self._known: dict[str, tuple[ItemDef, str, Callable[[str], str | None]]] = {}
-        #: naaccrId -> (level, longest valid value, a full match of valid values or None for any):
+        #: naaccrId -> (level, longest valid value, a full match of valid values or None for any, the id):
         #: the shortcut for the plain Items that make up nearly all of a file.
-        self._plain: dict[str, tuple[str, float, Callable[[str], Any] | None]] = {}
+        self._plain: dict[str, tuple[str, float, Callable[[str], Any] | None, str]] = {}
 
     def __enter__(self) -> "NaaccrReader":
         return self
@@ -412,12 +412,13 @@ class NaaccrReader:
             items = holder.items if holder is not None else {}
             lines = holder.item_lines if holder is not None else {}
             stray = []
+            items_here = holder is not None and not self._in_item  # Items here are the holder's, not an Item's content
             for child in element:
                 tail = child.tail
                 if tail is not None and not tail.isspace():
                     stray.append(child)
                 tag = child.tag
-                if tag == item_tag and not len(child) and not self._in_item and holder is not None:
+                if tag == item_tag and items_here and not len(child):
                     attributes = child.items()
                     if len(attributes) == 1 and not stage[-1]:
                         naaccr_id = attributes[0][1]
@@ -426,12 +427,10 @@ class NaaccrReader:
                         if rule is not None and rule[0] == level and attributes[0][0] == "naaccrId" \
                                 and naaccr_id not in items:
                             value = child.text
-                            if value is None:
-                                items[naaccr_id] = ""
-                                lines[naaccr_id] = child.sourceline
-                                continue
-                            if len(value) <= rule[1] and (rule[2] is None or rule[2](value) is not None):
-                                items[naaccr_id] = value
+                            if value is None or (len(value) <= rule[1]
+                                                 and (rule[2] is None or rule[2](value) is not None)):
+                                naaccr_id = rule[3]  # the dictionary's own string: one object for every record
+                                items[naaccr_id] = value or ""
                                 lines[naaccr_id] = child.sourceline
                                 continue
                     if stage[-1]:
@@ -688,7 +687,7 @@ class NaaccrReader:
         item = lookup.get(naaccr_id)
         if item is not None and raw == naaccr_id:
             self._known[naaccr_id] = (item, str(item.naaccr_num), value_checker(item))
-            self._plain[naaccr_id] = (item.parent, *_plain_rule(item, self._check_values))
+            self._plain[naaccr_id] = (item.parent, *_plain_rule(item, self._check_values), item.naaccr_id)
         if naaccr_id in holder.items:
             self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
                           naaccr_id=naaccr_id)
