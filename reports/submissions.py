@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, func, insert, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
 from registry.audit import Actor, log_event, operation
@@ -69,36 +71,88 @@ def never_sent() -> ColumnElement[bool]:
     return ~exists().where(SubmissionTumor.tumor_id == Tumor.id)
 
 
+Chunk = list[tuple[dict[str, Any], list[tuple[dict, dict | None]]]]
+
+
 def _rows(conditions: list[ColumnElement[bool]]) -> Iterator[tuple[dict[str, Any], list[tuple[dict, dict]]]]:
-    """Patients with their chosen tumors, as ``{attribute: value}`` rows, a chunk of patients at a time."""
+    """Patients with their chosen tumors, as ``{attribute: value}`` rows, a chunk of patients at a time.
+
+    On PostgreSQL the next chunk is fetched while this one is written (the server works on another
+    core meanwhile); SQLite works inside this process, so there is nothing to overlap.
+    """
     session = db_session()
-    patient_columns = [Patient.id, Patient.version, Patient.extra_items,
-                       *[getattr(Patient, name) for name in attributes("patient")]]
+    chunks = _chunks(session, conditions) if session.get_bind().dialect.name != "postgresql" else \
+        _prefetched(session.get_bind(), conditions)
+    for chunk in chunks:
+        yield from chunk
+
+
+def _chunks(session: Session, conditions: list[ColumnElement[bool]]) -> Iterator[Chunk]:
+    patient_names = ("id", "version", "extra_items", *attributes("patient"))
+    tumor_names = ("id", "patient_id", "version", "extra_items", "site_specific_items", *attributes("tumor"))
     treatment_names = attributes("treatment")
-    tumor_columns = [Tumor.id, Tumor.patient_id, Tumor.version, Tumor.extra_items, Tumor.site_specific_items,
-                     *[getattr(Tumor, name) for name in attributes("tumor")],
-                     FirstCourseTreatment.tumor_id.label("rx__tumor_id"),
-                     *[getattr(FirstCourseTreatment, name).label(f"rx__{name}") for name in treatment_names]]
+    patient_columns = [getattr(Patient, name) for name in patient_names]
+    tumor_columns = [*(getattr(Tumor, name) for name in tumor_names), FirstCourseTreatment.tumor_id,
+                     *(getattr(FirstCourseTreatment, name) for name in treatment_names)]
+    split = len(tumor_names)
+    connection = session.connection()  # Core rows (plain tuples): the ORM adds nothing to column reads
     last = 0
     while True:
-        ids = session.scalars(select(Tumor.patient_id).join(Patient, Patient.id == Tumor.patient_id)
-                              .where(Tumor.patient_id > last, *conditions).group_by(Tumor.patient_id)
-                              .order_by(Tumor.patient_id).limit(CHUNK_PATIENTS)).all()
+        ids = connection.execute(select(Tumor.patient_id).join(Patient, Patient.id == Tumor.patient_id)
+                                 .where(Tumor.patient_id > last, *conditions).group_by(Tumor.patient_id)
+                                 .order_by(Tumor.patient_id).limit(CHUNK_PATIENTS)).scalars().all()
         if not ids:
             return
-        patients = {row["id"]: dict(row) for row in
-                    session.execute(select(*patient_columns).where(Patient.id.in_(ids))).mappings()}
+        patients = {row[0]: dict(zip(patient_names, row)) for row in
+                    connection.execute(select(*patient_columns).where(Patient.id.in_(ids)))}
         tumors: dict[int, list[tuple[dict, dict | None]]] = {pid: [] for pid in ids}
         stmt = (select(*tumor_columns).join(Patient, Patient.id == Tumor.patient_id)
                 .outerjoin(FirstCourseTreatment, FirstCourseTreatment.tumor_id == Tumor.id)
                 .where(Tumor.patient_id.in_(ids), *conditions).order_by(Tumor.patient_id, Tumor.id))
-        for row in session.execute(stmt).mappings():
-            treatment = ({name: row[f"rx__{name}"] for name in treatment_names}
-                         if row["rx__tumor_id"] is not None else None)
-            tumors[row["patient_id"]].append((dict(row), treatment))
-        for pid in ids:
-            yield patients[pid], tumors[pid]
+        for row in connection.execute(stmt):
+            treatment = dict(zip(treatment_names, row[split + 1:])) if row[split] is not None else None
+            tumors[row[1]].append((dict(zip(tumor_names, row[:split])), treatment))
+        yield [(patients[pid], tumors[pid]) for pid in ids]
         last = ids[-1]
+
+
+def _prefetched(engine: Any, conditions: list[ColumnElement[bool]]) -> Iterator[Chunk]:
+    """:func:`_chunks` read by a thread with its own session, at most two chunks ahead of the writer."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    done = object()
+
+    def fetch() -> None:
+        try:
+            with Session(bind=engine) as session:
+                for chunk in _chunks(session, conditions):
+                    while not stop.is_set():
+                        try:
+                            handoff.put(chunk, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+            handoff.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the writer, which raises it
+            handoff.put(exc)
+
+    reader = threading.Thread(target=fetch, name="export-prefetch", daemon=True)
+    reader.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():
+            try:
+                handoff.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        reader.join()
 
 
 def count_tumors(conditions: list[ColumnElement[bool]]) -> int:

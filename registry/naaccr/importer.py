@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -60,6 +60,9 @@ REPORT_COLUMNS = ["line", "patient", "tumor", "patient_id_number", "item", "reas
 #: Files at least this big are read and checked in a helper process while this one writes
 #: (below it, starting the helper costs more than it saves).
 PARALLEL_FROM_BYTES = 4_000_000
+#: On PostgreSQL, refresh the planner's statistics once an import has added this many patients
+#: and at least as many as the registry had (see ``Importer._refresh_statistics``).
+STATISTICS_EVERY = 5_000
 
 
 @dataclass
@@ -162,6 +165,8 @@ class Importer:
         self.progress = progress
         self._next_number: int | None = None
         self._known_ssn: dict[int, str] = {}
+        self._analyzed_at: int | None = None
+        self._created_since = 0
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -230,10 +235,31 @@ class Importer:
             return
         finally:
             db_session().expunge_all()
+        self._refresh_statistics(counts.patients["created"])
         for name, value in counts.patients.items():
             setattr(result, f"patients_{name}", getattr(result, f"patients_{name}") + value)
         for name, value in counts.tumors.items():
             setattr(result, f"tumors_{name}", getattr(result, f"tumors_{name}") + value)
+
+    def _refresh_statistics(self, created: int) -> None:
+        """On PostgreSQL, ANALYZE the record tables each time an import has about doubled them.
+
+        The planner's row counts come from statistics that autovacuum refreshes only now and then;
+        a big import into a small registry would otherwise match every batch with plans made for
+        the near-empty tables it started with (sequential scans instead of the indexes).
+        """
+        if self.dry_run or not created or db_session().get_bind().dialect.name != "postgresql":
+            return
+        if self._analyzed_at is None:
+            self._analyzed_at = db_session.scalar(select(func.count(Patient.id))) - created
+            self._created_since = 0
+        self._created_since += created
+        if self._created_since < max(STATISTICS_EVERY, self._analyzed_at):
+            return
+        with operation(self.actor, ACTION) as session:
+            session.execute(text("ANALYZE patient, tumor, first_course_treatment"))
+        self._analyzed_at += self._created_since
+        self._created_since = 0
 
     def _one_by_one(self, batch: list[Accepted], item_map: ItemMap, result: ImportResult) -> None:
         self._next_number = None

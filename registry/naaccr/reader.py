@@ -182,7 +182,7 @@ _PLAIN_MATCHES = {"digits": re.compile("[0-9]+").fullmatch, "numeric": re.compil
 _NEVER = re.compile("(?!)").fullmatch
 
 
-def _plain_rule(item: ItemDef, check_values: bool) -> tuple[float, Callable[[str], Any] | None]:
+def plain_rule(item: ItemDef, check_values: bool) -> tuple[float, Callable[[str], Any] | None]:
     """(longest value, full match) that pass only values :func:`check_value` passes; others get the full check."""
     if not check_values:
         return float("inf"), None
@@ -196,7 +196,7 @@ def _plain_rule(item: ItemDef, check_values: bool) -> tuple[float, Callable[[str
 
 def value_checker(item: ItemDef) -> Callable[[str], str | None]:
     """:func:`check_value` for one item, with the common valid values decided by one full match."""
-    limit, match = _plain_rule(item, True)
+    limit, match = plain_rule(item, True)
 
     def check(value: str) -> str | None:
         if value == "" or (len(value) <= limit and (match is None or match(value) is not None)):
@@ -687,7 +687,7 @@ class NaaccrReader:
         item = lookup.get(naaccr_id)
         if item is not None and raw == naaccr_id:
             self._known[naaccr_id] = (item, str(item.naaccr_num), value_checker(item))
-            self._plain[naaccr_id] = (item.parent, *_plain_rule(item, self._check_values), item.naaccr_id)
+            self._plain[naaccr_id] = (item.parent, *plain_rule(item, self._check_values), item.naaccr_id)
         if naaccr_id in holder.items:
             self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
                           naaccr_id=naaccr_id)

@@ -19,13 +19,15 @@ from typing import IO, Any, Union
 
 from .dictionary import (NAACCR_NS, RECORD_TYPES, Dictionary, ItemLookup, PathLike, as_dictionary,
                          convert_sex_items)
-from .reader import check_value
+from .reader import check_value, plain_rule
 
 WRITABLE_VERSIONS = ("240", "250", "260")
 Target = Union[PathLike, IO[bytes]]
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\r\"]")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Either of the two above: text without any of these is written as it is.
+_SPECIAL = re.compile("[&<>\r\"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class NaaccrWriteError(ValueError):
@@ -97,10 +99,13 @@ class NaaccrWriter:
         self.skipped: Counter[str] = Counter()
         self.patients = 0
         self.tumors = 0
-        order: dict[str, dict[str, tuple[int, str]]] = {"NaaccrData": {}, "Patient": {}, "Tumor": {}}
+        # per item: dictionary position, opening tag, and the (length, full match) that pass only
+        # values check_value passes (anything else is asked of check_value, for its message)
+        order: dict[str, dict[str, tuple[int, str, float, Any]]] = {"NaaccrData": {}, "Patient": {}, "Tumor": {}}
         for position, item in enumerate(self.lookup.items.values()):
             if record_type in item.record_types:
-                order[item.parent][item.naaccr_id] = (position, f'<Item naaccrId="{item.naaccr_id}">')
+                order[item.parent][item.naaccr_id] = (position, f'<Item naaccrId="{item.naaccr_id}">',
+                                                      *plain_rule(item, check_values))
         self._order = order
         self._owns = isinstance(target, (str, os.PathLike))
         if compress is None:
@@ -157,13 +162,15 @@ class NaaccrWriter:
             if known is None:
                 self.skipped[naaccr_id] += 1
                 continue
-            if self._check:
+            if len(value) > known[2] or (known[3] is not None and known[3](value) is None):
                 reason = check_value(self.lookup.items[naaccr_id], value)
                 if reason:
                     raise NaaccrWriteError(f"{level} item {naaccr_id}: {reason}")
             chosen.append((known[0], known[1], value))
         chosen.sort()
-        return [f"{indent}{tag}{escape_text(value)}</Item>\n" for _, tag, value in chosen]
+        special = _SPECIAL.search
+        return [f"{indent}{tag}{escape_text(value) if special(value) else value}</Item>\n"
+                for _, tag, value in chosen]
 
     @staticmethod
     def _extensions(extensions: Iterable[bytes | str], indent: str) -> list[str]:
