@@ -372,10 +372,18 @@ class Importer:
             or_(table.c.patient_id_number.in_(numbers), table.c.date_of_birth.in_(births)))
         ssn = _MATCH_COLUMNS.index("social_security_number")
         self._known_ssn = {}
+        normed: dict[Any, str] = {}  # names and birth dates repeat across candidates: normalise each once
+
+        def norm(value: Any) -> str:
+            found = normed.get(value)
+            if found is None:
+                found = normed[value] = _norm(value)
+            return found
+
         for patient_id, *raw in session.connection().execute(stmt):
             for rule, fields, gate in positions:
-                if _norm(raw[fields[0]]) in gate:
-                    key = tuple([_norm(raw[field]) for field in fields])
+                if norm(raw[fields[0]]) in gate:
+                    key = tuple([norm(raw[field]) for field in fields])
                     if all(key):
                         index[rule].setdefault(key, []).append(patient_id)
                         self._known_ssn[patient_id] = _known_ssn(raw[ssn])

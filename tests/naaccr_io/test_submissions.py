@@ -84,3 +84,26 @@ def test_diagnosis_year_limits_the_tumors(demo, tmp_path):
     store, _ = installed_dictionaries()
     dates = [t["dateOfDiagnosis"] for _, tumors in file_items(tmp_path / "y.xml", store) for t in tumors]
     assert dates and all(d.startswith(str(year)) for d in dates) and submission.diagnosis_year == year
+
+
+def test_rows_read_ahead_on_a_thread_are_the_rows_read_in_turn(demo, monkeypatch):
+    """PostgreSQL's read-ahead thread hands over the same chunks, passes errors on and stops when the writer does."""
+    import threading
+
+    from sqlalchemy import literal_column
+
+    from reports import submissions
+    monkeypatch.setattr(submissions, "CHUNK_PATIENTS", 7)
+    engine = db_session().get_bind()
+    in_turn = list(submissions._chunks(db_session(), []))
+    assert len(in_turn) > 2
+    assert list(submissions._prefetched(engine, [])) == in_turn
+
+    ahead = submissions._prefetched(engine, [])
+    assert next(ahead) == in_turn[0]
+    ahead.close()  # the writer stops early: the thread must not be left blocked on a full hand-off
+    assert not any(thread.name == "export-prefetch" for thread in threading.enumerate())
+
+    broken = [literal_column("no_such_column") == 1]
+    with pytest.raises(Exception, match="no_such_column"):
+        list(submissions._prefetched(engine, broken))
