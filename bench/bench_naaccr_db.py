@@ -5,7 +5,8 @@
 
 For each size, demo data (``load_demo_data``, about 1.06 tumors per patient, so the patient count
 is chosen to give that many tumors) is loaded into a fresh SQLite file (and PostgreSQL when
-``BENCH_POSTGRES_URL`` is set; its public schema is dropped and rebuilt), then each operation runs
+``BENCH_POSTGRES_URL`` is set; its public schema is dropped and rebuilt, and ``ANALYZE`` runs after the
+load, as autovacuum would soon after), then each operation runs
 in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own:
 
 - ``export``: ``reports.submissions.export_file`` (v25, record type A) of every tumor;
@@ -64,7 +65,7 @@ def _app(url: str):
 
 
 def op_load(url: str, tumors: str, _dictionaries: str, _path: str) -> dict:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from registry.audit import SYSTEM, operation
     from registry.db import db_session
@@ -73,6 +74,9 @@ def op_load(url: str, tumors: str, _dictionaries: str, _path: str) -> dict:
     with _app(url).app_context():
         with operation(SYSTEM, "demo_data") as session:
             load_demo_data(session, max(1, round(int(tumors) / TUMORS_PER_PATIENT)), seed=1)
+        if url.startswith("postgresql"):  # planner statistics, as autovacuum gathers them within a minute or so
+            with operation(SYSTEM, "demo_data") as session:
+                session.execute(text("ANALYZE"))
         return {"tumors": db_session.scalar(select(func.count(Tumor.id)))}
 
 
@@ -177,15 +181,22 @@ def child(operation: str, *args: str) -> None:
 
 
 def run(operation: str, url: str, tumors: int, dictionaries: str, path: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", operation, url, str(tumors), dictionaries, path],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-X", "faulthandler", __file__, "--child", operation, url, str(tumors),
+                          dictionaries, path], capture_output=True, text=True)
+    if out.returncode != 0:  # say how it died (a crash prints the Python stack) and go on with the other runs
+        print(f"<!-- {operation} {url}: exit {out.returncode}\n{out.stderr[-4000:]}\n-->", file=sys.stderr, flush=True)
+        return {"failed": True}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def best(runs: list[dict]) -> dict:
-    """Fastest of repeated runs (the machine is shared: the minimum is the least disturbed one)."""
-    return {**min(runs, key=lambda r: r["seconds"]), "cpu": min(r["cpu"] for r in runs),
-            "peak_mb": max(r["peak_mb"] for r in runs), "helper_peak_mb": max(r["helper_peak_mb"] for r in runs)}
+    """Fastest of repeated runs (the machine is shared: the minimum is the least disturbed one); failed runs counted."""
+    good = [r for r in runs if not r.get("failed")]
+    if not good:
+        raise SystemExit(f"every run failed ({len(runs)})")
+    return {**min(good, key=lambda r: r["seconds"]), "cpu": min(r["cpu"] for r in good),
+            "peak_mb": max(r["peak_mb"] for r in good), "helper_peak_mb": max(r["helper_peak_mb"] for r in good),
+            "failed": len(runs) - len(good)}
 
 
 def main() -> None:
@@ -235,7 +246,8 @@ def main() -> None:
                     print(f"| {kind} | {tumors:,} | {operation} | {result['seconds']:.2f} | "
                           f"{result['seconds'] / baseline['seconds']:.2f} | {result['cpu']:.2f} | "
                           f"{result['cpu'] / baseline['cpu']:.2f} | {result['peak_mb']:.1f} | "
-                          f"{result['helper_peak_mb']:.1f} | {megabytes:.1f} |",
+                          f"{result['helper_peak_mb']:.1f} | {megabytes:.1f} |"
+                          + (f" {result['failed']} of {args.repeat} runs failed" if result["failed"] else ""),
                           flush=True)
 
 
