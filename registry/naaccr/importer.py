@@ -29,7 +29,8 @@ from registry.models import FirstCourseTreatment, Patient, Tumor, User
 from registry.models.patient import utcnow
 from registry.naaccr.bulk import NewPatient, NewTumor, insert_new_records
 from registry.naaccr.dictionary import Dictionary, DictionaryStore
-from registry.naaccr.intake import Accepted, Batch, Opened, Rejection, read_batches, read_in_helper
+from registry.naaccr.intake import (Accepted, Batch, IntakeFailed, Opened, Rejection, read_batches,
+                                    read_in_helper)
 from registry.naaccr.reader import Problem
 from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap
 
@@ -193,6 +194,9 @@ class Importer:
                 else:
                     result.rejections += message.rejections
                     result.fatal = message.fatal
+        except IntakeFailed as exc:  # like a file that breaks off: what was written stays, the rest is not read
+            result.fatal = Problem(f"reading stopped after {result.patients_read} patients: "
+                                   f"{str(exc).strip().splitlines()[-1]}", code="unreadable")
         finally:
             messages.close()
             db_session.remove()

@@ -279,7 +279,7 @@ def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
         while True:
             try:
                 message = pickle.load(channel)
-            except EOFError:
+            except (EOFError, pickle.UnpicklingError):  # it stopped, between messages or in the middle of one
                 raise IntakeFailed(f"the process reading the file stopped (exit code {helper.wait()})") from None
             if isinstance(message, BaseException):
                 raise message
