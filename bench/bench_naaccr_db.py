@@ -1,7 +1,8 @@
 """Benchmark NAACCR export from and import into the database beside lxml alone on the same file.
 
     .venv/bin/python bench/bench_naaccr_db.py --dictionaries ../shared/reference/naaccr/dictionaries \
-        [--sizes 10000 100000] [--hooks-sizes 10000] [--repeat 3] [--databases sqlite postgresql]
+        [--sizes 10000 100000] [--hooks-sizes 10000] [--repeat 3] [--databases sqlite postgresql] \
+        [--operations export lxml-write lxml-parse import import+hooks read intake]
 
 For each size, demo data (``load_demo_data``, about 1.06 tumors per patient, so the patient count
 is chosen to give that many tumors) is loaded into a fresh SQLite file (and PostgreSQL when
@@ -13,6 +14,8 @@ in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own:
 - ``import``: ``registry.naaccr.importer.import_file`` of that file into an empty database,
   without the save hooks (``save_hooks=False``: the file's derived items are kept) and, for
   ``--hooks-sizes``, with them (stage, survival time and edit status derived per tumor);
+- ``read`` / ``intake`` (on request): the import's reader alone, and what its helper process does
+  (read, split into columns, check, pickle each batch), to see where an import's time goes;
 - baseline ``lxml write``: the same items (read into memory first, untimed) written with
   ``etree.xmlfile``; baseline ``lxml parse``: ``iterparse`` of the exported file into dicts.
 
@@ -160,7 +163,31 @@ def op_lxml_write(_url: str, _tumors: str, _dictionaries: str, path: str) -> dic
             "cpu": time.process_time() - started_cpu}
 
 
+def op_read(_url: str, _tumors: str, dictionaries: str, path: str) -> dict:
+    """The import's reader alone: every check of the file, nothing else."""
+    from registry.naaccr import DictionaryStore, NaaccrReader
+    with NaaccrReader(path, DictionaryStore.from_directory(dictionaries)) as reader:
+        return {"tumors": sum(len(patient.tumors) for patient in reader)}
+
+
+def op_intake(_url: str, _tumors: str, dictionaries: str, path: str) -> dict:
+    """What the import's helper process does: read, split, check, and pickle each batch for the pipe."""
+    import pickle
+
+    from registry.naaccr import DictionaryStore
+    from registry.naaccr.importer import _MATCH_ITEMS
+    from registry.naaccr.intake import Batch, read_batches
+    tumors = 0
+    for message in read_batches(path, store=DictionaryStore.from_directory(dictionaries), batch_size=1000,
+                                keep_items=_MATCH_ITEMS):
+        pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if isinstance(message, Batch):
+            tumors += message.tumors_read
+    return {"tumors": tumors}
+
+
 OPERATIONS = {"load": op_load, "export": op_export, "import": op_import, "import+hooks": op_import_hooks,
+              "read": op_read, "intake": op_intake,
               "lxml-parse": op_lxml_parse, "lxml-write": op_lxml_write}
 
 
@@ -207,6 +234,11 @@ def main() -> None:
                         help="sizes at which the import also runs with the save hooks")
     parser.add_argument("--databases", nargs="+", choices=["sqlite", "postgresql"], default=None,
                         help="which databases (default: SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set)")
+    parser.add_argument("--operations", nargs="+", default=["export", "lxml-write", "lxml-parse", "import",
+                                                              "import+hooks"],
+                        choices=["export", "lxml-write", "lxml-parse", "import", "import+hooks", "read", "intake"],
+                        help="which operations (export always runs: it writes the file the others read); "
+                             "read and intake time the import's reader and its helper process's work alone")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each timed operation this many times and keep the fastest")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
@@ -232,6 +264,7 @@ def main() -> None:
                 tumors = run("load", url, size, dictionaries, path)["tumors"]
                 operations = ["export", "lxml-write", "lxml-parse", "import"]
                 operations += ["import+hooks"] if size in args.hooks_sizes else []
+                operations = [op for op in operations + ["read", "intake"] if op in args.operations or op == "export"]
                 results = {}
                 for operation in operations:
                     runs = []
@@ -242,10 +275,11 @@ def main() -> None:
                     results[operation] = best(runs)
                 megabytes = os.path.getsize(path) / 1e6
                 for operation, result in results.items():
-                    baseline = results["lxml-write" if operation in ("export", "lxml-write") else "lxml-parse"]
-                    print(f"| {kind} | {tumors:,} | {operation} | {result['seconds']:.2f} | "
-                          f"{result['seconds'] / baseline['seconds']:.2f} | {result['cpu']:.2f} | "
-                          f"{result['cpu'] / baseline['cpu']:.2f} | {result['peak_mb']:.1f} | "
+                    baseline = results.get("lxml-write" if operation in ("export", "lxml-write") else "lxml-parse")
+                    times, cpu = (("–", "–") if baseline is None else
+                                  (f"{result['seconds'] / baseline['seconds']:.2f}", f"{result['cpu'] / baseline['cpu']:.2f}"))
+                    print(f"| {kind} | {tumors:,} | {operation} | {result['seconds']:.2f} | {times} | "
+                          f"{result['cpu']:.2f} | {cpu} | {result['peak_mb']:.1f} | "
                           f"{result['helper_peak_mb']:.1f} | {megabytes:.1f} |"
                           + (f" {result['failed']} of {args.repeat} runs failed" if result["failed"] else ""),
                           flush=True)

@@ -165,7 +165,7 @@ class Importer:
         self.batch_size = batch_size
         self.progress = progress
         self._next_number: int | None = None
-        self._known_ssn: dict[int, str] = {}
+        self._candidate_ssn: dict[int, str] = {}
         self._analyzed_at: int | None = None
         self._created_since = 0
 
@@ -375,7 +375,7 @@ class Importer:
         stmt = select(table.c.id, *(table.c[name] for name in _MATCH_COLUMNS)).where(
             or_(table.c.patient_id_number.in_(numbers), table.c.date_of_birth.in_(births)))
         ssn = _MATCH_COLUMNS.index("social_security_number")
-        self._known_ssn = {}
+        self._candidate_ssn = {}
         normed: dict[Any, str] = {}  # names and birth dates repeat across candidates: normalise each once
 
         def norm(value: Any) -> str:
@@ -390,7 +390,7 @@ class Importer:
                     key = tuple([norm(raw[field]) for field in fields])
                     if all(key):
                         index[rule].setdefault(key, []).append(patient_id)
-                        self._known_ssn[patient_id] = _known_ssn(raw[ssn])
+                        self._candidate_ssn[patient_id] = _known_ssn(raw[ssn])
         wanted = set()
         for keys in record_keys:
             if keys:
@@ -433,7 +433,7 @@ class Importer:
 
     def _ssn_of(self, entry: Any) -> str:
         if isinstance(entry, int):
-            return self._known_ssn.get(entry, "")
+            return self._candidate_ssn.get(entry, "")
         values = entry.values if isinstance(entry, _New) else {"social_security_number": entry.social_security_number}
         return _known_ssn(values.get("social_security_number"))
 

@@ -190,9 +190,10 @@ class RecordChecker:
         return incoming, patient_values, tumors
 
 
-#: NAACCR dates from 1850 (``MIN_YEAR``) to 2099 with a day up to 28: valid without the calendar.
-_PLAIN_DATE = re.compile("(18[5-9][0-9]|19[0-9][0-9]|20[0-9][0-9])((0[1-9]|1[012])(0[1-9]|1[0-9]|2[0-8])?)?").fullmatch
-assert MIN_YEAR == 1850, "_PLAIN_DATE starts at MIN_YEAR"
+#: NAACCR dates of 1900-2099 with a day up to 28: valid without the calendar whenever the registry's
+#: earliest year (``MIN_YEAR``) is 1900 or before; other dates are asked of ``ItemSpec.problem``.
+_PLAIN_DATE = (re.compile("(19|20)[0-9][0-9]((0[1-9]|1[012])(0[1-9]|1[0-9]|2[0-8])?)?").fullmatch
+               if MIN_YEAR <= 1900 else None)
 
 #: Per item kind, a test (a C-level callable, so no Python frame per value) that accepts only values
 #: ``ItemSpec.problem`` accepts; anything else is asked of ``ItemSpec.problem`` itself, so the

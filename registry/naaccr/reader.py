@@ -9,6 +9,7 @@ validates, and every problem carries its line, patient and tumor position.
 from __future__ import annotations
 
 import calendar
+import functools
 import gzip
 import io
 import os
@@ -654,6 +655,11 @@ class NaaccrReader:
         item, number, check = known
         if num is not None and num != number:
             num = self._number(num, element, naaccr_id)
+        self._defined_item(element, level, naaccr_id, item, num, value, check)
+
+    def _defined_item(self, element: etree._Element, level: str, naaccr_id: str, item: ItemDef, num: str | None,
+                      value: str, check: Callable[[str], str | None]) -> None:
+        """The checks of an item the dictionaries define: level, naaccrNum agreement, length and data type."""
         if item.parent != level:
             self._problem(f"item {naaccr_id} belongs in {item.parent}, not in {level}", element, code="level",
                           naaccr_id=naaccr_id)
@@ -702,17 +708,7 @@ class NaaccrReader:
             self._problem(f"unknown item {naaccr_id}: not defined in the {where}", element, code="unknown",
                           naaccr_id=naaccr_id)
             return
-        if item.parent != level:
-            self._problem(f"item {naaccr_id} belongs in {item.parent}, not in {level}", element, code="level",
-                          naaccr_id=naaccr_id)
-        if num is not None and int(num) != item.naaccr_num:
-            self._problem(f"naaccrNum {int(num)} does not match item {naaccr_id}, which is number {item.naaccr_num}",
-                          element, code="number", naaccr_id=naaccr_id)
-        if self._check_values:
-            reason = check_value(item, value)
-            if reason:
-                self._problem(reason, element, code="too-long" if "too long" in reason else "data-type",
-                              naaccr_id=naaccr_id)
+        self._defined_item(element, level, naaccr_id, item, num, value, functools.partial(check_value, item))
 
 
 def read_patients(source: Source, dictionaries: DictionarySource,

@@ -6,15 +6,12 @@ through Playwright). Screenshots of every step go to test-artifacts/abstracting/
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, gunicorn
+from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve_instance
 
 SHOTS = ARTIFACTS / "abstracting"
 USERS = (("reg", "registrar"), ("rev", "reviewer"))
@@ -23,21 +20,8 @@ PASSWORD = "browser-pass-1"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: `make test` installs it as root")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    folder = tmp_path_factory.mktemp("served-abstracting")
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{folder / 'registry.db'}", "REGISTRY_INSTANCE_DIR": str(folder),
-                        "SECRET_KEY": "e2e-only-secret"}
-    env.pop("REDIS_URL", None)
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run(flask + ["bootstrap", "--demo-patients", "300"], cwd=PROJECT, env=env, check=True,
-                   capture_output=True)
-    for username, role in USERS:
-        subprocess.run(flask + ["users", "create", username, "--role", role], cwd=PROJECT, env=env, check=True,
-                       input=f"{PASSWORD}\n{PASSWORD}\n".encode(), capture_output=True)
-    yield from gunicorn(env)
+    yield from serve_instance(tmp_path_factory.mktemp("served-abstracting"), demo_patients=300, users=USERS,
+                              password=PASSWORD)
 
 
 @pytest.fixture(scope="module")

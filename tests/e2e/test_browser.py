@@ -6,30 +6,15 @@ to look at.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, gunicorn
+from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve_instance
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: `make test` installs it as root")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    folder = tmp_path_factory.mktemp("served")
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{folder / 'registry.db'}", "REGISTRY_INSTANCE_DIR": str(folder),
-                        "SECRET_KEY": "e2e-only-secret"}
-    env.pop("REDIS_URL", None)
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run(flask + ["bootstrap", "--demo-patients", "150"], cwd=PROJECT, env=env, check=True,
-                   capture_output=True)
-    subprocess.run(flask + ["users", "create", "reg", "--role", "registrar"], cwd=PROJECT, env=env, check=True,
-                   input=b"browser-pass-1\nbrowser-pass-1\n", capture_output=True)
-    yield from gunicorn(env)
+    yield from serve_instance(tmp_path_factory.mktemp("served"), demo_patients=150, users=[("reg", "registrar")],
+                              password="browser-pass-1")
 
 
 def test_sign_in_search_and_open_a_patient(server):

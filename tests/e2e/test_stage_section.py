@@ -7,15 +7,12 @@ test-artifacts/stage-section/.
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT, gunicorn
+from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve_instance
 from tests.e2e.test_abstracting import _pick
 from tests.reference import REFERENCE_DIR
 
@@ -26,23 +23,8 @@ BUNDLE = REFERENCE_DIR / "staging" / "algorithms" / "eod_public-3.3.zip"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: `make test` installs it as root")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    folder = tmp_path_factory.mktemp("served-stage")
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{folder / 'registry.db'}", "REGISTRY_INSTANCE_DIR": str(folder),
-                        "SECRET_KEY": "e2e-only-secret"}
-    env.pop("REDIS_URL", None)
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run(flask + ["bootstrap", "--demo-patients", "0"], cwd=PROJECT, env=env, check=True,
-                   capture_output=True)
-    subprocess.run(flask + ["users", "create", "reg", "--role", "registrar"], cwd=PROJECT, env=env, check=True,
-                   input=f"{PASSWORD}\n{PASSWORD}\n".encode(), capture_output=True)
-    installed = subprocess.run(flask + ["reference", "install", "staging-algorithm", str(BUNDLE)], cwd=PROJECT,
-                               env=env, capture_output=True, text=True)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    yield from gunicorn(env)
+    yield from serve_instance(tmp_path_factory.mktemp("served-stage"), demo_patients=0, users=[("reg", "registrar")],
+                              password=PASSWORD, references=[("staging-algorithm", BUNDLE)])
 
 
 def _redrawn(page) -> int:

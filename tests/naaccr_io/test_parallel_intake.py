@@ -87,10 +87,9 @@ def test_a_file_that_cannot_be_opened_fails_the_same_way(app, dictionaries, tmp_
 
 
 def test_postgresql_statistics_are_refreshed_as_an_import_grows_the_tables(app, dictionaries, monkeypatch):
-    """The planner must not keep matching batches with plans made for the near-empty tables."""
+    """The planner must not keep matching batches with plans made for the near-empty tables (SQLite: no ANALYZE)."""
     engine = db_session().get_bind()
-    if engine.dialect.name != "postgresql":
-        pytest.skip("planner statistics are PostgreSQL's")
+    postgresql = engine.dialect.name == "postgresql"
     from sqlalchemy import event
 
     from registry.naaccr import importer
@@ -108,9 +107,9 @@ def test_postgresql_statistics_are_refreshed_as_an_import_grows_the_tables(app, 
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     # 90 patients into an empty registry, at least 20 and as many as before each time: after 21, 42 and 84
-    assert len(analyzed) == 3
-    # and the planner's row count moved (ANALYZE writes it at once; -1 means never analyzed)
-    assert db_session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'patient'::regclass")).scalar() >= 84
+    assert len(analyzed) == (3 if postgresql else 0)
+    if postgresql:  # and the planner's row count moved (ANALYZE writes it at once; -1 means never analyzed)
+        assert db_session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'patient'::regclass")).scalar() >= 84
 
 
 def _kill_helpers() -> int:
