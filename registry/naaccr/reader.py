@@ -173,11 +173,20 @@ def _top(element: etree._Element) -> etree._Element:
     return element
 
 
-#: Full matches that accept only values :func:`check_value` accepts (ASCII digits only; dates up
-#: to day 28, which never need the calendar).
+def plain_date_pattern(centuries: str) -> str:
+    """``CCYY``, ``CCYYMM`` or ``CCYYMMDD`` (CC one of ``centuries``, a regex alternation) of a real calendar day.
+
+    February 29 is left out: only it needs the year to decide, so a full match never needs the calendar.
+    """
+    return (f"({centuries})[0-9][0-9]((0[1-9]|1[012])(0[1-9]|1[0-9]|2[0-8])?"
+            "|(0[13-9]|1[012])(29|30)|(0[13578]|1[02])31)?")
+
+
+#: Full matches that accept only values :func:`check_value` accepts (ASCII digits only; every
+#: calendar date but February 29, which is left to the calendar).
 _PLAIN_MATCHES = {"digits": re.compile("[0-9]+").fullmatch, "numeric": re.compile("[0-9]+").fullmatch,
                   "alpha": re.compile("[A-Z]+").fullmatch, "mixed": re.compile("[A-Z0-9]+").fullmatch,
-                  "date": re.compile("(18|19|20)[0-9][0-9]((0[1-9]|1[012])(0[1-9]|1[0-9]|2[0-8])?)?").fullmatch}
+                  "date": re.compile(plain_date_pattern("18|19|20")).fullmatch}
 
 
 _NEVER = re.compile("(?!)").fullmatch
@@ -250,9 +259,9 @@ class NaaccrReader:
         #: raw naaccrId -> (ItemDef, its number as text, its value check); only ids the dictionaries
         #: know, so their Items skip the id checks.
         self._known: dict[str, tuple[ItemDef, str, Callable[[str], str | None]]] = {}
-        #: naaccrId -> (level, longest valid value, a full match of valid values or None for any, the id):
-        #: the shortcut for the plain Items that make up nearly all of a file.
-        self._plain: dict[str, tuple[str, float, Callable[[str], Any] | None, str]] = {}
+        #: per level, naaccrId -> (longest valid value, a full match of valid values or None for any, the id):
+        #: the shortcut for the plain Items (known, at their own level) that make up nearly all of a file.
+        self._plain: dict[str | None, dict[str, tuple[float, Callable[[str], Any] | None, str]]] = {}
 
     def __enter__(self) -> "NaaccrReader":
         return self
@@ -409,11 +418,12 @@ class NaaccrReader:
             level = _LEVELS[self._depth - 1] if self._depth < 4 else None
             holder = self._tumor if level == "Tumor" else self._patient if level == "Patient" else self._data
             stage = self._stage
-            plain = self._plain
+            plain = self._plain.setdefault(level, {})
             items = holder.items if holder is not None else {}
             lines = holder.item_lines if holder is not None else {}
             stray = []
             items_here = holder is not None and not self._in_item  # Items here are the holder's, not an Item's content
+            in_order = not stage[-1]  # no child element yet that Items must come before
             for child in element:
                 tail = child.tail
                 if tail is not None and not tail.isspace():
@@ -421,16 +431,15 @@ class NaaccrReader:
                 tag = child.tag
                 if tag == item_tag and items_here and not len(child):
                     attributes = child.items()
-                    if len(attributes) == 1 and not stage[-1]:
+                    if len(attributes) == 1 and in_order:
                         naaccr_id = attributes[0][1]
                         rule = plain.get(naaccr_id)
                         # a known item at its own level, said once, with a value of the right length and type
-                        if rule is not None and rule[0] == level and attributes[0][0] == "naaccrId" \
-                                and naaccr_id not in items:
+                        if rule is not None and attributes[0][0] == "naaccrId" and naaccr_id not in items:
                             value = child.text
-                            if value is None or (len(value) <= rule[1]
-                                                 and (rule[2] is None or rule[2](value) is not None)):
-                                naaccr_id = rule[3]  # the dictionary's own string: one object for every record
+                            if value is None or (len(value) <= rule[0]
+                                                 and (rule[1] is None or rule[1](value) is not None)):
+                                naaccr_id = rule[2]  # the dictionary's own string: one object for every record
                                 items[naaccr_id] = value or ""
                                 lines[naaccr_id] = child.sourceline
                                 continue
@@ -439,6 +448,7 @@ class NaaccrReader:
                     self._item(child, level, holder)
                 elif isinstance(tag, str):
                     self._replay(child)
+                    in_order = not stage[-1]
             self._stray_tails = stray  # children with text after them, for _end's check
         self._end(element)
 
@@ -693,7 +703,8 @@ class NaaccrReader:
         item = lookup.get(naaccr_id)
         if item is not None and raw == naaccr_id:
             self._known[naaccr_id] = (item, str(item.naaccr_num), value_checker(item))
-            self._plain[naaccr_id] = (item.parent, *plain_rule(item, self._check_values), item.naaccr_id)
+            self._plain.setdefault(item.parent, {})[naaccr_id] = (*plain_rule(item, self._check_values),
+                                                                 item.naaccr_id)
         if naaccr_id in holder.items:
             self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
                           naaccr_id=naaccr_id)

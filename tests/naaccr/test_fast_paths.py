@@ -54,3 +54,28 @@ def test_wrong_root_is_reported_even_without_patients(store, tmp_path):
     path.write_text('<Cases><x/></Cases>')
     report = validate(path, store)
     assert report.status == "invalid" and "must be NaaccrData, not Cases" in report.problems[0].message
+
+
+def _all_date_forms(first_year: int, last_year: int) -> list[str]:
+    values = []
+    for year in range(first_year, last_year + 1):
+        values.append(f"{year}")
+        for month in range(0, 14):
+            values.append(f"{year}{month:02d}")
+            values += [f"{year}{month:02d}{day:02d}" for day in range(0, 33)]
+    return values
+
+
+def test_plain_date_match_takes_every_calendar_date_but_february_29():
+    """Exhaustive over 1790-2110: the full match accepts only valid dates, and all of them except Feb 29."""
+    from registry.naaccr.reader import _PLAIN_MATCHES
+    item = ItemDef("aDate", 9999, "Tumor", 8, data_type="date")
+    plain = _PLAIN_MATCHES["date"]
+    left_to_calendar = []
+    for value in _all_date_forms(1790, 2110):
+        valid = check_value(item, value) is None
+        if plain(value) is not None:
+            assert valid, value
+        elif valid:
+            left_to_calendar.append(value)
+    assert left_to_calendar and all(value.endswith("0229") for value in left_to_calendar)
