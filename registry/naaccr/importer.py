@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, false, func, or_, select, text, tuple_, union
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from abstracts.operations import TUMOR_SAVED
 from registry.audit import Actor, log_event, operation
-from registry.db import db_session
+from registry.db import db_session, json_text
 from registry.jobs import job_kind
 from registry.models import FirstCourseTreatment, Patient, Tumor, User
 from registry.models.patient import utcnow
 from registry.naaccr.bulk import NewPatient, NewTumor, insert_new_records
 from registry.naaccr.dictionary import Dictionary, DictionaryStore
-from registry.naaccr.intake import (Accepted, Batch, IntakeFailed, Opened, Rejection, read_batches,
-                                    read_in_helper)
+from registry.naaccr.intake import (Accepted, Batch, IntakeFailed, Opened, RecordIntake, Rejection,
+                                    fewer_collections, read_batches, read_in_helper)
 from registry.naaccr.reader import Problem
 from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap
 
@@ -150,6 +150,109 @@ def _key(get: Callable[[str], Any], fields: tuple[str, ...]) -> tuple[str, ...] 
     return values if all(values) else None
 
 
+_LOWER_ASCII = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _ascii_fold(column: Any, dialect: str) -> Any:
+    """``column`` without surrounding spaces and with a-z upper-cased, in SQL: ``_norm`` of printable ASCII.
+
+    SQLite's upper() and trim() touch only ASCII letters and spaces; PostgreSQL's upper() follows
+    the locale (Turkish i), so there a-z are translated.
+    """
+    if dialect == "postgresql":
+        return func.translate(func.btrim(column), _LOWER_ASCII, _LOWER_ASCII.upper())
+    return func.upper(func.trim(column))
+
+
+def _holds_any(column: Any, characters: str, dialect: str) -> Any:
+    """True in SQL when ``column`` holds a character of ``characters`` (a bracket expression, ``[^0-9]``)."""
+    if dialect == "postgresql":
+        return column.op("~")(characters)
+    return column.op("GLOB")(f"*{characters}*")
+
+
+def _one_of(expression: Any, values: set[str], dialect: str, *, indexed: bool = False) -> Any:
+    """``expression IN values``, with the values as one parameter so the statement's text is the same every batch.
+
+    PostgreSQL: one array parameter (psycopg and the server take a thousand values several times
+    faster so); an indexed column is looked up with ``= ANY(array)``, other expressions are tested
+    against the array's values hashed (``IN (SELECT unnest(array))``), also in the generic plan the
+    server switches to for a statement prepared anew every batch, where ``= ANY`` would compare each
+    value in turn. SQLite: one JSON array (``IN (SELECT value FROM json_each(?))``, which still uses
+    the column's index): with a placeholder per value every batch was a new statement, and each
+    prepared one (kept in the driver's statement cache) held about a megabyte.
+    """
+    if dialect == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(String))
+        return expression == any_(array) if indexed else expression.in_(select(func.unnest(array)))
+    if dialect == "sqlite":
+        return expression.in_(select(_json_rows(sorted(values)).c.value))
+    return expression.in_(values)
+
+
+def _json_rows(values: list[Any]) -> Any:
+    """SQLite's ``json_each`` of ``values`` bound as one JSON parameter (a table with a ``value`` column)."""
+    return func.json_each(bindparam(None, json_text(values), type_=String)).table_valued("value")
+
+
+def _candidates(table: Any, dialect: str, numbers: set[str], births: set[str],
+                keys: dict[str, set[tuple[str, ...]]]) -> Any:
+    """The query of the registry patients ``Importer._index`` could key under some rule (id, match columns).
+
+    ``keys`` are the batch's own keys per rule. A patient comes by its Patient ID Number, or by its
+    date of birth when its other fields of a rule, as ``_norm`` has them, may equal those of one of
+    the rule's keys. In SQL that is judged only where it is exact, and every other value comes for
+    the gates in Python to decide, as before: a value of digits 0-9 only is its own ``_norm`` (the
+    digit columns); for the others, trimming spaces and upper-casing a-z is ``_norm`` of a value of
+    printable ASCII (' '..'~'), and a value with any other character (non-ASCII letters, tabs)
+    comes whatever it holds. Patients left out could only be keyed under keys no record of the
+    batch has, which nothing looks up. Other databases get every patient of those dates.
+    """
+    columns = (table.c.id, *(table.c[name] for name in _MATCH_COLUMNS))
+    if dialect not in ("sqlite", "postgresql"):
+        return select(*columns).where(or_(table.c.patient_id_number.in_(numbers), table.c.date_of_birth.in_(births)))
+    agreeing = []
+    for rule, fields in reversed(PATIENT_MATCH_RULES):  # names first: where names repeat, most often true
+        compared = [name for name in fields if name != "date_of_birth"]
+        wanted = {tuple(key[fields.index(name)] for name in compared) for key in keys[rule]}
+        if not wanted:
+            continue
+        if len(compared) == 1 and table.c[compared[0]].info.get("kind") == "digits":
+            column = table.c[compared[0]]
+            gate = {key[0] for key in wanted}
+            if column is not table.c.patient_id_number or not gate <= numbers:  # else: they come by number
+                agreeing.append(_one_of(column, gate, dialect))
+            agreeing.append(_holds_any(column, "[^0-9]", dialect))
+            continue
+        folded = [_ascii_fold(table.c[name], dialect) for name in compared]
+        agreeing.append(_tuple_of(folded, wanted, dialect))
+        agreeing += [_holds_any(table.c[name], "[^ -~]", dialect) for name in compared]
+    wanted = [_one_of(table.c.patient_id_number, numbers, dialect, indexed=True)] if numbers else []
+    if births and agreeing:
+        wanted.append(and_(_one_of(table.c.date_of_birth, births, dialect, indexed=True), or_(*agreeing)))
+    if dialect == "postgresql" and len(wanted) == 2:
+        # a scan of one index each: as one OR, the server tests every row again against both arrays,
+        # value by value in a generic plan (UNION drops the patients both bring)
+        return union(*(select(*columns).where(condition) for condition in wanted))
+    return select(*columns).where(or_(*wanted) if wanted else false())
+
+
+def _tuple_of(expressions: list[Any], values: set[tuple[str, ...]], dialect: str) -> Any:
+    """``(expressions) IN values``, the values bound one parameter a position as in :func:`_one_of`."""
+    if len(expressions) == 1:
+        return _one_of(expressions[0], {value[0] for value in values}, dialect)
+    ordered = sorted(values)
+    if dialect == "postgresql":
+        arrays = [func.unnest(bindparam(None, [value[i] for value in ordered], type_=ARRAY(String)))
+                  for i in range(len(expressions))]
+        return tuple_(*expressions).in_(select(*arrays))
+    if dialect == "sqlite":
+        rows = _json_rows([list(value) for value in ordered])
+        return tuple_(*expressions).in_(select(*(func.json_extract(rows.c.value, f"$[{i}]")
+                                                 for i in range(len(expressions)))))
+    return tuple_(*expressions).in_(ordered)
+
+
 class Importer:
     """One import run; see :func:`import_file`."""
 
@@ -168,10 +271,16 @@ class Importer:
         self._candidate_ssn: dict[int, str] = {}
         self._analyzed_at: int | None = None
         self._created_since = 0
+        #: batches the helper process left unchecked (see ``read_in_helper``): how the work was shared
+        self.batches_checked_here = 0
 
     # -- reading ---------------------------------------------------------------------------------------
 
     def run(self, path: str | os.PathLike[str], flat_version: str | None = None) -> ImportResult:
+        with fewer_collections():
+            return self._run(path, flat_version)
+
+    def _run(self, path: str | os.PathLike[str], flat_version: str | None) -> ImportResult:
         result = self.result = ImportResult(Path(path).name, dry_run=self.dry_run)
         size = max(os.path.getsize(path), 1)
         parallel = self.parallel if self.parallel is not None else size >= PARALLEL_FROM_BYTES
@@ -179,11 +288,16 @@ class Importer:
         messages = read(path, store=self.store, user_dictionaries=self.user_dictionaries, flat_version=flat_version,
                         batch_size=self.batch_size, keep_items=_MATCH_ITEMS)
         item_map: ItemMap | None = None
+        intake: RecordIntake | None = None
         try:
             for message in messages:
                 if isinstance(message, Opened):
-                    item_map = ItemMap(message.lookup)
+                    intake = RecordIntake(message.lookup, _MATCH_ITEMS)
+                    item_map = intake.item_map
                 elif isinstance(message, Batch):
+                    if message.deferred and intake is not None:  # the helper left this batch to be checked here
+                        intake.settle(message)
+                        self.batches_checked_here += 1
                     result.patients_read += message.patients_read
                     result.tumors_read += message.tumors_read
                     result.records_rejected += message.records_rejected
@@ -358,22 +472,21 @@ class Importer:
 
         Only the matching columns are read for the candidates (a batch's dates of birth can match
         thousands of registry patients), and a candidate's keys are built only when the first field
-        of a rule agrees with some record of the batch; full records are loaded for the patients a
-        record of the batch actually matches. Entries are Patients, or ids of candidates no record
-        decided on.
+        of a rule agrees with some record of the batch (the query already leaves out most that do
+        not, see :func:`_candidates`); full records are loaded for the patients a record of the
+        batch actually matches. Entries are Patients, or ids of candidates no record decided on.
         """
         numbers = {v["patient_id_number"] for v in batch if v.get("patient_id_number")}
         births = {v["date_of_birth"] for v in batch if v.get("date_of_birth")}
         index: dict[str, dict[tuple, list[Any]]] = {rule: {} for rule, _ in PATIENT_MATCH_RULES}
         if not numbers and not births:
             return index
-        gates = {rule: {key[0] for keys in record_keys for name, key in keys if name == rule}
-                 for rule, _ in PATIENT_MATCH_RULES}
+        batch_keys = {rule: {key for keys in record_keys for name, key in keys if name == rule}
+                      for rule, _ in PATIENT_MATCH_RULES}
+        gates = {rule: {key[0] for key in found} for rule, found in batch_keys.items()}
         positions = [(rule, [_MATCH_COLUMNS.index(name) for name in fields], gates[rule])
                      for rule, fields in PATIENT_MATCH_RULES]
-        table = Patient.__table__
-        stmt = select(table.c.id, *(table.c[name] for name in _MATCH_COLUMNS)).where(
-            or_(table.c.patient_id_number.in_(numbers), table.c.date_of_birth.in_(births)))
+        stmt = _candidates(Patient.__table__, session.get_bind().dialect.name, numbers, births, batch_keys)
         ssn = _MATCH_COLUMNS.index("social_security_number")
         self._candidate_ssn = {}
         normed: dict[Any, str] = {}  # names and birth dates repeat across candidates: normalise each once
@@ -384,7 +497,7 @@ class Importer:
                 found = normed[value] = _norm(value)
             return found
 
-        for patient_id, *raw in session.connection().execute(stmt):
+        for patient_id, *raw in session.connection().execute(stmt).all():
             for rule, fields, gate in positions:
                 if norm(raw[fields[0]]) in gate:
                     key = tuple([norm(raw[field]) for field in fields])

@@ -12,11 +12,13 @@ from __future__ import annotations
 import functools
 import gc
 import os
-import threading
 import pickle
+import queue
 import re
+import select
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -75,6 +77,8 @@ class Batch:
     tumors_read: int = 0
     records_rejected: int = 0
     position: int = 0
+    #: records read but not yet split and checked: the receiver does it (:meth:`RecordIntake.settle`)
+    deferred: list[NaaccrPatient] = field(default_factory=list)
 
 
 @dataclass
@@ -89,12 +93,14 @@ Message = Union[Opened, Batch, Finished]
 
 
 def read_batches(path: str | os.PathLike[str], *, store: DictionaryStore, user_dictionaries: Iterable[Dictionary] = (),
-                 flat_version: str | None = None, batch_size: int = 500,
-                 keep_items: Iterable[str] | None = None) -> Iterator[Message]:
+                 flat_version: str | None = None, batch_size: int = 500, keep_items: Iterable[str] | None = None,
+                 defer: Callable[[], bool] | None = None) -> Iterator[Message]:
     """``Opened``, then ``Batch`` after ``Batch``, then ``Finished`` (only ``Finished`` if the file cannot be opened).
 
     An accepted record's ``items`` (the file's items as read) keep only ``keep_items`` when given:
-    its columns are in ``values``, so the writer needs only the few items it matches on.
+    its columns are in ``values``, so the writer needs only the few items it matches on. When
+    ``defer`` answers True as a batch begins, that batch's records are left for the receiver to
+    split and check (``Batch.deferred``, see :meth:`RecordIntake.settle`).
     """
     keep = None if keep_items is None else tuple(keep_items)
     with open(path, "rb") as handle:
@@ -105,32 +111,56 @@ def read_batches(path: str | os.PathLike[str], *, store: DictionaryStore, user_d
             return
         with reader:
             yield Opened(reader.lookup)
-            item_map = ItemMap(reader.lookup)
-            checker = RecordChecker()
-            fast = CleanRecords(item_map, keep)
+            intake = RecordIntake(reader.lookup, keep)
             batch = Batch()
+            deferring = defer is not None and defer()
             fatal = None
             try:
                 for patient in reader:
                     batch.patients_read += 1
                     batch.tumors_read += len(patient.tumors)
-                    accepted = fast.accept(patient)
-                    if accepted is None:  # a problem somewhere: the full split and check say what
-                        accepted = checker.check(item_map.incoming(patient), batch.rejections)
-                        if accepted is None:
-                            batch.records_rejected += 1
-                            continue
-                        accepted = _slim(accepted, keep)
-                    batch.records.append(accepted)
-                    if len(batch.records) >= batch_size:
+                    if deferring:
+                        batch.deferred.append(patient)
+                    else:
+                        intake.take(patient, batch)
+                    if len(batch.records) + len(batch.deferred) >= batch_size:
                         batch.position = handle.tell()
                         yield batch
                         batch = Batch()
+                        deferring = defer is not None and defer()
             except NaaccrError as exc:
                 fatal = exc.problem
             batch.position = handle.tell()
             yield batch
             yield Finished([Rejection.of(problem) for problem in reader.problems], fatal)
+
+
+class RecordIntake:
+    """Splits and checks read records into a batch: :class:`CleanRecords`, else the full split and check."""
+
+    def __init__(self, lookup: ItemLookup | None, keep: tuple[str, ...] | None) -> None:
+        self.item_map = ItemMap(lookup)
+        self.keep = keep
+        self.checker = RecordChecker()
+        self.fast = CleanRecords(self.item_map, keep)
+
+    def take(self, patient: NaaccrPatient, batch: Batch) -> None:
+        """Add the record to ``batch``: accepted, or rejected with every reason."""
+        accepted = self.fast.accept(patient)
+        if accepted is None:  # a problem somewhere: the full split and check say what
+            accepted = self.checker.check(self.item_map.incoming(patient), batch.rejections)
+            if accepted is None:
+                batch.records_rejected += 1
+                return
+            accepted = _slim(accepted, self.keep)
+        batch.records.append(accepted)
+
+    def settle(self, batch: Batch) -> Batch:
+        """Split and check the records the sender deferred; the batch is then as if it had not."""
+        deferred, batch.deferred = batch.deferred, []
+        for patient in deferred:
+            self.take(patient, batch)
+        return batch
 
 
 def _open(handle: BinaryIO, store: DictionaryStore, users: list[Dictionary],
@@ -414,45 +444,116 @@ class IntakeFailed(RuntimeError):
     """The helper process reading the file failed; the message carries its traceback."""
 
 
+def _asked(requests: int | None, always: bool) -> Callable[[], bool]:
+    """Whether the importer asked (a byte on ``requests``) for the next batch unchecked; drains the requests."""
+    def asked() -> bool:
+        if always:
+            return True
+        if requests is None or not select.select([requests], [], [], 0)[0]:
+            return False
+        return bool(os.read(requests, 65536))  # b"": the importer is gone
+    return asked
+
+
+class _Sender:
+    """Writes the pickled messages from a thread, up to ``ahead`` of them before the importer reads them.
+
+    A pipe holds 64 KB and a batch is most of a megabyte: written directly, the reading would stop
+    at every batch until the importer had taken all of it, and each side would wait for the other.
+    """
+
+    def __init__(self, channel: BinaryIO, ahead: int = 4) -> None:
+        self.channel = channel
+        self.failed: BaseException | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=ahead)
+        self._thread = threading.Thread(target=self._write, name="naaccr-intake-sender", daemon=True)
+        self._thread.start()
+
+    def send(self, message: Any) -> None:
+        """Queue ``message``; raises what stopped the writing (``BrokenPipeError``: the importer is gone)."""
+        if self.failed is not None:
+            raise self.failed
+        self._queue.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def close(self) -> None:
+        """Wait until everything queued is written (or the writing failed), then close the channel."""
+        self._queue.put(None)
+        self._thread.join()
+        try:
+            self.channel.close()
+        except OSError:
+            pass
+
+    def _write(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self.failed is None:  # after a failure the queue is only drained, so send never blocks
+                try:
+                    self.channel.write(data)
+                    self.channel.flush()
+                except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                    self.failed = exc
+
+
 def _serve(channel: BinaryIO, path: str, store: DictionaryStore, user_dictionaries: list[Dictionary],
-           flat_version: str | None, batch_size: int, keep_items: list[str] | None) -> None:
+           flat_version: str | None, batch_size: int, keep_items: list[str] | None,
+           requests: int | None = None, balance: str = "auto") -> None:
     """Helper-process side: send every message of :func:`read_batches`, or what stopped it."""
+    defer = None if balance == "never" else _asked(requests, balance == "always")
+    sender = _Sender(channel)
     try:
-        for message in read_batches(path, store=store, user_dictionaries=user_dictionaries,
+        for message in read_batches(path, store=store, user_dictionaries=user_dictionaries, defer=defer,
                                     flat_version=flat_version, batch_size=batch_size, keep_items=keep_items):
-            pickle.dump(message, channel, protocol=pickle.HIGHEST_PROTOCOL)
-            channel.flush()
+            sender.send(message)
     except BrokenPipeError:
-        return  # the importer stopped listening (it failed or was killed): nothing left to do
+        pass  # the importer stopped listening (it failed or was killed): nothing left to do
     except OSError as exc:  # the file itself: raised again in the importer, as without a helper
-        pickle.dump(exc, channel)
+        _send_last(sender, exc)
     except BaseException:  # noqa: BLE001 - anything else: the importer must learn why reading stopped
-        pickle.dump(IntakeFailed(traceback.format_exc()), channel)
-    channel.close()
+        _send_last(sender, IntakeFailed(traceback.format_exc()))
+    sender.close()
+
+
+def _send_last(sender: _Sender, failure: BaseException) -> None:
+    try:
+        sender.send(failure)
+    except BrokenPipeError:
+        pass
 
 
 def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
                    user_dictionaries: Iterable[Dictionary] = (), flat_version: str | None = None,
-                   batch_size: int = 500, keep_items: Iterable[str] | None = None) -> Iterator[Message]:
+                   batch_size: int = 500, keep_items: Iterable[str] | None = None,
+                   balance: str = "auto") -> Iterator[Message]:
     """:func:`read_batches` run in a helper process; the messages arrive here as they are made.
 
     The helper is a fresh interpreter (``python -m registry.naaccr.intake``, not a fork: the
     importer may hold database connections and threads, and nothing of the caller's main module
-    is imported again). The pipe holds only a few batches, so a slow importer slows the reader
-    down instead of letting memory grow; the helper is stopped when this generator is closed.
+    is imported again). The helper sends at most a few batches ahead (:class:`_Sender`), so a slow
+    importer slows the reader down instead of letting memory grow; the helper is stopped when this
+    generator is closed.
+
+    The two sides share the work: each time this side finds nothing to read, it asks (a byte on
+    a second pipe) for the helper's next batch unchecked, and the receiver splits and checks it
+    (:meth:`RecordIntake.settle`); whichever side is slower on this machine and database does
+    less. ``balance`` is ``auto`` (that), ``never`` or ``always`` (every batch unchecked; tests).
     """
     receiving, sending = os.pipe()
+    requests, asking = os.pipe()  # the helper reads requests, this side writes them
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
-    helper = subprocess.Popen([sys.executable, "-m", __name__, str(sending)], stdin=subprocess.PIPE,
-                              pass_fds=(sending,), env=environment)
+    helper = subprocess.Popen([sys.executable, "-m", __name__, str(sending), str(requests)], stdin=subprocess.PIPE,
+                              pass_fds=(sending, requests), env=environment)
     os.close(sending)
+    os.close(requests)
     channel = os.fdopen(receiving, "rb")
     try:
         assert helper.stdin is not None
         pickle.dump((os.fspath(path), store, list(user_dictionaries), flat_version, batch_size,
                      None if keep_items is None else list(keep_items)), helper.stdin)
+        pickle.dump(balance, helper.stdin)
         helper.stdin.close()
         while True:
+            if balance == "auto" and not select.select([receiving], [], [], 0)[0]:
+                _ask(asking)
             try:
                 message = pickle.load(channel)
             except (EOFError, pickle.UnpicklingError):  # it stopped, between messages or in the middle of one
@@ -464,6 +565,7 @@ def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
                 return
     finally:
         channel.close()
+        os.close(asking)
         try:
             helper.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -471,8 +573,16 @@ def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
             helper.wait()
 
 
+def _ask(asking: int) -> None:
+    try:
+        os.write(asking, b"?")
+    except BrokenPipeError:  # the helper has ended: what it sent is still read
+        pass
+
+
 if __name__ == "__main__":  # the helper process; the module is imported by name so messages unpickle as its classes
     from registry.naaccr.intake import _serve as serve
     from registry.naaccr.intake import fewer_collections
     with os.fdopen(int(sys.argv[1]), "wb") as given_channel, fewer_collections():
-        serve(given_channel, *pickle.load(sys.stdin.buffer))
+        given = pickle.load(sys.stdin.buffer)
+        serve(given_channel, *given, requests=int(sys.argv[2]), balance=pickle.load(sys.stdin.buffer))

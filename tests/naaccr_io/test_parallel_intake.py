@@ -67,7 +67,7 @@ def test_helper_sends_the_same_messages(app, dictionaries, tmp_path):
     store, _ = installed_dictionaries()
     path = _broken_copy(tmp_path, 60)
     here = list(read_batches(path, store=store, batch_size=10))
-    helper = list(read_in_helper(path, store=store, batch_size=10))
+    helper = list(read_in_helper(path, store=store, batch_size=10, balance="never"))
     assert [type(message) for message in helper] == [type(message) for message in here]
     assert isinstance(here[0], Opened) and isinstance(here[-1], Finished) and here[-1].fatal is not None
     for mine, theirs in zip(here, helper):
@@ -146,3 +146,81 @@ def test_a_helper_that_dies_ends_the_import_like_a_broken_file(app, dictionaries
     # the batches written before it died stay, whole
     assert 0 < result.tumors_created < 100
     assert db_session.scalar(select(func.count(Tumor.id))) == result.tumors_created
+
+
+def _settled(messages, intake_of):
+    """The messages with every deferred batch split and checked on this side, as the importer does."""
+    settled, intake = [], None
+    for message in messages:
+        if isinstance(message, Opened):
+            intake = intake_of(message)
+        elif isinstance(message, Batch) and message.deferred:
+            message = intake.settle(message)
+        settled.append(message)
+    return settled
+
+
+def _comparable(messages):
+    """Everything the messages carry, in file order, whatever the batch boundaries (a deferred batch counts
+    its rejected records toward its size, so its boundaries can differ)."""
+    records, rejections, counts, finished = [], [], [0, 0, 0], None
+    for message in messages:
+        if isinstance(message, Batch):
+            assert not message.deferred
+            records += [(r[0].index, r[0].line, r[0].items, r[0].extra, r[1],
+                         [(t.index, t.items, t.ssdi, t.extra, v, tr) for t, v, tr in r[2]]) for r in message.records]
+            rejections += [row.row() for row in message.rejections]
+            counts = [counts[0] + message.patients_read, counts[1] + message.tumors_read,
+                      counts[2] + message.records_rejected]
+        elif isinstance(message, Finished):
+            finished = ([row.row() for row in message.rejections], str(message.fatal))
+    return records, rejections, counts, finished
+
+
+def _record_intake(keep):
+    from registry.naaccr.intake import RecordIntake
+    return lambda opened: RecordIntake(opened.lookup, keep)
+
+
+@pytest.mark.parametrize("pattern", [[True], [False, True], [True, True, False]], ids=["all", "every-2nd", "two-of-3"])
+def test_batches_checked_by_the_receiver_are_the_batches_the_reader_would_send(app, dictionaries, tmp_path, pattern):
+    """A deferred batch, once settled, holds the same records, rejections and counts (bad records and a cut-off file)."""
+    import itertools
+
+    from registry.naaccr.importer import _MATCH_ITEMS
+    store, _ = installed_dictionaries()
+    path = _broken_copy(tmp_path, 60)
+    plain = list(read_batches(path, store=store, batch_size=10, keep_items=_MATCH_ITEMS))
+    answers = itertools.cycle(pattern)
+    deferring = list(read_batches(path, store=store, batch_size=10, keep_items=_MATCH_ITEMS,
+                                  defer=lambda: next(answers)))
+    assert sum(bool(message.deferred) for message in deferring if isinstance(message, Batch)) >= 2
+    settled = _settled(deferring, _record_intake(tuple(_MATCH_ITEMS)))
+    assert _comparable(settled) == _comparable(plain)
+    assert any(message.rejections for message in settled if isinstance(message, Batch))
+
+
+def test_helper_leaves_every_batch_to_the_importer_when_told(app, dictionaries, tmp_path):
+    from registry.naaccr.importer import _MATCH_ITEMS
+    store, _ = installed_dictionaries()
+    path = _broken_copy(tmp_path, None)
+    plain = list(read_batches(path, store=store, batch_size=10, keep_items=_MATCH_ITEMS))
+    helper = list(read_in_helper(path, store=store, batch_size=10, keep_items=_MATCH_ITEMS, balance="always"))
+    batches = [message for message in helper if isinstance(message, Batch)]
+    assert all(message.deferred or not message.patients_read for message in batches) and not any(
+        message.records for message in batches)
+    assert _comparable(_settled(helper, _record_intake(tuple(_MATCH_ITEMS)))) == _comparable(plain)
+
+
+def test_an_import_shares_the_checking_with_its_helper(app, dictionaries, tmp_path):
+    """The importer waits for the helper's first batch, so asks for it unchecked: some batches are checked here,
+    and the import is the same as one checked wholly in the helper or in one process."""
+    from registry.naaccr.importer import Importer
+    store, _ = installed_dictionaries()
+    path = _broken_copy(tmp_path, None)
+    here = import_file(path, actor=SYSTEM, store=store, batch_size=7, dry_run=True, parallel=False)
+    importer = Importer(actor=SYSTEM, store=store, batch_size=7, parallel=True)
+    shared = importer.run(path)
+    assert importer.batches_checked_here >= 1
+    assert _outcome(shared) == _outcome(here)
+    assert db_session.scalar(select(func.count(Tumor.id))) == shared.tumors_created
