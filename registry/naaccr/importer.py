@@ -271,6 +271,7 @@ class Importer:
         self._candidate_ssn: dict[int, str] = {}
         self._analyzed_at: int | None = None
         self._created_since = 0
+        self._tumors_grew = False
         #: batches the helper process left unchecked (see ``read_in_helper``): how the work was shared
         self.batches_checked_here = 0
 
@@ -314,6 +315,7 @@ class Importer:
         finally:
             messages.close()
             db_session.remove()
+        self._refresh_record_statistics()
         if result.fatal is None or item_map is not None:
             self._report(100, result)
         return result
@@ -360,11 +362,13 @@ class Importer:
             setattr(result, f"tumors_{name}", getattr(result, f"tumors_{name}") + value)
 
     def _refresh_statistics(self, created: int) -> None:
-        """On PostgreSQL, ANALYZE the record tables each time an import has about doubled them.
+        """On PostgreSQL, ANALYZE the patient table each time an import has about doubled it.
 
         The planner's row counts come from statistics that autovacuum refreshes only now and then;
         a big import into a small registry would otherwise match every batch with plans made for
-        the near-empty tables it started with (sequential scans instead of the indexes).
+        the near-empty table it started with (sequential scans instead of the indexes). Matching
+        reads only the patient table; the tumor tables are analyzed once, when the import ends
+        (:meth:`_refresh_record_statistics`), for what is run on them next (an export).
         """
         if self.dry_run or not created or db_session().get_bind().dialect.name != "postgresql":
             return
@@ -375,9 +379,17 @@ class Importer:
         if self._created_since < max(STATISTICS_EVERY, self._analyzed_at):
             return
         with operation(self.actor, ACTION) as session:
-            session.execute(text("ANALYZE patient, tumor, first_course_treatment"))
+            session.execute(text("ANALYZE patient"))
         self._analyzed_at += self._created_since
         self._created_since = 0
+        self._tumors_grew = True
+
+    def _refresh_record_statistics(self) -> None:
+        """After an import that doubled the registry (patient statistics were refreshed), the tumor tables' too."""
+        if self._tumors_grew:
+            self._tumors_grew = False
+            with operation(self.actor, ACTION) as session:
+                session.execute(text("ANALYZE tumor, first_course_treatment"))
 
     def _one_by_one(self, batch: list[Accepted], item_map: ItemMap, result: ImportResult) -> None:
         self._next_number = None

@@ -331,7 +331,7 @@ class CleanRecords:
         routes = self._patient_routes
         for naaccr_id, value in patient.items.items():
             where, name, limit, ok = routes.get(naaccr_id) or self._route(naaccr_id, True)
-            if where:  # _EXTRA
+            if where == _EXTRA:
                 extra[naaccr_id] = value
             elif not value:
                 values[name] = None
