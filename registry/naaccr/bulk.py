@@ -21,7 +21,7 @@ caller's ``operation`` still commits or rolls back the whole batch:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,42 +87,47 @@ def insert_new_records(session: Session, actor: Actor, action: str, patients: Se
 
     empty = dumps({})
     patient_ids = writer.next_ids(Patient.__table__, len(patients))
-    patient_rows, audit_rows = [], []
-    for patient, patient_id in zip(patients, patient_ids):
-        row = list(map(patient.values.get, patient_names))
-        extra = patient.extra_items
-        changes = {"id": [None, patient_id], **_set(patient_names, row)}
-        if extra:
-            changes["extra_items"] = [None, extra]
-        patient_rows.append((patient_id, *row, dumps(extra) if extra else empty, stamp, stamp))
-        audit_rows.append((*head, "patient", str(patient_id), 1, patient_id, dumps(changes), None))
-    writer.insert(Patient.__table__, PATIENT_COLUMNS, patient_rows)
+    audit_rows: list[tuple[Any, ...]] = []
+    treatment_rows: list[tuple[Any, ...]] = []
+    treatment_audit: list[tuple[Any, ...]] = []
 
-    count = sum(len(patient.tumors) for patient in patients)
-    tumor_ids = writer.next_ids(Tumor.__table__, count) if count else []
-    tumor_rows, treatment_rows, treatment_audit = [], [], []
-    ids = iter(tumor_ids)
-    for patient, patient_id in zip(patients, patient_ids):
-        for tumor, tumor_id in zip(patient.tumors, ids):
-            row = list(map(tumor.values.get, tumor_names))
-            ssdi, extra = tumor.site_specific_items, tumor.extra_items
-            changes = {"id": [None, tumor_id], **_set(tumor_names, row), "patient_id": [None, patient_id]}
-            if ssdi:
-                changes["site_specific_items"] = [None, ssdi]
+    # rows are made as the driver takes them, so PostgreSQL stores the first while the rest are made
+    def patient_rows() -> Iterator[tuple[Any, ...]]:
+        for patient, patient_id in zip(patients, patient_ids):
+            row = list(map(patient.values.get, patient_names))
+            extra = patient.extra_items
+            changes = {"id": [None, patient_id], **_set(patient_names, row)}
             if extra:
                 changes["extra_items"] = [None, extra]
-            changes["workflow_state"] = [None, audit_state]
-            tumor_rows.append((tumor_id, patient_id, *row, dumps(ssdi) if ssdi else empty,
-                               dumps(extra) if extra else empty, in_progress, stamp, stamp))
-            audit_rows.append((*head, "tumor", str(tumor_id), 1, patient_id, dumps(changes), None))
+            audit_rows.append((*head, "patient", str(patient_id), 1, patient_id, dumps(changes), None))
+            yield (patient_id, *row, dumps(extra) if extra else empty, stamp, stamp)
 
-            row = list(map(tumor.treatment.get, treatment_names))
-            changes = {**_set(treatment_names, row), "tumor_id": [None, tumor_id]}
-            treatment_rows.append((tumor_id, *row))
-            treatment_audit.append((*head, "first_course_treatment", str(tumor_id), 1, patient_id,
-                                    dumps(changes), None))
-    if tumor_rows:
-        writer.insert(Tumor.__table__, TUMOR_COLUMNS, tumor_rows)
+    def tumor_rows() -> Iterator[tuple[Any, ...]]:
+        ids = iter(tumor_ids)
+        for patient, patient_id in zip(patients, patient_ids):
+            for tumor, tumor_id in zip(patient.tumors, ids):
+                row = list(map(tumor.values.get, tumor_names))
+                ssdi, extra = tumor.site_specific_items, tumor.extra_items
+                changes = {"id": [None, tumor_id], **_set(tumor_names, row), "patient_id": [None, patient_id]}
+                if ssdi:
+                    changes["site_specific_items"] = [None, ssdi]
+                if extra:
+                    changes["extra_items"] = [None, extra]
+                changes["workflow_state"] = [None, audit_state]
+                audit_rows.append((*head, "tumor", str(tumor_id), 1, patient_id, dumps(changes), None))
+                treatment = list(map(tumor.treatment.get, treatment_names))
+                treatment_rows.append((tumor_id, *treatment))
+                treatment_audit.append((*head, "first_course_treatment", str(tumor_id), 1, patient_id,
+                                        dumps({**_set(treatment_names, treatment), "tumor_id": [None, tumor_id]}),
+                                        None))
+                yield (tumor_id, patient_id, *row, dumps(ssdi) if ssdi else empty,
+                       dumps(extra) if extra else empty, in_progress, stamp, stamp)
+
+    writer.insert(Patient.__table__, PATIENT_COLUMNS, patient_rows())
+    count = sum(len(patient.tumors) for patient in patients)
+    tumor_ids = writer.next_ids(Tumor.__table__, count) if count else []
+    if count:
+        writer.insert(Tumor.__table__, TUMOR_COLUMNS, tumor_rows())
         writer.insert(FirstCourseTreatment.__table__, TREATMENT_COLUMNS, treatment_rows)
     writer.insert(AuditEntry.__table__, AUDIT_COLUMNS, audit_rows + treatment_audit)
     return tumor_ids
@@ -163,7 +168,7 @@ class _Writer:
                 cursor.close()
         return list(range(highest + 1, highest + 1 + count))
 
-    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    def insert(self, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
         names = ", ".join(self._quote(name) for name in columns)
         if self.postgresql:
             statement = f"COPY {self._quote(table.name)} ({names}) FROM STDIN"
