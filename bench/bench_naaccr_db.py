@@ -22,7 +22,11 @@ in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own:
 Each row gives wall seconds and CPU seconds of the operation's process and its own children
 (``time.process_time`` plus ``RUSAGE_CHILDREN``: a large import reads and checks the file in a helper
 process; for PostgreSQL the server's own CPU is not in it), and peak RSS of the operation's process
-and, separately, of its largest child. ``--repeat N`` keeps the fastest of N runs of each operation.
+and, separately, of its largest child. "machine busy %" is how busy all cores of the machine were
+during the operation (``/proc/stat``; a PostgreSQL server on the machine counts), and for imports
+"batches checked by the importer" says how many batches the helper left for the importer to check
+(``ImportResult.batches_checked_here``). ``--repeat N`` keeps the fastest of N runs of each operation
+(its busy share and batch count are that run's).
 """
 from __future__ import annotations
 
@@ -100,7 +104,7 @@ def _import(url: str, dictionaries: str, path: str, hooks: bool) -> dict:
     with _app(url).app_context():
         result = import_file(path, actor=SYSTEM, store=store, batch_size=1000, save_hooks=hooks)
     assert result.status == "ok", result.summary()
-    return {"tumors": result.tumors_created}
+    return {"tumors": result.tumors_created, "checked_here": result.batches_checked_here}
 
 
 def op_import(url: str, _tumors: str, dictionaries: str, path: str) -> dict:
@@ -196,9 +200,23 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _machine_ticks() -> tuple[int, int]:
+    """(all, idle) clock ticks of every core so far (Linux ``/proc/stat``; zeros elsewhere)."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(value) for value in handle.readline().split()[1:9]]
+    except OSError:
+        return 0, 0
+    return sum(fields), fields[3] + fields[4]
+
+
 def child(operation: str, *args: str) -> None:
     started, started_cpu, children_cpu = time.perf_counter(), time.process_time(), _children_cpu()
+    ticks, idle = _machine_ticks()
     result = OPERATIONS[operation](*args)
+    all_after, idle_after = _machine_ticks()
+    # how busy every core of the machine was meanwhile: a database server on it counts too
+    result["busy"] = 100 * (1 - (idle_after - idle) / (all_after - ticks)) if all_after > ticks else None
     result.setdefault("seconds", time.perf_counter() - started)
     # the import's helper process (reading and checking the file) is a child of this one
     result.setdefault("cpu", time.process_time() - started_cpu + _children_cpu() - children_cpu)
@@ -253,8 +271,8 @@ def main() -> None:
     if "postgresql" in kinds and not os.environ.get("BENCH_POSTGRES_URL"):
         parser.error("set BENCH_POSTGRES_URL to measure PostgreSQL")
     print("| database | tumors | operation | seconds | × lxml alone | CPU s | × lxml alone (CPU) | peak RSS MB "
-          "| helper peak RSS MB | file MB |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| helper peak RSS MB | file MB | machine busy % | batches checked by the importer |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for kind in kinds:
@@ -280,7 +298,9 @@ def main() -> None:
                                   (f"{result['seconds'] / baseline['seconds']:.2f}", f"{result['cpu'] / baseline['cpu']:.2f}"))
                     print(f"| {kind} | {tumors:,} | {operation} | {result['seconds']:.2f} | {times} | "
                           f"{result['cpu']:.2f} | {cpu} | {result['peak_mb']:.1f} | "
-                          f"{result['helper_peak_mb']:.1f} | {megabytes:.1f} |"
+                          f"{result['helper_peak_mb']:.1f} | {megabytes:.1f} | "
+                          f"{'–' if result.get('busy') is None else format(result['busy'], '.0f')} | "
+                          f"{result.get('checked_here', '–')} |"
                           + (f" {result['failed']} of {args.repeat} runs failed" if result["failed"] else ""),
                           flush=True)
 

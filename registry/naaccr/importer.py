@@ -81,6 +81,8 @@ class ImportResult:
     records_rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     fatal: Problem | None = None
+    #: batches the helper process left unchecked and this process checked (how the work was shared)
+    batches_checked_here: int = 0
 
     @property
     def status(self) -> str:
@@ -272,8 +274,6 @@ class Importer:
         self._analyzed_at: int | None = None
         self._created_since = 0
         self._tumors_grew = False
-        #: batches the helper process left unchecked (see ``read_in_helper``): how the work was shared
-        self.batches_checked_here = 0
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -298,7 +298,7 @@ class Importer:
                 elif isinstance(message, Batch):
                     if message.deferred and intake is not None:  # the helper left this batch to be checked here
                         intake.settle(message)
-                        self.batches_checked_here += 1
+                        result.batches_checked_here += 1
                     result.patients_read += message.patients_read
                     result.tumors_read += message.tumors_read
                     result.records_rejected += message.records_rejected

@@ -30,7 +30,7 @@ from registry.items import ItemSpec, naaccr_items
 from registry.models import FirstCourseTreatment, Patient, Tumor
 from registry.naaccr.dictionary import Dictionary, DictionaryError, DictionaryStore, ItemLookup
 from registry.naaccr.flat import FlatReader
-from registry.naaccr.reader import NaaccrError, NaaccrReader, Problem, plain_date_pattern
+from registry.naaccr.reader import _NEVER, NaaccrError, NaaccrReader, Problem, plain_date_pattern
 from registry.naaccr.reader import Patient as NaaccrPatient
 from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap, column_items
 from staging_tables.codes import terms
@@ -255,24 +255,22 @@ def _column_checks(model: type) -> dict[str, tuple[ItemSpec, int, Callable[[str]
 _UNPADDED = re.compile(r"\S(?:.*\S)?", re.DOTALL).fullmatch
 
 
-def _clean_accept(spec: ItemSpec) -> Callable[[str], Any]:
-    """A C-level test passing only values that :func:`clean_columns` keeps as they are, without an error:
-    no white space at the ends, within the length, valid for the column (checked by the caller: the length)."""
+def _clean_accept(spec: ItemSpec, accept: Callable[[str], Any] | None) -> Callable[[str], Any]:
+    """A C-level test passing only values that :func:`clean_columns` keeps as they are, without an error.
+
+    ``accept`` is the column's own test (``_column_checks``), which does not look at white space
+    (``clean_columns`` strips first): digits, dates and codes never pass with white space in them
+    (no code list has a padded code: ``tests/naaccr_io/test_clean_records.py``), text and patterns
+    are held to no white space at either end. The caller checks the length.
+    """
     if spec.kind == "text":
         return _UNPADDED
-    if spec.kind == "digits":
-        return str.isdigit
-    if spec.kind == "code":
-        return frozenset(code for code in terms(spec.code_list or "") if code and code == code.strip()).__contains__
-    if spec.kind == "date":
-        return _PLAIN_DATE or _NEVER
-    try:
-        return re.compile(f"(?=\\S)(?:{spec.pattern or ''})(?<=\\S)").fullmatch
-    except re.error:  # a pattern that cannot be wrapped (global flags): every value gets the full check
-        return _NEVER
-
-
-_NEVER = re.compile("(?!)").fullmatch
+    if spec.kind == "pattern":
+        try:
+            return re.compile(f"(?=\\S)(?:{spec.pattern or ''})(?<=\\S)").fullmatch
+        except re.error:  # a pattern that cannot be wrapped (global flags): every value gets the full check
+            return _NEVER
+    return accept or _NEVER
 
 
 #: Where :class:`CleanRecords` puts an item: a patient, tumor or treatment column, a patient column
@@ -298,9 +296,9 @@ class CleanRecords:
         #: naaccrId -> (where, attribute, longest value, test), per level; filled as items are first seen
         self._routes: dict[str, tuple[int, str, int, Callable[[str], Any]]] = {}
         self._patient_routes: dict[str, tuple[int, str, int, Callable[[str], Any]]] = {}
-        checks = {(part, name): (spec.length, _clean_accept(spec))
+        checks = {(part, name): (limit, _clean_accept(spec, accept))
                   for part, model in (("patient", Patient), ("tumor", Tumor), ("treatment", FirstCourseTreatment))
-                  for name, spec in naaccr_items(model).items()}
+                  for name, (spec, limit, accept) in _column_checks(model).items()}
         self._columns = {naaccr_id: (column.part, column.attribute, *checks[(column.part, column.attribute)])
                          for naaccr_id, column in item_map.columns.items()}
         self._carried_checks = [(naaccr_id, attribute, *checks[("patient", attribute)])
@@ -537,6 +535,8 @@ def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
     (:meth:`RecordIntake.settle`); whichever side is slower on this machine and database does
     less. ``balance`` is ``auto`` (that), ``never`` or ``always`` (every batch unchecked; tests).
     """
+    if balance not in ("auto", "never", "always"):
+        raise ValueError(f"balance must be auto, never or always, not {balance!r}")
     receiving, sending = os.pipe()
     requests, asking = os.pipe()  # the helper reads requests, this side writes them
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
