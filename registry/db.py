@@ -31,7 +31,7 @@ db_session: scoped_session[Session] = scoped_session(session_factory)
 
 def json_text(value: Any) -> str:
     """JSON columns' text: orjson (an import writes an audit row of every record it creates, and
-    ``json.dumps`` was a tenth of that import's time); ``json.dumps`` for what orjson does not take
+    ``json.dumps`` stood high in a cProfile of a large import); ``json.dumps`` for what orjson does not take
     (integers past 64 bits), so nothing that stored before fails now."""
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -52,7 +52,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # checkpoint every 64 MB of WAL, not every 4 MB: consecutive batches rewrite the same index
-            # pages, and each checkpoint copied them again (a third of a 100k import's commit time)
+            # pages, and each checkpoint copied them again
             cursor.execute("PRAGMA wal_autocheckpoint=16384")
             cursor.close()
 

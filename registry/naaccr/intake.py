@@ -416,8 +416,8 @@ def fewer_collections() -> Iterator[None]:
     """Run the cyclic garbage collector far less often meanwhile (process-wide, restored when the last one ends).
 
     An import allocates millions of short-lived dicts and tuples, none in cycles worth collecting
-    early; with the default threshold the collector ran every 700 allocations and took about a
-    tenth of the reading and of the writing (measured, bench/bench_naaccr_db.py). Memory stays
+    early; with the default threshold the collector ran every 700 allocations and stood high in
+    cProfiles of both the reading and the writing. Memory stays
     bounded: collections still happen, every 50,000 allocations.
     """
     global _collections_held, _collections_before
