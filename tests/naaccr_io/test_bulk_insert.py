@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from registry.audit import operation
 from registry.db import db_session
@@ -229,6 +229,32 @@ def test_driver_errors_come_out_as_sqlalchemy_errors_and_roll_back(app, dictiona
 
     db_session.expire_all()
     assert {model: db_session.query(model).count() for model in counts} == counts
+
+
+def test_the_server_still_checks_each_value_of_a_binary_copy(app, backend, tmp_path):
+    """PostgreSQL takes the rows in COPY's binary format: a value too long for its column is still refused."""
+    if backend == "sqlite":
+        pytest.skip("SQLite does not hold values to a column's length")
+    counts = {model: db_session.query(model).count() for model in (Patient, Tumor, AuditEntry)}
+    too_long = NewPatient({"patient_id_number": "000000001", "name_last": "Toolongdemo"}, {})  # 9 of 8 characters
+
+    with pytest.raises(DataError, match="character varying\\(8\\)"):
+        with operation(IMPORT_ACTOR, ACTION) as session:
+            insert_new_records(session, IMPORT_ACTOR, ACTION, [too_long])
+
+    db_session.expire_all()
+    assert {model: db_session.query(model).count() for model in counts} == counts
+
+
+@pytest.mark.parametrize(("ddl", "sent_as"), [("VARCHAR(8)", "text"), ("JSON", "text"), ("INTEGER", "int4"),
+                                              ("TIMESTAMP WITH TIME ZONE", "timestamptz"), ("text", "text")])
+def test_each_column_type_has_its_binary_copy_type(ddl, sent_as):
+    assert bulk.copy_type(ddl) == sent_as
+
+
+def test_a_column_type_without_a_binary_copy_type_is_refused_by_name():
+    with pytest.raises(ValueError, match="NUMERIC\\(5, 2\\)"):
+        bulk.copy_type("NUMERIC(5, 2)")
 
 
 @pytest.fixture
