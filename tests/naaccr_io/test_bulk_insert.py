@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from registry.audit import operation
@@ -255,6 +255,39 @@ def test_each_column_type_has_its_binary_copy_type(ddl, sent_as):
 def test_a_column_type_without_a_binary_copy_type_is_refused_by_name():
     with pytest.raises(ValueError, match="NUMERIC\\(5, 2\\)"):
         bulk.copy_type("NUMERIC(5, 2)")
+
+
+def test_batches_commit_without_waiting_for_the_disk_and_the_closing_entry_waits(app, dictionaries, backend, tmp_path):
+    """On PostgreSQL each batch sets ``synchronous_commit`` off for itself; the import's closing audit
+    entry commits normally, which flushes the log of every batch before it."""
+    source = tmp_path / "three.xml"
+    source.write_text(_xml([({"patientIdNumber": f"0000060{n}", "nameLast": "Durabledemo"}, TUMORS[:1])
+                            for n in range(3)]), encoding="utf-8")
+    store, _ = installed_dictionaries()
+    seen: list[str] = []
+    engine = db_session.get_bind()
+
+    def statement(_conn, _cursor, sql, *_args):
+        seen.append(sql)
+
+    def commit(_conn):
+        seen.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        result = import_file(source, actor=IMPORT_ACTOR, store=store, batch_size=1, save_hooks=False)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+    assert (result.status, result.patients_created) == ("ok", 3), result.fatal
+    relaxed = [sql for sql in seen if "synchronous_commit" in sql]
+    assert relaxed == (["SET LOCAL synchronous_commit TO off"] * 3 if backend == "postgresql" else [])
+    closing = max(i for i, sql in enumerate(seen) if sql.startswith("INSERT INTO audit_entry"))
+    opened = max(i for i, sql in enumerate(seen[:closing]) if sql == "COMMIT")
+    assert "COMMIT" in seen[closing:] and not any("synchronous_commit" in sql for sql in seen[opened:])
+    assert db_session.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc())).first() == ACTION
 
 
 @pytest.fixture
