@@ -15,7 +15,7 @@ in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own:
   without the save hooks (``save_hooks=False``: the file's derived items are kept) and, for
   ``--hooks-sizes``, with them (stage, survival time and edit status derived per tumor);
 - ``read`` / ``intake`` (on request): the import's reader alone, and what its helper process does
-  (read, split into columns, check, pickle each batch), to see where an import's time goes;
+  (read, split into columns, check, pack each batch for the pipe), to see where an import's time goes;
 - baseline ``lxml write``: the same items (read into memory first, untimed) written with
   ``etree.xmlfile``; baseline ``lxml parse``: ``iterparse`` of the exported file into dicts.
 
@@ -175,16 +175,16 @@ def op_read(_url: str, _tumors: str, dictionaries: str, path: str) -> dict:
 
 
 def op_intake(_url: str, _tumors: str, dictionaries: str, path: str) -> dict:
-    """What the import's helper process does: read, split, check, and pickle each batch for the pipe."""
+    """What the import's helper process does: read, split, check, and pack each batch for the pipe."""
     import pickle
 
     from registry.naaccr import DictionaryStore
     from registry.naaccr.importer import _MATCH_ITEMS
-    from registry.naaccr.intake import Batch, read_batches
+    from registry.naaccr.intake import Batch, _pack, read_batches
     tumors = 0
     for message in read_batches(path, store=DictionaryStore.from_directory(dictionaries), batch_size=1000,
                                 keep_items=_MATCH_ITEMS):
-        pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dumps(_pack(message), protocol=pickle.HIGHEST_PROTOCOL)
         if isinstance(message, Batch):
             tumors += message.tumors_read
     return {"tumors": tumors}

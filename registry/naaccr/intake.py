@@ -9,8 +9,10 @@ abstract forms apply), otherwise every reason is listed as a :class:`Rejection` 
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
+import marshal
 import os
 import pickle
 import queue
@@ -453,6 +455,49 @@ def _asked(requests: int | None, always: bool) -> Callable[[], bool]:
     return asked
 
 
+#: The fields of a record's parts as they travel through the pipe (``IncomingPatient.tumors`` is
+#: left out: the tumors travel with their cleaned values, and are its tumors again on arrival).
+_PATIENT_FIELDS = tuple(f.name for f in dataclasses.fields(IncomingPatient) if f.name != "tumors")
+_TUMOR_FIELDS = tuple(f.name for f in dataclasses.fields(IncomingTumor))
+
+
+@dataclass
+class _Packed:
+    """A batch on its way to the importer: its records as ``marshal`` data (plain tuples, dicts and
+    strings, which both take in a fraction of pickle's time for dataclasses), the rest pickled."""
+
+    records: bytes
+    batch: Batch
+
+
+def _pack(message: Any) -> Any:
+    """``message`` as it goes through the pipe: a batch of records packed, anything else as it is."""
+    if not isinstance(message, Batch) or not message.records:
+        return message
+    plain = [(tuple(getattr(incoming, name) for name in _PATIENT_FIELDS), values,
+              [(tuple(getattr(tumor, name) for name in _TUMOR_FIELDS), tumor_values, treatment)
+               for tumor, tumor_values, treatment in tumors])
+             for incoming, values, tumors in message.records]
+    try:
+        records = marshal.dumps(plain)
+    except ValueError:  # something marshal cannot write (a reader problem kept with a record): pickled whole
+        return message
+    return _Packed(records, dataclasses.replace(message, records=[]))
+
+
+def _unpack(message: Any) -> Any:
+    if not isinstance(message, _Packed):
+        return message
+    records: list[Accepted] = []
+    for patient, values, tumors in marshal.loads(message.records):
+        incoming = IncomingPatient(*patient)
+        parts = [(IncomingTumor(*tumor), tumor_values, treatment) for tumor, tumor_values, treatment in tumors]
+        incoming.tumors = [tumor for tumor, _, _ in parts]
+        records.append((incoming, values, parts))
+    message.batch.records = records
+    return message.batch
+
+
 class _Sender:
     """Writes the pickled messages from a thread, up to ``ahead`` of them before the importer reads them.
 
@@ -471,7 +516,7 @@ class _Sender:
         """Queue ``message``; raises what stopped the writing (``BrokenPipeError``: the importer is gone)."""
         if self.failed is not None:
             raise self.failed
-        self._queue.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        self._queue.put(pickle.dumps(_pack(message), protocol=pickle.HIGHEST_PROTOCOL))
 
     def close(self) -> None:
         """Wait until everything queued is written (or the writing failed), then close the channel."""
@@ -560,6 +605,7 @@ def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
                 raise IntakeFailed(f"the process reading the file stopped (exit code {helper.wait()})") from None
             if isinstance(message, BaseException):
                 raise message
+            message = _unpack(message)
             yield message
             if isinstance(message, Finished):
                 return

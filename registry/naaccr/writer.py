@@ -99,7 +99,7 @@ class NaaccrWriter:
         self.skipped: Counter[str] = Counter()
         self.patients = 0
         self.tumors = 0
-        # per item: dictionary position, opening tag, and the (length, full match) that pass only
+        # per item: dictionary position, opening tag, and the (length, test) that pass only
         # values check_value passes (anything else is asked of check_value, for its message)
         order: dict[str, dict[str, tuple[int, str, float, Any]]] = {"NaaccrData": {}, "Patient": {}, "Tumor": {}}
         for position, item in enumerate(self.lookup.items.values()):
@@ -162,7 +162,7 @@ class NaaccrWriter:
             if known is None:
                 self.skipped[naaccr_id] += 1
                 continue
-            if len(value) > known[2] or (known[3] is not None and known[3](value) is None):
+            if len(value) > known[2] or (known[3] is not None and not known[3](value)):
                 reason = check_value(self.lookup.items[naaccr_id], value)
                 if reason:
                     raise NaaccrWriteError(f"{level} item {naaccr_id}: {reason}")

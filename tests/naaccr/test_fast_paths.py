@@ -1,5 +1,7 @@
 """The reader's fast paths decide exactly as the general checks do (verdict, message, position)."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry.naaccr import check_value, validate
 from registry.naaccr.dictionary import ItemDef
@@ -17,6 +19,14 @@ def test_value_checker_agrees_with_check_value(data_type, unlimited):
     item = ItemDef("anItem", 9999, "Tumor", 8, data_type=data_type, allow_unlimited_text=unlimited)
     check = value_checker(item)
     assert [check(value) for value in TRICKY] == [check_value(item, value) for value in TRICKY]
+
+
+@given(st.text(max_size=10) | st.text(alphabet="0123456789١٢٣٤٥٠０９²³¹ A\n.", max_size=10))
+def test_plain_tests_pass_only_what_check_value_passes(value):
+    from registry.naaccr.reader import _PLAIN_MATCHES
+    for data_type, plain in _PLAIN_MATCHES.items():
+        if plain(value):
+            assert check_value(ItemDef("anItem", 9999, "Tumor", 99, data_type=data_type), value) is None, data_type
 
 
 HEAD = ('<?xml version="1.0"?>\n<NaaccrData xmlns="http://naaccr.org/naaccrxml" xmlns:x="urn:x" '
@@ -74,7 +84,7 @@ def test_plain_date_match_takes_every_calendar_date_but_february_29():
     left_to_calendar = []
     for value in _all_date_forms(1790, 2110):
         valid = check_value(item, value) is None
-        if plain(value) is not None:
+        if plain(value):
             assert valid, value
         elif valid:
             left_to_calendar.append(value)

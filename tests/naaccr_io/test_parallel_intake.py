@@ -108,11 +108,15 @@ def test_postgresql_statistics_are_refreshed_as_an_import_grows_the_tables(app, 
         event.remove(engine, "before_cursor_execute", seen)
     # 90 patients into an empty registry, at least 20 and as many as before each time: after 21, 42 and 84;
     # the tumor tables once, at the end
-    assert analyzed == (["ANALYZE patient"] * 3 + ["ANALYZE tumor, first_course_treatment"] if postgresql else [])
+    assert analyzed == ([importer.PATIENT_STATISTICS] * 3 + [importer.TUMOR_STATISTICS] if postgresql else [])
     if postgresql:  # and the planner's row counts moved (ANALYZE writes them at once; -1 means never analyzed)
         counts = dict(db_session.execute(text(
             "SELECT relname, reltuples FROM pg_class WHERE oid IN ('patient'::regclass, 'tumor'::regclass)")).all())
         assert counts["patient"] >= 84 and counts["tumor"] >= 94
+        analyzed_columns = set(db_session.execute(text(
+            "SELECT tablename || '.' || attname FROM pg_stats WHERE tablename IN ('patient', 'tumor')")).scalars())
+        assert {"patient.patient_id_number", "patient.date_of_birth", "patient.name_last",
+                "tumor.patient_id", "tumor.date_of_diagnosis"} <= analyzed_columns
 
 
 def _kill_helpers() -> int:
@@ -226,3 +230,30 @@ def test_an_import_shares_the_checking_with_its_helper(app, dictionaries, tmp_pa
     assert shared.batches_checked_here >= 1 and here.batches_checked_here == 0
     assert _outcome(shared) == _outcome(here)
     assert db_session.scalar(select(func.count(Tumor.id))) == shared.tumors_created
+
+
+def test_batches_travel_through_the_pipe_unchanged(app, dictionaries, tmp_path):
+    """What the helper sends (records as marshal data) arrives as the batch it was, tumors shared as before."""
+    import pickle
+
+    from registry.naaccr.intake import _pack, _Packed, _unpack
+    store, _ = installed_dictionaries()
+    batches = [message for message in read_batches(_broken_copy(tmp_path), store=store, batch_size=10)
+               if isinstance(message, Batch)]
+    assert sum(len(batch.records) for batch in batches) > 50 and any(batch.rejections for batch in batches)
+    for batch in batches:
+        sent = pickle.loads(pickle.dumps(_pack(batch)))
+        assert isinstance(sent, _Packed) == bool(batch.records)
+        arrived = _unpack(sent)
+        assert arrived == batch
+        for incoming, _, tumors in arrived.records:
+            assert all(mine is theirs for mine, (theirs, _, _) in zip(incoming.tumors, tumors, strict=True))
+
+
+def test_a_batch_marshal_cannot_write_is_pickled_whole(app, dictionaries, tmp_path):
+    from registry.naaccr.intake import _pack
+    store, _ = installed_dictionaries()
+    batch = next(message for message in read_batches(SAMPLE, store=store, batch_size=10)
+                 if isinstance(message, Batch) and message.records)
+    batch.records[0][0].problems.append(object())
+    assert _pack(batch) is batch
