@@ -5,9 +5,9 @@ import secrets
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
@@ -16,10 +16,15 @@ from registry.db import db_session
 from registry.errors import RegistryError
 from registry.models import Patient, Role, User
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    """Alembic's configuration for ``url`` (alembic is imported here, not by every command's start)."""
+    from alembic.config import Config as AlembicConfig
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -28,7 +33,8 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the schema at ``url`` to ``revision`` (used by the CLI, ``make run`` and tests)."""
-    alembic_command.upgrade(alembic_config(url), revision)
+    from alembic import command
+    command.upgrade(alembic_config(url), revision)
 
 
 @click.group("db", help="Database schema migrations.")
@@ -45,7 +51,8 @@ def db_upgrade(revision: str) -> None:
 
 @db_group.command("current", help="Show the schema revision of the database.")
 def db_current() -> None:
-    alembic_command.current(alembic_config(current_app.config["DATABASE_URL"]))
+    from alembic import command
+    command.current(alembic_config(current_app.config["DATABASE_URL"]))
 
 
 @click.group("users", help="User accounts.")

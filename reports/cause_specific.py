@@ -20,9 +20,10 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["cause_specific_death", "cause_specific_deaths", "site_recode", "site_recodes",
            "SiteRecode", "SITE_RULES", "GENERAL_RULES", "ALIVE", "DEAD", "MISSING", "UNKNOWN"]
@@ -254,6 +255,7 @@ def cause_specific_deaths(tumors: pd.DataFrame, cutoff_year: int | None = None) 
             icd_revision=row.get("icdRevisionNumber", "1"), vital_status=row.get("vitalStatus"),
             behavior=row.get("behaviorCodeIcdO3"),
             last_contact_year=year(row.get("dateOfLastContact")), cutoff_year=cutoff_year)
+    import pandas as pd  # here, not at start-up (the record-level rules above need none)
     pairs = [one(row) for _, row in tumors.iterrows()]
     return pd.DataFrame(pairs, index=tumors.index,
                         columns=["seerCauseSpecificCod", "seerOtherCod"])

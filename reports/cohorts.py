@@ -13,17 +13,19 @@ with some survival (flags 1 and 3) are analysed, as SEER does; the others are co
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from registry.models import Patient, Tumor
 from reports.cause_specific import cause_specific_death, site_recode, site_recodes
-from reports.relative_survival import ICSS_AGE_GROUPS
+from reports.icss import ICSS_AGE_GROUPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DAYS_PER_YEAR = 365.24
 
@@ -160,7 +162,7 @@ def _partial_to_date(text: str | None, middle: bool = True) -> dt.date | None:
 
 
 def _age_group(age: float) -> str | None:
-    if age is None or np.isnan(age):
+    if age is None or math.isnan(age):
         return None
     for low, high, label in AGE_GROUPS:
         if age >= low and (high is None or age < high):
@@ -227,10 +229,11 @@ def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd
             "sex_label": SEX_LABELS.get(row.sex or "", "other or unknown"), "age": age, "age_group": age_group,
             "year": dx.year + (dx.timetuple().tm_yday - 0.5) / (366 if dx.year % 4 == 0 else 365),
             "time": (end - dx).days / DAYS_PER_YEAR, "dead": dead,
-            "cancer_death": {"0": 0.0, "1": 1.0}.get(specific, np.nan),
+            "cancer_death": {"0": 0.0, "1": 1.0}.get(specific, math.nan),
         })
     columns = ["site_recode", "site_name", "primary_site", "stage", "sex", "sex_label", "age", "age_group",
                "year", "time", "dead", "cancer_death"]
+    import pandas as pd  # here, not at start-up: the cohort pages and filters need no pandas
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame.attrs["excluded"] = excluded
     frame.attrs["cohort"] = cohort.describe()

@@ -18,26 +18,14 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from reports.icss import ICSS_AGE_GROUPS, ICSS_WEIGHTS
+
 __all__ = ["life_table", "relative_survival", "ICSS_AGE_GROUPS", "ICSS_WEIGHTS",
            "icss_age_group", "METHODS", "ESTIMATORS"]
 
 Z95 = 1.959963984540054
 METHODS = ("ederer1", "ederer2", "hakulinen", "pohar_perme")
 ESTIMATORS = ("actuarial", "hazard")
-
-# International Cancer Survival Standard (Corazziari, Quinn & Capocaccia, Eur J Cancer
-# 2004;40:2307-16): weights of the five age groups at diagnosis. Standard 1 is for
-# cancers whose incidence rises with age, 2 for those broadly even across adult ages,
-# 3 for those mostly of young adults. Children (under 15) are outside the standard.
-ICSS_AGE_GROUPS: tuple[tuple[int, int | None, str], ...] = (
-    (15, 45, "15-44"), (45, 55, "45-54"), (55, 65, "55-64"), (65, 75, "65-74"),
-    (75, None, "75+"))
-ICSS_WEIGHTS: dict[str, tuple[float, ...]] = {
-    "icss1": (0.07, 0.12, 0.23, 0.29, 0.29),
-    "icss2": (0.28, 0.17, 0.21, 0.20, 0.14),
-    "icss3": (0.60, 0.10, 0.10, 0.10, 0.10),
-}
-
 
 def icss_age_group(age: pd.Series | np.ndarray) -> pd.Series:
     """ICSS age-group label for each age at diagnosis (NaN below 15)."""

@@ -8,6 +8,7 @@ the bulk recompute of the stored survival months.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
@@ -15,7 +16,10 @@ from flask import current_app
 from registry.audit import SYSTEM, log_event, operation
 from reports import survival_store
 from reports.cohorts import COMPARE_BY
-from reports.survival_report import MEASURES, SurvivalRefused, SurvivalResult, chart, to_csv
+from reports.survival_measures import MEASURES, SurvivalRefused
+
+if TYPE_CHECKING:
+    from reports.survival_report import SurvivalResult
 
 survival_store.register_jobs()
 
@@ -70,6 +74,7 @@ def _summary(result: SurvivalResult) -> None:
 @survival_group.command("table", help="Write the annual survival table of a cohort as CSV.")
 @cohort_options
 def survival_table(output: Path, **options) -> None:
+    from reports.survival_report import to_csv
     result = _result(**options)
     output.write_text(to_csv(result))
     log_event(SYSTEM, "survival_export", detail=f"{result.measure.key}: {result.cohort} -> {output.name}")
@@ -80,6 +85,7 @@ def survival_table(output: Path, **options) -> None:
 @survival_group.command("chart", help="Draw the survival curves of a cohort as PNG or SVG (by the file suffix).")
 @cohort_options
 def survival_chart(output: Path, **options) -> None:
+    from reports.survival_report import chart
     fmt = output.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise click.ClickException(f"{output}: the file must end in .png or .svg")

@@ -14,32 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
 from reports.cohorts import COMPARE_BY, STAGE_ORDER
+from reports.survival_measures import MEASURES, Measure, SurvivalRefused
 
 YEARS = (1, 3, 5, 10)
 MAX_YEARS = 10
 MIN_TUMORS = 10
-
-
-@dataclass(frozen=True)
-class Measure:
-    key: str
-    label: str
-    event: str = "dead"
-    method: str | None = None      # relative_survival method; None for Kaplan–Meier
-
-
-MEASURES = {m.key: m for m in (
-    Measure("observed", "Observed survival (Kaplan–Meier)"),
-    Measure("cause-specific", "Cause-specific survival (Kaplan–Meier, SEER cause-specific deaths)",
-            event="cancer_death"),
-    Measure("relative", "Relative survival (Ederer II)", method="ederer2"),
-    Measure("net", "Net survival (Pohar-Perme)", method="pohar_perme"),
-)}
-
-
-class SurvivalRefused(ValueError):
-    """The figures cannot be computed as asked; the message says why, for the user."""
 
 
 @dataclass

@@ -8,6 +8,8 @@ arguments as the page, so no inline script is needed.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
@@ -16,9 +18,12 @@ from registry.auth import roles_required
 from registry.db import db_session
 from registry.models import Role
 from reports import survival_store  # noqa: F401 - registers the survival-time save hook
-from reports.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, Cohort, cohort_frame, site_choices
-from reports.lifetables import NoLifeTable, installed_life_tables, load_life_table
-from reports.survival_report import MEASURES, SurvivalRefused, SurvivalResult, chart, compute, to_csv
+
+if TYPE_CHECKING:
+    from reports.survival_report import SurvivalResult
+
+# The analysis modules (pandas, lifelines) are imported by the views that use them, not when the
+# application starts: every command line and worker would otherwise pay for them.
 
 blueprint = Blueprint("survival", __name__, url_prefix="/survival", template_folder="templates")
 survival_store.register_jobs()
@@ -28,6 +33,9 @@ IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 def run(args, end_point_year: int) -> SurvivalResult:
     """The survival result for query arguments (page, chart and CSV alike)."""
+    from reports.cohorts import Cohort, cohort_frame
+    from reports.lifetables import NoLifeTable, load_life_table
+    from reports.survival_report import MEASURES, SurvivalRefused, compute
     try:
         cohort = Cohort.from_args(args)
     except ValueError as exc:
@@ -49,6 +57,7 @@ def run(args, end_point_year: int) -> SurvivalResult:
 
 
 def _result_or_400():
+    from reports.survival_report import SurvivalRefused
     try:
         return run(request.args, current_app.config["SURVIVAL_END_POINT_YEAR"])
     except SurvivalRefused as exc:
@@ -58,6 +67,9 @@ def _result_or_400():
 @blueprint.route("/")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def page() -> str:
+    from reports.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, site_choices
+    from reports.lifetables import installed_life_tables
+    from reports.survival_report import MEASURES, SurvivalRefused
     result = error = None
     if request.args.get("measure"):
         try:
@@ -76,6 +88,7 @@ def page() -> str:
 @blueprint.route("/chart.<fmt>")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def chart_image(fmt: str) -> Response:
+    from reports.survival_report import chart
     if fmt not in IMAGE_TYPES:
         abort(404)
     result = _result_or_400()
@@ -88,6 +101,7 @@ def chart_image(fmt: str) -> Response:
 @blueprint.route("/table.csv")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def table_csv() -> Response:
+    from reports.survival_report import to_csv
     result = _result_or_400()
     log_event(current_user._get_current_object(), "survival_export",
               detail=f"{result.measure.key}: {result.cohort}")
