@@ -25,8 +25,10 @@ process; for PostgreSQL the server's own CPU is not in it), and peak RSS of the 
 and, separately, of its largest child. "machine busy %" is how busy all cores of the machine were
 during the operation (``/proc/stat``; a PostgreSQL server on the machine counts), and for imports
 "batches checked by the importer" says how many batches the helper left for the importer to check
-(``ImportResult.batches_checked_here``). ``--repeat N`` keeps the fastest of N runs of each operation
-(its busy share and batch count are that run's).
+(``ImportResult.batches_checked_here``). ``--repeat N`` runs every operation once per round, N rounds
+(so the baseline and the operation see the same machine, which on shared hosts speeds up and slows
+down), and keeps the fastest of the N runs of each operation (its busy share and batch count are
+that run's).
 """
 from __future__ import annotations
 
@@ -283,14 +285,15 @@ def main() -> None:
                 operations = ["export", "lxml-write", "lxml-parse", "import"]
                 operations += ["import+hooks"] if size in args.hooks_sizes else []
                 operations = [op for op in operations + ["read", "intake"] if op in args.operations or op == "export"]
-                results = {}
-                for operation in operations:
-                    runs = []
-                    for _ in range(args.repeat):
+                # rounds of every operation once, so a machine that speeds up or slows down during
+                # the run affects an operation and its baseline alike
+                runs: dict[str, list[dict]] = {operation: [] for operation in operations}
+                for _ in range(args.repeat):
+                    for operation in operations:
                         target = url if operation.startswith(("export", "lxml")) else fresh_database(
                             kind, folder, "target.db")
-                        runs.append(run(operation, target, size, dictionaries, path))
-                    results[operation] = best(runs)
+                        runs[operation].append(run(operation, target, size, dictionaries, path))
+                results = {operation: best(found) for operation, found in runs.items()}
                 megabytes = os.path.getsize(path) / 1e6
                 for operation, result in results.items():
                     baseline = results.get("lxml-write" if operation in ("export", "lxml-write") else "lxml-parse")
