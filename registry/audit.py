@@ -124,6 +124,11 @@ def _changes(obj: Any, kind: str) -> dict[str, list[Any]]:
     return changes
 
 
+def treatment_creation(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """A new treatment's fields as its tumor's creation entry holds them (its ``tumor_id`` is the tumor's ``id``)."""
+    return {key: value for key, value in changes.items() if key != "tumor_id"}
+
+
 def _version(session: Session, obj: Any) -> int | None:
     """Version after the change; treatment shares its tumor's version."""
     if isinstance(obj, FirstCourseTreatment):
@@ -142,11 +147,19 @@ def _entity_id(obj: Any) -> str:
 @event.listens_for(session_factory, "after_flush")
 def _write_audit(session: Session, _flush_context: Any) -> None:
     rows = []
+    # a tumor's first-course treatment created with it is part of the tumor's own creation entry
+    # (as in NAACCR, where treatment items are items of the Tumor); later changes get their own
+    created_tumors = {obj.id: obj for obj in session.new if isinstance(obj, Tumor)}
+    folded = {obj.tumor_id: obj for obj in session.new
+              if isinstance(obj, FirstCourseTreatment) and obj.tumor_id in created_tumors}
+    in_tumor_entry = {id(obj) for obj in folded.values()}
     for kind, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
-            if not isinstance(obj, AUDITED):
+            if not isinstance(obj, AUDITED) or (kind == "create" and id(obj) in in_tumor_entry):
                 continue
             changes = _changes(obj, kind)
+            if kind == "create" and isinstance(obj, Tumor) and obj.id in folded:
+                changes.update(treatment_creation(_changes(folded[obj.id], kind)))
             if not changes and kind == "update":
                 continue
             actor, action = _actor.get(), _action.get()

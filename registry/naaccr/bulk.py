@@ -72,8 +72,9 @@ AUDIT_COLUMNS = ("at", "user_id", "username", "action", "entity", "entity_id", "
 def insert_new_records(session: Session, actor: Actor, action: str, patients: Sequence[NewPatient]) -> list[int]:
     """Insert ``patients`` with their tumors, treatment and ``{action}:create`` audit rows; the new tumor ids.
 
-    The audit rows carry what the flush hook records for a created object: the id (not for
-    treatment), then every non-blank column value in column order, then the keys and JSON items.
+    The audit rows carry what the flush hook records for a created object: the id, then every
+    non-blank column value in column order, then the keys and JSON items; a tumor's row ends with
+    its treatment's non-blank values, as the hook folds a treatment created with its tumor in.
     """
     if not patients:
         return []
@@ -92,7 +93,6 @@ def insert_new_records(session: Session, actor: Actor, action: str, patients: Se
     patient_ids = writer.next_ids(Patient.__table__, len(patients))
     audit_rows: list[tuple[Any, ...]] = []
     treatment_rows: list[tuple[Any, ...]] = []
-    treatment_audit: list[tuple[Any, ...]] = []
 
     # rows are made as the driver takes them, so PostgreSQL stores the first while the rest are made
     def patient_rows() -> Iterator[tuple[Any, ...]]:
@@ -117,12 +117,10 @@ def insert_new_records(session: Session, actor: Actor, action: str, patients: Se
                 if extra:
                     changes["extra_items"] = [None, extra]
                 changes["workflow_state"] = [None, audit_state]
-                audit_rows.append((*head, "tumor", str(tumor_id), 1, patient_id, dumps(changes), None))
                 treatment = list(map(tumor.treatment.get, treatment_names))
                 treatment_rows.append((tumor_id, *treatment))
-                treatment_audit.append((*head, "first_course_treatment", str(tumor_id), 1, patient_id,
-                                        dumps({**_set(treatment_names, treatment), "tumor_id": [None, tumor_id]}),
-                                        None))
+                changes.update(_set(treatment_names, treatment))  # the treatment is part of the tumor's entry
+                audit_rows.append((*head, "tumor", str(tumor_id), 1, patient_id, dumps(changes), None))
                 yield (tumor_id, patient_id, *row, dumps(ssdi) if ssdi else empty,
                        dumps(extra) if extra else empty, in_progress, stamp, stamp)
 
@@ -132,7 +130,7 @@ def insert_new_records(session: Session, actor: Actor, action: str, patients: Se
     if count:
         writer.insert(Tumor.__table__, TUMOR_COLUMNS, tumor_rows())
         writer.insert(FirstCourseTreatment.__table__, TREATMENT_COLUMNS, treatment_rows)
-    writer.insert(AuditEntry.__table__, AUDIT_COLUMNS, audit_rows + treatment_audit)
+    writer.insert(AuditEntry.__table__, AUDIT_COLUMNS, audit_rows)
     return tumor_ids
 
 

@@ -70,9 +70,10 @@ PARALLEL_FROM_BYTES = 4_000_000
 #: On PostgreSQL, refresh the planner's statistics once an import has added this many patients
 #: and at least as many as the registry had (see ``Importer._refresh_statistics``).
 STATISTICS_EVERY = 5_000
-#: What is analyzed (see ``Importer._refresh_statistics``): the columns matching looks patients up by,
-#: and those an export joins and selects tumors on.
-PATIENT_STATISTICS = f"ANALYZE patient (id, {', '.join(_MATCH_COLUMNS)})"
+#: What is analyzed (see ``Importer._refresh_statistics``): the columns matching looks patients up by
+#: through their indexes (the other match columns are only tested on the rows found), and those an
+#: export joins and selects tumors on.
+PATIENT_STATISTICS = "ANALYZE patient (patient_id_number, date_of_birth)"
 TUMOR_STATISTICS = "ANALYZE tumor (id, patient_id, date_of_diagnosis), first_course_treatment (tumor_id)"
 
 

@@ -85,6 +85,18 @@ def test_second_save_of_the_same_version_is_a_conflict_showing_what_changed(app,
     assert db_session.get(Tumor, tumor.id).laterality == "1"
 
 
+def test_a_treatment_created_with_its_tumor_is_in_the_tumors_creation_entry(app):
+    patient = ops.create_patient(PATIENT, actor=SYSTEM)
+    tumor = ops.create_tumor(patient.id, TUMOR, actor=SYSTEM)
+    [entry] = _audit("tumor", "create_tumor:create")
+    assert entry.entity_id == str(tumor.id) and entry.patient_id == patient.id and entry.entity_version == 1
+    assert entry.changes["primary_site"] == [None, "C504"]
+    assert entry.changes["surgery_of_primary_site"] == [None, "22"] and entry.changes["date_of_surgery"] == \
+        [None, "20230201"]
+    assert "tumor_id" not in entry.changes
+    assert _audit("first_course_treatment", "create_tumor:create") == []
+
+
 def test_treatment_change_moves_the_tumor_version_and_is_audited(app):
     patient = ops.create_patient(PATIENT, actor=SYSTEM)
     tumor = ops.create_tumor(patient.id, TUMOR, actor=SYSTEM)
