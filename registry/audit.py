@@ -124,11 +124,6 @@ def _changes(obj: Any, kind: str) -> dict[str, list[Any]]:
     return changes
 
 
-def treatment_creation(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """A new treatment's fields as its tumor's creation entry holds them (its ``tumor_id`` is the tumor's ``id``)."""
-    return {key: value for key, value in changes.items() if key != "tumor_id"}
-
-
 def _version(session: Session, obj: Any) -> int | None:
     """Version after the change; treatment shares its tumor's version."""
     if isinstance(obj, FirstCourseTreatment):
@@ -158,8 +153,9 @@ def _write_audit(session: Session, _flush_context: Any) -> None:
             if not isinstance(obj, AUDITED) or (kind == "create" and id(obj) in in_tumor_entry):
                 continue
             changes = _changes(obj, kind)
-            if kind == "create" and isinstance(obj, Tumor) and obj.id in folded:
-                changes.update(treatment_creation(_changes(folded[obj.id], kind)))
+            if kind == "create" and isinstance(obj, Tumor) and obj.id in folded:  # its tumor_id is the tumor's id
+                changes.update((key, value) for key, value in _changes(folded[obj.id], kind).items()
+                               if key != "tumor_id")
             if not changes and kind == "update":
                 continue
             actor, action = _actor.get(), _action.get()
