@@ -27,6 +27,10 @@ from registry.models.patient import utcnow
 AUDITED = (Patient, Tumor, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, User, ReferenceInstall)
 NOT_LOGGED = {"version", "updated_at", "created_at"}
 REDACTED = {"password_hash"}
+#: A part created in the same flush as its owner is recorded in the owner's creation entry, not one
+#: of its own: part -> (owner, the part's key to it). A first-course treatment is part of its tumor
+#: (treatment items are Tumor items in NAACCR); its later changes get entries of their own.
+CREATED_WITH: dict[type, tuple[type, str]] = {FirstCourseTreatment: (Tumor, "tumor_id")}
 
 
 @dataclass(frozen=True)
@@ -142,20 +146,22 @@ def _entity_id(obj: Any) -> str:
 @event.listens_for(session_factory, "after_flush")
 def _write_audit(session: Session, _flush_context: Any) -> None:
     rows = []
-    # a tumor's first-course treatment created with it is part of the tumor's own creation entry
-    # (as in NAACCR, where treatment items are items of the Tumor); later changes get their own
-    created_tumors = {obj.id: obj for obj in session.new if isinstance(obj, Tumor)}
-    folded = {obj.tumor_id: obj for obj in session.new
-              if isinstance(obj, FirstCourseTreatment) and obj.tumor_id in created_tumors}
-    in_tumor_entry = {id(obj) for obj in folded.values()}
+    created = {(type(obj), getattr(obj, "id", None)) for obj in session.new}
+    parts: dict[tuple[type, Any], list[Any]] = {}  # (owner type, owner id) -> its parts created with it
+    for obj in session.new:
+        owner, key = CREATED_WITH.get(type(obj), (None, ""))
+        if owner is not None and (owner, getattr(obj, key)) in created:
+            parts.setdefault((owner, getattr(obj, key)), []).append(obj)
+    in_owner_entry = {id(part) for found in parts.values() for part in found}
     for kind, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
-            if not isinstance(obj, AUDITED) or (kind == "create" and id(obj) in in_tumor_entry):
+            if not isinstance(obj, AUDITED) or (kind == "create" and id(obj) in in_owner_entry):
                 continue
             changes = _changes(obj, kind)
-            if kind == "create" and isinstance(obj, Tumor) and obj.id in folded:  # its tumor_id is the tumor's id
-                changes.update((key, value) for key, value in _changes(folded[obj.id], kind).items()
-                               if key != "tumor_id")
+            if kind == "create":
+                for part in parts.get((type(obj), getattr(obj, "id", None)), ()):
+                    key = CREATED_WITH[type(part)][1]  # the owner's own id, already in its entry
+                    changes.update((name, value) for name, value in _changes(part, kind).items() if name != key)
             if not changes and kind == "update":
                 continue
             actor, action = _actor.get(), _action.get()

@@ -18,12 +18,14 @@ from registry.auth import roles_required
 from registry.db import db_session
 from registry.models import Role
 from reports import survival_store  # noqa: F401 - registers the survival-time save hook
+from reports.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, Cohort, cohort_frame, site_choices
+from reports.survival_measures import MEASURES, SurvivalRefused
 
 if TYPE_CHECKING:
     from reports.survival_report import SurvivalResult
 
-# The analysis modules (pandas, lifelines) are imported by the views that use them, not when the
-# application starts: every command line and worker would otherwise pay for them.
+# The modules built on pandas (life tables, the survival computations) are imported by the views
+# that use them, not when the application starts: every command line and worker would pay for them.
 
 blueprint = Blueprint("survival", __name__, url_prefix="/survival", template_folder="templates")
 survival_store.register_jobs()
@@ -33,9 +35,8 @@ IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 def run(args, end_point_year: int) -> SurvivalResult:
     """The survival result for query arguments (page, chart and CSV alike)."""
-    from reports.cohorts import Cohort, cohort_frame
     from reports.lifetables import NoLifeTable, load_life_table
-    from reports.survival_report import MEASURES, SurvivalRefused, compute
+    from reports.survival_report import compute
     try:
         cohort = Cohort.from_args(args)
     except ValueError as exc:
@@ -57,7 +58,6 @@ def run(args, end_point_year: int) -> SurvivalResult:
 
 
 def _result_or_400():
-    from reports.survival_report import SurvivalRefused
     try:
         return run(request.args, current_app.config["SURVIVAL_END_POINT_YEAR"])
     except SurvivalRefused as exc:
@@ -67,9 +67,7 @@ def _result_or_400():
 @blueprint.route("/")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def page() -> str:
-    from reports.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, site_choices
     from reports.lifetables import installed_life_tables
-    from reports.survival_report import MEASURES, SurvivalRefused
     result = error = None
     if request.args.get("measure"):
         try:

@@ -383,8 +383,7 @@ class Importer:
         reads only the patient table; the tumor tables are analyzed once, when the import ends
         (:meth:`_refresh_record_statistics`), for what is run on them next (an export). Only the
         columns those queries look up are analyzed (the row counts come with any ANALYZE): the
-        other columns' statistics are autovacuum's to refresh, as after any large change, and
-        analyzing every column took about a tenth of a large import's time.
+        other columns' statistics are autovacuum's to refresh, as after any large change.
         """
         if self.dry_run or not created or db_session().get_bind().dialect.name != "postgresql":
             return

@@ -464,7 +464,7 @@ _TUMOR_FIELDS = tuple(f.name for f in dataclasses.fields(IncomingTumor))
 @dataclass
 class _Packed:
     """A batch on its way to the importer: its records as ``marshal`` data (plain tuples, dicts and
-    strings, which both take in a fraction of pickle's time for dataclasses), the rest pickled."""
+    strings, which cost both sides less than pickling the record dataclasses), the rest pickled."""
 
     records: bytes
     batch: Batch

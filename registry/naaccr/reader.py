@@ -183,8 +183,8 @@ def plain_date_pattern(centuries: str) -> str:
 
 
 #: Tests (C-level, true or false) that accept only values :func:`check_value` accepts: digits by
-#: ``str.isdecimal`` (the characters ``\\d`` matches, a tenth of a full match's cost: most items are
-#: digits), other types by a full match (every calendar date but February 29, left to the calendar).
+#: ``str.isdecimal`` (the characters ``\\d`` matches, without building a match object: most items
+#: are digits), other types by a full match (every calendar date but February 29, left to the calendar).
 _PLAIN_MATCHES = {"digits": str.isdecimal, "numeric": str.isdecimal,
                   "alpha": re.compile("[A-Z]+").fullmatch, "mixed": re.compile("[A-Z0-9]+").fullmatch,
                   "date": re.compile(plain_date_pattern("18|19|20")).fullmatch}

