@@ -5,16 +5,15 @@ FLASK   := $(VENV)/bin/flask --app wsgi
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core \
                 chromium poppler-utils
 
-.PHONY: run test conformance bench system-packages clean
+PIP_TOOLS := pip-tools==7.7.0
 
-$(VENV)/.installed: requirements.txt
+.PHONY: run test lock conformance bench system-packages clean
+
+# Every direct and transitive dependency is pinned in requirements.lock (made from requirements.txt and
+# requirements-test.txt by `make lock`); `make run` and `make test` install exactly that set.
+$(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
-	touch $@
-
-$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
-	$(VENV)/bin/pip install --quiet -r requirements-test.txt
+	$(VENV)/bin/pip install --quiet -r requirements.lock
 	touch $@
 
 ## run: create .venv, migrate instance/registry.db, load demo data when empty, serve on 127.0.0.1:5000
@@ -31,8 +30,17 @@ system-packages:
 	else echo "not root: make sure these Debian packages are installed: $(APT_PACKAGES)"; fi
 
 ## test: install what tests need, then run the suite (SQLite, and PostgreSQL from TEST_DATABASE_URL or a throwaway cluster)
-test: $(VENV)/.test-installed system-packages
+test: $(VENV)/.installed system-packages
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+## lock: refresh requirements.lock on purpose (newest versions the loose requirements allow), sync .venv, run the suite
+lock: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet $(PIP_TOOLS)
+	$(VENV)/bin/pip-compile --quiet --upgrade --no-emit-index-url --no-emit-find-links --strip-extras --allow-unsafe \
+	  --output-file requirements.lock requirements-test.txt
+	$(VENV)/bin/pip-sync --quiet requirements.lock
+	touch $(VENV)/.installed
+	$(MAKE) test
 
 ## bench: the timing scripts of bench/ (figures go to docs/benchmarks.md)
 bench: $(VENV)/.installed
