@@ -14,6 +14,7 @@ from registry.audit import SYSTEM, log_event, operation
 from registry.db import db_session
 from registry.errors import RegistryError
 from registry.models import Patient, Role, User
+from registry.reference.cli import install_shipped_tables
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -88,6 +89,7 @@ def demo_data(patients: int, seed: int, if_empty: bool) -> None:
     if if_empty and db_session.scalar(select(func.count(Patient.id))):
         click.echo("the registry already holds patients; no demo data loaded")
         return
+    install_shipped_tables(click.echo)
     started = time.perf_counter()
     with click.progressbar(length=100, label=f"Generating {patients} patients") as bar:
         state = {"done": 0}
@@ -101,8 +103,6 @@ def demo_data(patients: int, seed: int, if_empty: bool) -> None:
             log_event(SYSTEM, "demo_data", detail=f"seed {seed}: {counts}", commit=False)
     elapsed = time.perf_counter() - started
     click.echo(", ".join(f"{n} {table}" for table, n in counts.items()) + f" in {elapsed:.1f} s")
-    from reports.lifetables import install_for_demo_data
-    install_for_demo_data(click.echo)
 
 
 @click.command("bootstrap", help="Used by 'make run': migrate, load demo data when empty, ensure an admin login.")
@@ -111,12 +111,11 @@ def bootstrap(demo_patients: int) -> None:
     from registry.auth.operations import create_user
     from registry.demo import load_demo_data
     upgrade_database(current_app.config["DATABASE_URL"])
+    install_shipped_tables(click.echo)
     if not db_session.scalar(select(func.count(Patient.id))) and demo_patients > 0:
         click.echo(f"loading {demo_patients} demo patients …")
         with operation(SYSTEM, "demo_data") as session:
             load_demo_data(session, demo_patients, seed=1)
-        from reports.lifetables import install_for_demo_data
-        install_for_demo_data(click.echo)
     password_file = Path(current_app.config["INSTANCE_DIR"]) / "admin-password"
     if not db_session.scalar(select(User.id).where(User.username == "admin")):
         password = secrets.token_urlsafe(12) + "-7"

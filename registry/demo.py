@@ -13,6 +13,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -74,11 +75,40 @@ def _add_days(value: dt.date, days: float) -> dt.date:
     return value + dt.timedelta(days=int(days))
 
 
-def _other_cause_years(rng: random.Random, age: float) -> float:
-    """Years to death from other causes under a Gompertz hazard 0.00005·e^(0.085·age)."""
-    a, b = 0.00005, 0.085
-    u = rng.random()
-    return math.log(1 - b * math.log(u) / (a * math.exp(b * age))) / b
+@lru_cache(maxsize=1)
+def background_mortality() -> dict[tuple[int, int], tuple[float, ...]]:
+    """Death probabilities by age for each (sex, calendar year), from the SSA period life tables
+    shipped with the official tables: the demo population dies of other causes as the US
+    population does, so relative survival over demo data, computed with the same tables,
+    measures the simulated cancer deaths alone."""
+    from registry.reference.official import official_tables
+    from reports.lifetables import parse_life_table
+    rows: dict[tuple[int, int], dict[int, float]] = {}
+    for official in official_tables():
+        if official.kind == "life-table":
+            table, _meta = parse_life_table(official.path)
+            for sex, age, year, prob in table[["sex", "age", "year", "prob"]].itertuples(index=False):
+                rows.setdefault((int(sex), int(year)), {})[int(age)] = 1.0 - float(prob)
+    return {key: tuple(by_age[age] for age in sorted(by_age)) for key, by_age in rows.items()}
+
+
+@lru_cache(maxsize=2)
+def _last_year(sex: int) -> int:
+    return max(year for table_sex, year in background_mortality() if table_sex == sex)
+
+
+def _other_cause_years(rng: random.Random, age: float, sex: int, year: int) -> float:
+    """Years to death from other causes: a year at a time through the life table, from the
+    patient's age and calendar year on (past the table's last year, its last year's rates)."""
+    table = background_mortality()
+    last_year = _last_year(sex)
+    whole, years = int(age), 0
+    while years < 200:
+        by_age = table[(sex, min(year + years, last_year))]
+        if rng.random() < by_age[min(whole + years, len(by_age) - 1)]:
+            return years + rng.random()
+        years += 1
+    return math.inf
 
 
 class DemoGenerator:
@@ -150,7 +180,7 @@ class DemoGenerator:
                 t = (when - dx).days / DAYS_PER_YEAR + rng.expovariate(hazard)
                 if t < death_years:
                     death_years, cancer_death = t, prof
-        other_years = _other_cause_years(rng, age)
+        other_years = _other_cause_years(rng, age, 1 if male else 2, dx.year)
         if other_years < death_years:
             death_years, cancer_death = other_years, None
         death = _add_days(dx, death_years * DAYS_PER_YEAR) if death_years < 200 else None

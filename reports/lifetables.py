@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import gzip
 import io
-import math
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from registry.reference import InvalidReference, ReferenceInfo, current, install, installed, reference_kind
+from registry.reference import InvalidReference, ReferenceInfo, current, installed, reference_kind
 
 KIND = "life-table"
 SEXES = {"1": "male", "2": "female"}
@@ -53,9 +50,6 @@ SEX_WORDS = {"males": "1", "male": "1", "females": "2", "female": "2"}
 EXPECTED = ("a CSV life table with columns sex (1 male, 2 female), age, year, prob (probability of "
             "surviving one year), a strs popmort file (sex,_age,_year,prob) or an SSA period life table "
             "(Year,x,q(x),… after a preamble saying Males or Females); every sex × age × year present once")
-
-SYNTHETIC_NAME = "Synthetic Gompertz life table (demo data)"
-GOMPERTZ_A, GOMPERTZ_B = 0.00005, 0.085
 
 
 class NoLifeTable(LookupError):
@@ -192,22 +186,31 @@ def _read(stored_path: str) -> pd.DataFrame:
 
 def load_life_table(name: str | None = None) -> pd.DataFrame:
     """The installed life table (the newest, or the newest called ``name``) as a frame
-    whose ``attrs["name"]`` says which table it is. One-sex installs of the same name and
-    version (SSA files) are joined into one table."""
+    whose ``attrs["name"]`` says which table it is. Installs of the same name are joined:
+    one file per sex, and one per period (the SSA historical and projected files); where
+    two cover the same sex and year, the newer install wins."""
     newest = current(KIND, name=name)
     if newest is None:
         raise NoLifeTable(
             (f"no life table named {name!r} is installed" if name else "no life table is installed")
             + ": relative and net survival need one; install it with "
               "'flask --app wsgi reference install life-table FILE.csv'")
-    parts: dict[int, pd.DataFrame] = {}
+    parts: list[pd.DataFrame] = []
+    covered: set[tuple[int, int]] = set()
+    versions: list[str] = []
     for record in installed(KIND):
-        if record.name == newest.name and record.version == newest.version:
-            table = _read(record.stored_path)
-            for sex in table["sex"].unique():
-                parts.setdefault(int(sex), table[table["sex"] == sex])
-    table = pd.concat(parts.values(), ignore_index=True)
-    table.attrs["name"] = f"{newest.name}, version {newest.version}"
+        if record.name != newest.name:
+            continue
+        table = _read(record.stored_path)
+        keys = list(zip(table["sex"].astype(int), table["year"].astype(int)))
+        fresh = [key not in covered for key in keys]
+        if any(fresh):
+            parts.append(table[fresh])
+            covered.update(keys)
+            versions.append(record.version)
+    table = pd.concat(parts, ignore_index=True)
+    joined = ", ".join(sorted(set(versions)))
+    table.attrs["name"] = f"{newest.name}, version {joined}"
     return table
 
 
@@ -218,46 +221,3 @@ def installed_life_tables() -> list[str]:
         if record.name not in names:
             names.append(record.name)
     return names
-
-
-def synthetic_life_table(first_year: int = 1990, last_year: int = 2035, oldest: int = 110) -> pd.DataFrame:
-    """The background mortality the demo data simulates: a Gompertz hazard
-    0.00005·e^(0.085·age), the same for both sexes and every calendar year. The probability
-    of surviving from age x to x+1 is exp(−(a/b)(e^(b(x+1)) − e^(bx)))."""
-    a, b = GOMPERTZ_A, GOMPERTZ_B
-    rows = []
-    for year in range(first_year, last_year + 1):
-        for age in range(oldest + 1):
-            prob = math.exp(-(a / b) * (math.exp(b * (age + 1)) - math.exp(b * age)))
-            rows.extend((sex, age, year, round(prob, 8)) for sex in (1, 2))
-    return pd.DataFrame(rows, columns=["sex", "age", "year", "prob"])
-
-
-def write_synthetic_life_table(path: Path) -> Path:
-    table = synthetic_life_table()
-    with path.open("w") as handle:
-        handle.write(f"# name: {SYNTHETIC_NAME}\n# version: gompertz-a{GOMPERTZ_A}-b{GOMPERTZ_B}\n"
-                     "# source: SYNTHETIC, not a real population: the other-cause mortality of "
-                     "registry/demo.py, for demo data only\n")
-        table.to_csv(handle, index=False)
-    return path
-
-
-def install_synthetic_life_table(*, actor, store: Path) -> bool:
-    """Install the demo data's synthetic life table unless it is already there."""
-    if current(KIND, name=SYNTHETIC_NAME) is not None:
-        return False
-    with tempfile.TemporaryDirectory() as folder:
-        install(KIND, write_synthetic_life_table(Path(folder) / "synthetic-life-table.csv"),
-                actor=actor, store=store)
-    return True
-
-
-def install_for_demo_data(echo: Callable[[str], None] = print) -> None:
-    """Used by ``demo-data`` and ``bootstrap``: install the demo population's synthetic life
-    table into the app's reference store, once, and say so."""
-    from registry.audit import SYSTEM
-    from registry.reference.cli import reference_store
-    if install_synthetic_life_table(actor=SYSTEM, store=reference_store()):
-        echo(f"installed life table '{SYNTHETIC_NAME}': SYNTHETIC background mortality of the demo "
-             "population, not a real population")

@@ -2,8 +2,11 @@
 
 PostgreSQL comes from ``TEST_DATABASE_URL`` when set (CI), else from a throwaway cluster
 started from ``/usr/lib/postgresql/*/bin``; with neither, the PostgreSQL half is skipped
-with the reason. Every test gets an empty database: SQLite copies a migrated template file,
-PostgreSQL truncates every table.
+with the reason. Every test gets a database that is empty but for the official tables a fresh
+installation has (installed once per backend through ``install_official_tables``, the path
+``bootstrap`` takes): SQLite copies a migrated template file, PostgreSQL truncates every table
+and puts the installs' rows back. Tests of an installation without them use
+``no_reference_tables``.
 """
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ import pytest
 
 os.environ.setdefault("REGISTRY_INSTANCE_DIR", tempfile.mkdtemp(prefix="registry-test-instance-"))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from registry.cli import upgrade_database  # noqa: E402
 from registry.db import Base  # noqa: E402
+from registry.models import AuditEntry, ReferenceInstall  # noqa: E402
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -82,9 +86,33 @@ def postgres_url() -> Iterator[str]:
         cluster.close()
 
 
+#: Rows the official installs wrote, per PostgreSQL URL, put back after each truncate.
+_OFFICIAL_ROWS: dict[str, dict] = {}
+
+
+def _install_official_tables(url: str, store: Path) -> None:
+    from registry.app import create_app
+    from registry.audit import SYSTEM
+    from registry.db import db_session
+    from registry.reference.official import install_official_tables
+    application = create_app({"DATABASE_URL": url, "TESTING": True, "REDIS_URL": None})
+    with application.app_context():
+        install_official_tables(actor=SYSTEM, store=store)
+        db_session.remove()
+    application.extensions["registry_engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def official_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the official tables installed for the test databases are stored."""
+    return tmp_path_factory.mktemp("official-reference")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of a database at the head revision: a template file (SQLite) or a reset schema (PostgreSQL)."""
+def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                      official_store: Path) -> str:
+    """URL of a database at the head revision with the official tables installed: a template
+    file (SQLite) or a reset schema (PostgreSQL)."""
     if request.param == "sqlite":
         template = tmp_path_factory.mktemp("sqlite") / "template.db"
         url = f"sqlite:///{template}"
@@ -96,12 +124,19 @@ def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     upgrade_database(url)
+    _install_official_tables(url, official_store / request.param)
+    if request.param == "postgresql":
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            _OFFICIAL_ROWS[url] = {model: [dict(row) for row in conn.execute(select(model.__table__)).mappings()]
+                                   for model in (ReferenceInstall, AuditEntry)}
+        engine.dispose()
     return url
 
 
 @pytest.fixture
 def database_url(migrated_database: str, tmp_path: Path) -> str:
-    """An empty, migrated database for one test."""
+    """A migrated database holding only the official tables' installs, for one test."""
     if migrated_database.startswith("sqlite"):
         copy = tmp_path / "registry.db"
         shutil.copy(migrated_database.removeprefix("sqlite:///"), copy)
@@ -110,6 +145,10 @@ def database_url(migrated_database: str, tmp_path: Path) -> str:
     with engine.begin() as conn:
         tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for model, rows in _OFFICIAL_ROWS[migrated_database].items():
+            conn.execute(insert(model.__table__), rows)
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{model.__tablename__}', 'id'), "
+                              f"(SELECT max(id) FROM {model.__tablename__}))"))
     engine.dispose()
     return migrated_database
 
@@ -124,6 +163,14 @@ def app(database_url: str, tmp_path: Path):
     from registry.db import db_session
     db_session.remove()
     application.extensions["registry_engine"].dispose()
+
+
+@pytest.fixture
+def no_reference_tables(app) -> None:
+    """The database of an installation before any reference table was installed."""
+    from registry.db import db_session
+    db_session.query(ReferenceInstall).delete()
+    db_session.commit()
 
 
 @pytest.fixture

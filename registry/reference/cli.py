@@ -1,6 +1,7 @@
 """``flask --app wsgi reference install KIND PATH`` and ``reference list``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -31,6 +32,23 @@ def reference_install(kind: str, path: str) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"installed {record.kind} {record.name} version {record.version} ({record.summary}); "
                f"sha256 {record.checksum[:16]}…")
+
+
+@reference_group.command("install-official", help="Install the official tables shipped in staging_tables/official/ "
+                                                  "that are not installed yet (bootstrap and demo-data do this too).")
+def reference_install_official() -> None:
+    install_shipped_tables(click.echo)
+
+
+def install_shipped_tables(echo: Callable[[str], None]) -> None:
+    """What ``bootstrap``, ``demo-data`` and ``reference install-official`` run."""
+    from registry.reference.official import install_official_tables
+    try:
+        done = install_official_tables(actor=SYSTEM, store=reference_store(), echo=echo)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not done:
+        echo("the official tables are installed")
 
 
 @reference_group.command("list", help="What is installed, newest first.")

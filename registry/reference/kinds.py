@@ -23,3 +23,5 @@ def naaccr_dictionary(path: Path) -> ReferenceInfo:
                          summary=f"{kind} dictionary, {len(dictionary)} items")
 import reports.lifetables  # noqa: E402,F401 - the life-table kind
 import staging_tables.icdo3  # noqa: E402,F401 - the ICD-O-3 and site-histology kinds
+import registry.naaccr.lookups  # noqa: E402,F401 - the NAACCR lookups kind
+import staging_tables.surgery  # noqa: E402,F401 - the surgery-tables kind

@@ -66,8 +66,6 @@ def _in_year(year: int):
 
 def test_report_numbers_equal_database_counts(app, tmp_path, backend):
     _demo(400, seed=5)
-    from reports.lifetables import install_synthetic_life_table
-    install_synthetic_life_table(actor=SYSTEM, store=tmp_path / "reference")
     text, pdf = _report(app, tmp_path, "--year", str(YEAR))
 
     year = _in_year(YEAR)

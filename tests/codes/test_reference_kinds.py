@@ -38,7 +38,7 @@ CORRUPT = {  # kind -> (make the bad file, words the refusal must contain)
 
 
 @pytest.mark.parametrize("kind", sorted(GOOD))
-def test_a_corrupt_file_is_refused_and_the_good_install_stays_current(app, tmp_path, kind):
+def test_a_corrupt_file_is_refused_and_the_good_install_stays_current(app, no_reference_tables, tmp_path, kind):
     good = install(kind, GOOD[kind], actor=SYSTEM, store=reference_store())
     make, words = CORRUPT[kind]
     bad = make(tmp_path)
@@ -65,7 +65,7 @@ def test_installs_record_what_the_file_is(app):
     ("icdo3-morphology", SEER_LIST, "expected \"8140/3\",term"),
     ("icdo3-morphology", ICDO3 / "primarySite.csv", "is not a histology/behavior code"),
 ])
-def test_a_file_of_another_kind_is_refused_saying_what_was_expected(app, kind, wrong, words):
+def test_a_file_of_another_kind_is_refused_saying_what_was_expected(app, no_reference_tables, kind, wrong, words):
     with pytest.raises(InvalidReference) as refused:
         install(kind, wrong, actor=SYSTEM, store=reference_store())
     assert words in str(refused.value)
@@ -79,7 +79,7 @@ def test_a_binary_file_is_refused(app, tmp_path):
         install("icdo3-topography", packed, actor=SYSTEM, store=reference_store())
 
 
-def test_the_command_installs_and_refuses(app, tmp_path):
+def test_the_command_installs_and_refuses(app, no_reference_tables, tmp_path):
     app.cli.add_command(reference_group)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["reference", "install", "site-histology", str(SEER_LIST)])

@@ -1,7 +1,6 @@
 """Backup and restore round-trip a whole registry; bad files and non-empty targets are refused."""
 import gzip
 import json
-import shutil
 
 from sqlalchemy import create_engine, func, select, text
 
@@ -25,9 +24,8 @@ def _empty_target(migrated_database: str, tmp_path):
     """A second application on an empty database at the same schema revision."""
     from registry.app import create_app
     if migrated_database.startswith("sqlite"):
-        empty = tmp_path / "empty.db"
-        shutil.copy(migrated_database.removeprefix("sqlite:///"), empty)
-        target_url = f"sqlite:///{empty}"
+        target_url = f"sqlite:///{tmp_path / 'empty.db'}"
+        upgrade_database(target_url)
     else:
         engine = create_engine(migrated_database)
         with engine.begin() as conn:

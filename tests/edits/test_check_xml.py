@@ -106,6 +106,9 @@ def test_a_constructed_file_reports_its_known_failures(runner, tmp_path):
         (f"patient 1 tumor 2 (line {tumor_lines[1]})", "00000001", "P002"),
         (f"patient 2 tumor 1 (line {tumor_lines[2]})", "00000002", "E050"),
         (f"patient 2 tumor 1 (line {tumor_lines[2]})", "00000002", "IV0523"),
+        # duct carcinoma (8500) of the colon and of the cervix: not on the installed SEER list
+        (f"patient 1 tumor 2 (line {tumor_lines[1]})", "00000001", "P006"),
+        (f"patient 2 tumor 1 (line {tumor_lines[2]})", "00000002", "P006"),
         (f"patient 2 (line {patient_lines[1]})", "00000002", "E101"),
     }
     packed = tmp_path / "constructed.xml.gz"
@@ -141,7 +144,7 @@ def test_an_unreadable_file_is_a_message_and_a_non_zero_exit(runner, tmp_path, c
     assert not report.exists() and not (tmp_path / "out.csv.part").exists()
 
 
-def test_without_a_base_dictionary_the_message_says_how_to_install_one(app, tmp_path):
+def test_without_a_base_dictionary_the_message_says_how_to_install_one(app, no_reference_tables, tmp_path):
     app.cli.add_command(edits_group)
     source = tmp_path / "in.xml"
     source.write_text(_xml([(BASE_PATIENT, [BASE_TUMOR])]), encoding="utf-8")

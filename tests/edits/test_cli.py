@@ -62,7 +62,9 @@ def test_check_reports_each_failure_with_its_row(runner, tmp_path):
     found = {(r["record_position"], r["patient_id"], r["edit_id"]) for r in rows}
     assert {("1", "00000001", "P001"), ("3", "00000001", "P001"), ("3", "00000001", "P002"),
             ("2", "00000002", "E050"),
-            ("2", "00000002", "E101"), ("2", "00000002", "IV0523")} == found
+            ("2", "00000002", "E101"), ("2", "00000002", "IV0523"),
+            # duct carcinoma (8500) of the colon and of the cervix: not on the installed SEER list
+            ("3", "00000001", "P006"), ("2", "00000002", "P006")} == found
     sex_site = next(r for r in rows if r["edit_id"] == "E050")
     assert sex_site["severity"] == "error" and sex_site["fields"] == "sex;primarySite"
     assert sex_site["tumor_sequence"] == "00" and "C539" in sex_site["message"]
@@ -120,8 +122,10 @@ def test_run_over_the_database_and_since(runner, tmp_path):
     report = tmp_path / "db.csv"
     result = runner.invoke(args=["edits", "run", "--report", str(report)])
     assert result.exit_code == 0, result.output
-    assert "checked 2 patient(s), 2 tumor(s): 1 error(s)" in result.output
-    [row] = _report(report)
+    assert "checked 2 patient(s), 2 tumor(s): 2 error(s)" in result.output
+    assert "site/histology: SEER site/histology validation list 20220429" in result.output
+    row, site_histology = sorted(_report(report), key=lambda r: r["edit_id"])
+    assert (site_histology["edit_id"], site_histology["patient_id"]) == ("P006", "00000002")
     assert row["edit_id"] == "E050" and row["patient_id"] == "00000002"
     assert row["record_position"] == f"tumor {db_session.get(Patient, bad.id).tumors[0].id}"
     assert db_session.query(AuditEntry).filter_by(action="edits_run").count() == 1

@@ -98,7 +98,7 @@ def test_without_a_list_the_embedded_rules_run_and_with_one_they_do_not(seer):
     assert _run("C169", "9732/3", seer, laterality="0") & (EMBEDDED | {"P006"}) == set()
 
 
-def test_the_installed_list_is_used_by_default(app):
+def test_the_installed_list_is_used_by_default(app, no_reference_tables):
     breast_retinoblastoma = BASE_TUMOR | {"histology": "9510"}
     before = {f.edit_id for f in run_edits(BASE_PATIENT, [breast_retinoblastoma], today=TODAY)}
     assert "E163" in before and "P006" not in before

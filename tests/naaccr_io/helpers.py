@@ -18,14 +18,18 @@ def file_header(path: Path, store, users=()):
 
 
 def without_added_derived(exported, original):
-    """``exported`` less the items the registry derives itself (stage, survival time) that ``original`` lacked.
+    """``exported`` less the items the registry derives itself (stage, survival time, the staging save
+    rules' columns such as Schema ID) that ``original`` lacked.
 
     Saving a tumor recomputes those items, so a file without them comes back with them; every item
     the original had must still come back string for string.
     """
     from registry.items import naaccr_items
     from registry.models import Patient, Tumor
-    derived = {spec.naaccr_id for model in (Patient, Tumor) for spec in naaccr_items(model).values() if spec.derived}
+    from staging_tables.staging.derive import SAVE_RULES
+    staged = {column for rule in SAVE_RULES for column in rule.columns}
+    derived = {spec.naaccr_id for model in (Patient, Tumor) for name, spec in naaccr_items(model).items()
+               if spec.derived or name in staged}
     result = []
     for (patient, tumors), (_, original_tumors) in zip(exported, original):
         result.append((patient, [{k: v for k, v in tumor.items() if k not in derived or k in before}

@@ -30,7 +30,7 @@ def test_validate_exit_codes(app, install_dictionaries):
     assert unreadable.exit_code == 2 and "unreadable" in unreadable.output
 
 
-def test_validate_without_dictionaries_says_what_to_install(app):
+def test_validate_without_dictionaries_says_what_to_install(app, no_reference_tables):
     result = _run(app, "validate", VALID)
     assert result.exit_code == 2 and "reference install naaccr-dictionary" in result.output
 

@@ -28,7 +28,7 @@ def test_run_stages_a_file_and_reports_bad_rows_in_their_row(app, install, tmp_p
     assert "extension_bao: Invalid 'eod_primary_tumor' value (123)" in rows[3]["errors"]
 
 
-def test_malformed_file_or_unknown_algorithm_exits_non_zero(app, install, tmp_path):
+def test_malformed_file_or_unknown_algorithm_exits_non_zero(app, no_reference_tables, install, tmp_path):
     runner = app.test_cli_runner()
     source, target = tmp_path / "in.csv", tmp_path / "out.csv"
     source.write_text(HEADER + "a,C504,8500,2022,3,100,000,00,1,2\n")

@@ -102,7 +102,7 @@ def test_a_change_rederives_and_an_earlier_year_clears(eod_installed, patient):
     assert stage_section(tumor)["status"] == "NOT_APPLICABLE"
 
 
-def test_invalid_code_refuses_the_tumor_save_but_not_a_patient_save(app, install, patient):
+def test_invalid_code_refuses_the_tumor_save_but_not_a_patient_save(app, no_reference_tables, install, patient):
     tumor = create_tumor(patient.id, tumor_data("C187", "8140", ext="123"), actor=SYSTEM)
     assert tumor.staging_algorithm is None  # nothing installed yet: saved, not derived
     install(EOD)
@@ -124,7 +124,7 @@ def test_invalid_code_refuses_the_tumor_save_but_not_a_patient_save(app, install
     assert update_tumor(tumor.id, {"eod_primary_tumor": "300"}, actor=SYSTEM).derived_summary_stage_2018 == "1"
 
 
-def test_nothing_is_derived_without_an_installed_algorithm(app, patient):
+def test_nothing_is_derived_without_an_installed_algorithm(app, no_reference_tables, patient):
     tumor = create_tumor(patient.id, CASES["breast"][0], actor=SYSTEM)
     assert [getattr(tumor, c) for c in (*STORED, "staging_algorithm", "staged_at")] == [None] * 5
     section = stage_section(tumor)

@@ -13,7 +13,7 @@ from staging_tables.staging.reference import UnknownAlgorithm, installed_algorit
 from .conftest import EOD, PEDIATRIC
 
 
-def test_bundles_install_side_by_side_and_load_by_name_or_version(app, install, store, eod_next):
+def test_bundles_install_side_by_side_and_load_by_name_or_version(app, no_reference_tables, install, store, eod_next):
     first = install(EOD)
     assert "installed staging-algorithm eod_public version 3.3 (141 schemas" in first.output
     install(PEDIATRIC)
@@ -43,7 +43,7 @@ def _zip(files):
     return buffer.getvalue()
 
 
-def test_corrupt_or_foreign_files_are_refused_and_change_nothing(app, install, store, tmp_path):
+def test_corrupt_or_foreign_files_are_refused_and_change_nothing(app, no_reference_tables, install, store, tmp_path):
     install(EOD)
     schema = json.dumps({"id": "x", "algorithm": "a", "version": "1", "schema_selection_table": "t"})
     other = json.dumps({"id": "y", "algorithm": "b", "version": "2", "schema_selection_table": "t"})

@@ -43,7 +43,7 @@ def test_rederive_after_a_new_version_reports_what_changed(app, install, eod_nex
     assert "0 with changed values, 0 with only the algorithm version updated, 3 unchanged" in again.output
 
 
-def test_rederive_refuses_what_it_cannot_do(app, install):
+def test_rederive_refuses_what_it_cannot_do(app, no_reference_tables, install):
     runner = app.test_cli_runner()
     none = runner.invoke(args=["staging", "rederive", "--algorithm", "eod_public"])
     assert none.exit_code == 1 and "none is installed; install one with" in none.output

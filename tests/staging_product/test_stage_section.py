@@ -152,7 +152,7 @@ def test_an_invalid_ssdi_is_refused_naming_the_field_and_nothing_is_written(clie
         "site_specific_items.estrogenReceptorSummary"]
 
 
-def test_without_an_algorithm_the_section_keeps_plain_fields_and_says_how_to_install(client, login):
+def test_without_an_algorithm_the_section_keeps_plain_fields_and_says_how_to_install(client, login, no_reference_tables):
     url, tumor_id = _abstract()
     login("registrar")
     page, fields = _open(client, url)

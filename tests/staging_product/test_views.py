@@ -11,7 +11,7 @@ def test_schema_endpoint_is_not_for_researchers(client, login, install):
     assert client.get("/staging/").status_code == 403
 
 
-def test_schema_endpoint_for_registrars(client, login, install):
+def test_schema_endpoint_for_registrars(client, login, install, no_reference_tables):
     url = "/staging/schema?site=C504&hist=8500"
     login("registrar")
     missing = client.get(url)
@@ -31,7 +31,7 @@ def test_schema_endpoint_for_registrars(client, login, install):
     assert client.get(url + "&algorithm=tnm").status_code == 404
 
 
-def test_staging_page_says_how_to_install_then_lists(client, login, install):
+def test_staging_page_says_how_to_install_then_lists(client, login, install, no_reference_tables):
     login("admin")
     page = client.get("/staging/").get_data(as_text=True)
     assert "No SEER staging algorithm is installed" in page

@@ -1,6 +1,6 @@
 """Life tables as reference data: accepted layouts, refusals that say what is wrong, the demo
-population's synthetic table, and relative survival refusing a table that does not cover."""
-import math
+population dying of other causes as the SSA tables say, and relative survival refusing a table that does not
+cover."""
 import random
 
 import pandas as pd
@@ -9,8 +9,7 @@ import pytest
 from registry.audit import SYSTEM
 from registry.reference import InvalidReference, install, installed
 from registry.reference.cli import reference_store
-from reports.lifetables import (KIND, SYNTHETIC_NAME, check_life_table, load_life_table, parse_life_table,
-                                synthetic_life_table)
+from reports.lifetables import KIND, check_life_table, load_life_table, parse_life_table
 from tests.reference import REFERENCE_DIR
 
 POPMORT = REFERENCE_DIR / "survival" / "dickman_popmort.csv"
@@ -51,7 +50,7 @@ def test_invalid_tables_are_refused_saying_why(tmp_path, text, message):
     assert message in str(refused.value)
 
 
-def test_install_and_load_join_the_sexes_of_one_table(app):
+def test_install_and_load_join_the_sexes_of_one_table(app, no_reference_tables):
     install(KIND, SSA / "PerLifeTables_M_Hist_TR2020.csv.gz", actor=SYSTEM, store=reference_store())
     install(KIND, SSA / "PerLifeTables_F_Hist_TR2020.csv.gz", actor=SYSTEM, store=reference_store())
     table = load_life_table()
@@ -60,7 +59,7 @@ def test_install_and_load_join_the_sexes_of_one_table(app):
     assert [r.summary.split(":")[0] for r in installed(KIND)] == ["SSA period table"] * 2
 
 
-def test_cli_install_refuses_a_bad_file_and_records_nothing(app, tmp_path):
+def test_cli_install_refuses_a_bad_file_and_records_nothing(app, no_reference_tables, tmp_path):
     bad = write(tmp_path, small_table().replace("0.99", "abc", 1))
     result = app.test_cli_runner().invoke(args=["reference", "install", "life-table", str(bad)])
     assert result.exit_code != 0
@@ -72,23 +71,22 @@ def test_cli_install_refuses_a_bad_file_and_records_nothing(app, tmp_path):
     assert "installed life-table Test table version 2000-2002" in result.output
 
 
-def test_synthetic_table_is_the_demo_generators_background_mortality():
+def test_demo_patients_die_of_other_causes_as_the_installed_life_table_says(app):
     from registry.demo import _other_cause_years
-    table = synthetic_life_table()
-    prob = table[(table["age"] == 70) & (table["year"] == 2010) & (table["sex"] == 1)]["prob"].item()
-    a, b = 0.00005, 0.085
-    assert prob == pytest.approx(math.exp(-a / b * (math.exp(b * 71) - math.exp(b * 70))), abs=1e-8)
-    rng = random.Random(7)
-    draws = [_other_cause_years(rng, 70.0) for _ in range(40000)]
-    share_alive = sum(d > 1 for d in draws) / len(draws)
-    assert share_alive == pytest.approx(prob, abs=0.005)
+    table = load_life_table()
+    for sex, age, year in ((1, 70, 2010), (2, 80, 2020)):
+        prob = table[(table["age"] == age) & (table["year"] == year) & (table["sex"] == sex)]["prob"].item()
+        rng = random.Random(7)
+        draws = [_other_cause_years(rng, float(age), sex, year) for _ in range(40000)]
+        share_alive = sum(d > 1 for d in draws) / len(draws)
+        assert share_alive == pytest.approx(prob, abs=0.005)
 
 
-def test_demo_data_command_installs_the_synthetic_table_labelled_as_such(app):
+def test_demo_data_command_installs_the_official_ssa_tables_once(app, no_reference_tables):
     result = app.test_cli_runner().invoke(args=["demo-data", "--patients", "20"])
     assert result.exit_code == 0, result.output
-    assert "SYNTHETIC" in result.output
-    [record] = installed(KIND)
-    assert record.name == SYNTHETIC_NAME and "SYNTHETIC, not a real population" in record.summary
+    assert "installed life-table US Social Security period life table" in result.output
+    records = installed(KIND)
+    assert len(records) == 4 and {r.name for r in records} == {"US Social Security period life table"}
     again = app.test_cli_runner().invoke(args=["demo-data", "--patients", "5"])
-    assert again.exit_code == 0 and len(installed(KIND)) == 1
+    assert again.exit_code == 0 and len(installed(KIND)) == 4

@@ -79,7 +79,7 @@ def test_admin_gets_relative_and_net_survival_naming_the_life_table(client, logi
         html = client.get(f"/survival/?measure={measure}&site=C50").get_data(as_text=True)
         assert "1, 3, 5 and 10 years" in html, html
     html = client.get("/survival/?measure=net&site=C50").get_data(as_text=True)
-    assert "expected survival from the life table: Synthetic Gompertz life table (demo data)" in html
+    assert "expected survival from the life table: US Social Security period life table, version 1900-2017, 2018-2095" in html
 
 
 def test_relative_survival_refuses_a_table_that_does_not_cover(client, login, demo, tmp_path):
@@ -110,7 +110,7 @@ def test_cli_writes_the_same_table_and_charts(app, demo, tmp_path):
     result = runner.invoke(args=["survival", "table", "--site", "39", "--measure", "relative", "--by", "stage",
                                  "--output", str(out)])
     assert result.exit_code == 0, result.output
-    assert "localized: 1y" in result.output and "Synthetic Gompertz" in result.output
+    assert "localized: 1y" in result.output and "US Social Security period life table" in result.output
     table = pd.read_csv(out, comment="#")
     assert set(table["measure"]) == {"relative"} and {"localized", "regional"} <= set(table["group"])
     for suffix, magic in (("png", b"\x89PNG"), ("svg", b"<?xml")):
