@@ -1,5 +1,5 @@
 """Regenerate the worked example of docs/survival.md: demo data in a throwaway SQLite
-registry, the synthetic life table, then the same calls the Survival page and
+registry, the SSA life tables shipped with the official tables, then the same calls the Survival page and
 ``flask --app wsgi survival`` make. Prints the figures quoted in the text.
 
     .venv/bin/python docs/make_survival_images.py [--patients 20000]
@@ -23,7 +23,8 @@ from registry.cli import upgrade_database  # noqa: E402
 from registry.db import db_session  # noqa: E402
 from registry.demo import load_demo_data  # noqa: E402
 from reports.cohorts import Cohort, cohort_frame  # noqa: E402
-from reports.lifetables import install_for_demo_data, load_life_table  # noqa: E402
+from registry.reference.cli import install_shipped_tables  # noqa: E402
+from reports.lifetables import load_life_table  # noqa: E402
 from reports.survival_report import chart, compute  # noqa: E402
 from reports.survival_store import recompute_survival  # noqa: E402
 
@@ -37,6 +38,7 @@ def main() -> None:
     upgrade_database(url)
     app = create_app({"DATABASE_URL": url, "SURVIVAL_END_POINT_YEAR": 2025})
     with app.app_context():
+        install_shipped_tables(print)
         started = time.perf_counter()
         with operation(SYSTEM, "demo_data") as session:
             counts = load_demo_data(session, options.patients, seed=options.seed)
@@ -44,7 +46,6 @@ def main() -> None:
         started = time.perf_counter()
         with operation(SYSTEM, "survival_recompute") as session:
             print(recompute_survival(session), f"bulk recompute {time.perf_counter() - started:.1f} s")
-        install_for_demo_data()
         lifetable = load_life_table()
         breast = cohort_frame(db_session(), Cohort(sites=["39"], sexes=["2"]), end_point_year=2025)
         for measure, name in (("observed", "survival_breast_observed.png"), ("relative", "survival_breast_relative.png")):
