@@ -234,8 +234,8 @@ def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd
             "time": (end - dx).days / DAYS_PER_YEAR, "dead": dead,
             "cancer_death": {"0": 0.0, "1": 1.0}.get(specific, math.nan),
         })
-    columns = ["site_recode", "site_name", "primary_site", "stage", "stage_scheme", "sex", "sex_label", "age", "age_group",
-               "year", "time", "dead", "cancer_death"]
+    columns = ["site_recode", "site_name", "primary_site", "stage", "stage_scheme", "sex", "sex_label", "age",
+               "age_group", "year", "time", "dead", "cancer_death"]
     import pandas as pd  # here, not at start-up: the cohort pages and filters need no pandas
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame.attrs["excluded"] = excluded

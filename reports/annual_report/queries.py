@@ -139,7 +139,8 @@ def follow_up(scope: Scope) -> dict[str, Any]:
     """CoC follow-up rates as of ``scope.as_of``: analytic cases from the reference year (the first
     year with analytic cases) through the report year, and those of the last five years."""
     stmt = (select(Tumor.primary_site, Tumor.histology, Tumor.behavior, Tumor.date_of_diagnosis,
-                   Tumor.summary_stage, Patient.date_of_birth, Patient.vital_status, Patient.date_of_last_contact, Patient.addr_at_dx_state)
+                   Tumor.summary_stage, Patient.date_of_birth, Patient.vital_status, Patient.date_of_last_contact,
+                   Patient.addr_at_dx_state)
             .join(Patient, Patient.id == Tumor.patient_id)
             .where(Tumor.class_of_case.in_(d.ANALYTIC_CLASSES)))
     frame = _frame(in_scope(stmt, scope, 1, scope.year))
