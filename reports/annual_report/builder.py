@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from reports.annual_report import charts, queries
 from registry.summary_stage import SOURCES as STAGE_SOURCES
+from reports.annual_report import charts, queries
 from reports.annual_report import definitions as d
 from staging_tables.codes import term, terms
 
