@@ -26,7 +26,7 @@ EXCLUSIONS: tuple[tuple[str, object], ...] = (
     ("in situ cervix", lambda c: (c.primary_site or "").startswith("C53") and c.behavior == "2"),
     ("benign or borderline", lambda c: c.behavior in {"0", "1"}),
     ("localized basal or squamous cell skin", lambda c: (c.primary_site or "").startswith("C44")
-     and "8050" <= (c.histology or "") <= "8110" and (c.summary_stage_2018 or c.summary_stage_2000) in {"0", "1"}),
+     and "8050" <= (c.histology or "") <= "8110" and c.summary_stage in {"0", "1"}),
     ("foreign resident", lambda c: c.addr_at_dx_state in FOREIGN_STATES),
     ("over 100 years old", lambda c: c.age is not None and c.age > 100),
 )
@@ -55,8 +55,7 @@ class _Case:
     primary_site: str | None
     behavior: str | None
     histology: str | None
-    summary_stage_2018: str | None
-    summary_stage_2000: str | None
+    summary_stage: str | None
     addr_at_dx_state: str | None
     age: int | None
     year: int | None
@@ -70,16 +69,16 @@ def follow_up_rates(today: dt.date | None = None, reference_year: int = 2008) ->
     today = today or dt.date.today()
     cutoff = _months_ago(today, FOLLOW_UP_DELINQUENT_MONTHS)
     rows = db_session.execute(
-        select(Tumor.class_of_case, Tumor.primary_site, Tumor.behavior, Tumor.histology, Tumor.summary_stage_2018,
-               Tumor.summary_stage_2000, Patient.addr_at_dx_state, Patient.date_of_birth, Tumor.date_of_diagnosis,
+        select(Tumor.class_of_case, Tumor.primary_site, Tumor.behavior, Tumor.histology, Tumor.summary_stage,
+               Patient.addr_at_dx_state, Patient.date_of_birth, Tumor.date_of_diagnosis,
                Patient.vital_status, Patient.date_of_last_contact).join(Patient, Patient.id == Tumor.patient_id))
     excluded = dict.fromkeys((reason for reason, _ in EXCLUSIONS), 0)
     counts = {"all": [0, 0], "recent": [0, 0]}
     for row in rows:
         year = int(row.date_of_diagnosis[:4]) if row.date_of_diagnosis else None
         age = today.year - int(row.date_of_birth[:4]) if row.date_of_birth else None
-        case = _Case(row.class_of_case, row.primary_site, row.behavior, row.histology, row.summary_stage_2018,
-                     row.summary_stage_2000, row.addr_at_dx_state, age, year, row.vital_status,
+        case = _Case(row.class_of_case, row.primary_site, row.behavior, row.histology, row.summary_stage,
+                     row.addr_at_dx_state, age, year, row.vital_status,
                      row.date_of_last_contact)
         if year is None or year < reference_year:
             continue

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 DAYS_PER_YEAR = 365.24
 
-#: Summary Stage 2018 [764] / SEER Summary Stage 2000 [759] codes → the stage a report shows.
+#: Codes of a tumor's summary stage (registry.summary_stage: SS2018 [764], else derived [762]; SS2000 [759]
+#: before 2018) → the stage group a report shows.
 STAGE_GROUPS: dict[str, str] = {"0": "in situ", "1": "localized", "2": "regional", "3": "regional",
                                 "4": "regional", "5": "regional", "7": "distant", "8": "not applicable",
                                 "9": "unknown"}
@@ -173,7 +174,8 @@ def _age_group(age: float) -> str | None:
 def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd.DataFrame:
     """One row per tumor of the cohort with follow-up and the coded values survival needs.
 
-    Columns: ``site_recode``, ``site_name``, ``primary_site``, ``stage``, ``sex`` (NAACCR
+    Columns: ``site_recode``, ``site_name``, ``primary_site``, ``stage`` (group of the tumor's summary
+    stage, registry.summary_stage), ``stage_scheme`` (the item it came from), ``sex`` (NAACCR
     code), ``sex_label``, ``age`` and ``age_group`` at diagnosis, ``year`` of diagnosis
     (decimal), ``time`` (years of follow-up), ``dead`` (1 died by the end of the end-point
     year), ``cancer_death`` (1 death from this cancer by SEER's classification; NaN when
@@ -181,7 +183,7 @@ def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd
     """
     t, p = Tumor, Patient
     stmt = select(t.primary_site, t.histology, t.behavior, t.date_of_diagnosis, t.sequence_number_hospital,
-                  t.summary_stage_2018, t.summary_stage_2000, t.surv_flag_active_followup,
+                  t.summary_stage, t.summary_stage_scheme, t.surv_flag_active_followup,
                   t.surv_date_dx_recode, t.surv_date_active_followup, p.sex, p.date_of_birth, p.vital_status,
                   p.date_of_last_contact, p.cause_of_death).join(p, p.id == t.patient_id)
     if cohort.first_year:
@@ -202,7 +204,7 @@ def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd
         if cohort.sites and not (recode in cohort.site_recodes
                                  or any(site.startswith(prefix) for prefix in cohort.site_prefixes)):
             continue
-        stage = STAGE_GROUPS.get(row.summary_stage_2018 or row.summary_stage_2000 or "9", "unknown")
+        stage = STAGE_GROUPS.get(row.summary_stage or "9", "unknown")
         if cohort.stages and stage not in cohort.stages:
             continue
         dx = _partial_to_date(row.surv_date_dx_recode)
@@ -225,17 +227,19 @@ def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd
             vital_status="0" if dead else "1", behavior=row.behavior, diagnosis_year=dx.year)
         records.append({
             "site_recode": recode, "site_name": names.get(recode, "unclassified site"),
-            "primary_site": row.primary_site, "stage": stage, "sex": row.sex,
+            "primary_site": row.primary_site, "stage": stage, "stage_scheme": row.summary_stage_scheme,
+            "sex": row.sex,
             "sex_label": SEX_LABELS.get(row.sex or "", "other or unknown"), "age": age, "age_group": age_group,
             "year": dx.year + (dx.timetuple().tm_yday - 0.5) / (366 if dx.year % 4 == 0 else 365),
             "time": (end - dx).days / DAYS_PER_YEAR, "dead": dead,
             "cancer_death": {"0": 0.0, "1": 1.0}.get(specific, math.nan),
         })
-    columns = ["site_recode", "site_name", "primary_site", "stage", "sex", "sex_label", "age", "age_group",
-               "year", "time", "dead", "cancer_death"]
+    columns = ["site_recode", "site_name", "primary_site", "stage", "stage_scheme", "sex", "sex_label", "age",
+               "age_group", "year", "time", "dead", "cancer_death"]
     import pandas as pd  # here, not at start-up: the cohort pages and filters need no pandas
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame.attrs["excluded"] = excluded
     frame.attrs["cohort"] = cohort.describe()
     frame.attrs["end_point_year"] = end_point_year
+    frame.attrs["stage_chosen"] = bool(cohort.stages)
     return frame

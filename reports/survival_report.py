@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from registry.summary_stage import SCHEMES
+from registry.summary_stage import SOURCES as STAGE_SOURCES
 from reports.cohorts import COMPARE_BY, STAGE_ORDER
 from reports.survival_measures import MEASURES, Measure, SurvivalRefused
 
@@ -93,6 +95,8 @@ def compute(frame: pd.DataFrame, measure: str, *, by: str | None = None,
         if (~usable).any():
             notes.append(f"{int((~usable).sum())} tumors without sex 1/2 or age left out (no expected survival)")
         data = data[usable].assign(sex=lambda d: d["sex"].astype(int))
+    if by == "stage" or frame.attrs.get("stage_chosen"):
+        notes.append(stage_sources_note(data))
     column = COMPARE_BY.get(by) if by else None
     groups = _group_order(data[column]) if column else ["all"]
     tables, curves = [], []
@@ -163,6 +167,15 @@ def _relative(part: pd.DataFrame, lifetable: pd.DataFrame, method: str) -> tuple
                        table.rename(columns={"end": "time"})[["time", "survival", "lo", "hi"]]],
                       ignore_index=True)
     return table, curve
+
+
+def stage_sources_note(frame: pd.DataFrame) -> str:
+    """Which item the analysed tumors' stage came from (registry.summary_stage), so a reader knows how much
+    of a stage comparison rests on derived stage."""
+    counts = frame["stage_scheme"].value_counts(dropna=False).to_dict() if len(frame) else {}
+    parts = [f"{source.label} {int(counts.get(source.scheme, 0))}" for source in STAGE_SOURCES]
+    missing = sum(int(n) for scheme, n in counts.items() if scheme not in SCHEMES)
+    return "stage from " + ", ".join(parts) + f", none coded {missing}"
 
 
 def to_csv(result: SurvivalResult) -> str:

@@ -5,12 +5,14 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ColumnElement, DateTime, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base
 from registry.items import item
 from registry.models.patient import utcnow
+from registry.summary_stage import SummaryStage, summary_stage, summary_stage_sql
 
 if TYPE_CHECKING:
     from registry.models.patient import Patient
@@ -167,6 +169,31 @@ class Tumor(Base):
     def morphology(self) -> str:
         """ICD-O-3 morphology as registrars write it, e.g. ``8500/3``."""
         return f"{self.histology or '????'}/{self.behavior or '?'}"
+
+    @property
+    def stage_at_diagnosis(self) -> SummaryStage:
+        """The tumor's summary stage and the scheme it came from (rule: registry.summary_stage)."""
+        return summary_stage(self)
+
+    @hybrid_property
+    def summary_stage(self) -> str | None:
+        """Summary stage code by the registry's rule; in a query, the same rule as SQL."""
+        return summary_stage(self).code
+
+    @summary_stage.inplace.expression
+    @classmethod
+    def _summary_stage_sql(cls) -> ColumnElement[str | None]:
+        return summary_stage_sql(cls).code
+
+    @hybrid_property
+    def summary_stage_scheme(self) -> str | None:
+        """Where :attr:`summary_stage` came from: ``SS2018``, ``SS2018 derived`` or ``SS2000``."""
+        return summary_stage(self).scheme
+
+    @summary_stage_scheme.inplace.expression
+    @classmethod
+    def _summary_stage_scheme_sql(cls) -> ColumnElement[str | None]:
+        return summary_stage_sql(cls).scheme
 
 
 class FirstCourseTreatment(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from registry.summary_stage import SOURCES as STAGE_SOURCES
 from reports.annual_report import charts, queries
 from reports.annual_report import definitions as d
 from staging_tables.codes import term, terms
@@ -103,6 +105,17 @@ def stage_table(cases: pd.DataFrame, sites: list[str]) -> list[dict[str, Any]]:
         counts = _counts(part, "stage", d.STAGE_ORDER)
         rows.append({"site": site, "n": len(part), "stages": [counts[s] for s in d.STAGE_ORDER]})
     return rows
+
+
+def stage_sources(cases: pd.DataFrame) -> list[dict[str, Any]]:
+    """The year's analytic cases by the item their stage came from (registry.summary_stage), so the report
+    can say how much of it is coded and how much derived; the last row counts cases without a stage."""
+    analytic = cases[cases["analytic"]] if not cases.empty else cases
+    counts = Counter(analytic["summary_stage_scheme"]) if not analytic.empty else Counter()
+    rows = [{"label": source.label, "scheme": source.scheme, "n": int(counts.get(source.scheme, 0))}
+            for source in STAGE_SOURCES]
+    missing = int(sum(n for scheme, n in counts.items() if scheme is None or pd.isna(scheme)))
+    return rows + [{"label": "no Summary Stage coded or derived", "scheme": None, "n": missing}]
 
 
 def ajcc_table(cases: pd.DataFrame, sites: list[str]) -> list[dict[str, Any]]:
@@ -267,7 +280,7 @@ def collect(scope: queries.Scope, public: bool, progress: Progress) -> dict[str,
                   "chart": charts.trend(years, {r["site"]: r["counts"] for r in trend_rows}) if trend_rows else None},
         "age_groups": [label for label, _lo, _hi in d.AGE_GROUPS], "ages": ages,
         "age_chart": _age_chart(cases, age_sites, numbers),
-        "stage_order": d.STAGE_ORDER, "stages": stages,
+        "stage_order": d.STAGE_ORDER, "stages": stages, "stage_sources": stage_sources(cases),
         "stage_chart": charts.stacked_shares([r["site"] for r in stage_rows], d.STAGE_ORDER,
                                              [[100 * c / r["n"] for c in r["stages"]] for r in stage_rows],
                                              charts.STAGE_COLOURS) if stage_rows else None,

@@ -16,11 +16,11 @@ SITE_GROUPS_FILE = Path(__file__).with_name("site_groups.csv")
 #: Class of Case [610] 00-22: diagnosed and/or treated here (CoC "analytic").
 ANALYTIC_CLASSES = frozenset({"00", "10", "11", "12", "13", "14", "20", "21", "22"})
 
-#: Summary Stage 2018 [764] (2018+ diagnoses) and SEER Summary Stage 2000 [759] (before) share codes.
+#: Codes of a tumor's summary stage (registry.summary_stage: SS2018 [764], else derived [762]; SS2000 [759]
+#: before 2018); the schemes share codes.
 STAGE_CATEGORIES = {"0": "In situ", "1": "Localized", "2": "Regional", "3": "Regional", "4": "Regional",
                     "5": "Regional", "7": "Distant", "8": "Not applicable", "9": "Unknown"}
 STAGE_ORDER = ["In situ", "Localized", "Regional", "Distant", "Not applicable", "Unknown"]
-SUMMARY_STAGE_2018_FROM = 2018
 
 #: AJCC stage group [1004/1014/818]: the group is read from the leading characters.
 AJCC_GROUPS = [("0", "0"), ("IV", "IV"), ("4", "IV"), ("III", "III"), ("3", "III"), ("II", "II"), ("2", "II"),

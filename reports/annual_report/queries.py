@@ -69,16 +69,11 @@ def age_at(birth: str | None, when: str | None) -> int | None:
     return years
 
 
-def stage_code(row_year: int | None, stage_2018: str | None, stage_2000: str | None) -> str | None:
-    """Summary Stage 2018 [764] for 2018+ diagnoses, SEER Summary Stage 2000 [759] before."""
-    return stage_2018 if (row_year or 0) >= d.SUMMARY_STAGE_2018_FROM else stage_2000
-
-
 def year_cases(scope: Scope) -> pd.DataFrame:
     """One row per tumor diagnosed in the year (analytic and non-analytic), with the report's groupings."""
     stmt = (select(Tumor.id.label("tumor_id"), Tumor.patient_id, Tumor.primary_site, Tumor.histology,
                    Tumor.behavior, Tumor.class_of_case, Tumor.date_of_diagnosis, Tumor.date_of_first_contact,
-                   Tumor.summary_stage_2018, Tumor.summary_stage_2000, Tumor.ajcc_clinical_stage_group,
+                   Tumor.summary_stage, Tumor.summary_stage_scheme, Tumor.ajcc_clinical_stage_group,
                    Tumor.ajcc_pathological_stage_group, Tumor.derived_eod_2018_stage_group,
                    Tumor.workflow_state, Tumor.abstracted_at, Patient.sex, Patient.date_of_birth,
                    Patient.county_at_dx, Patient.addr_at_dx_state,
@@ -98,9 +93,7 @@ def add_groupings(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     frame["site_group"] = [d.site_group(s, h) for s, h in zip(frame["primary_site"], frame["histology"])]
     frame["analytic"] = frame["class_of_case"].isin(d.ANALYTIC_CLASSES)
-    years = [int(x[:4]) if x else None for x in frame["date_of_diagnosis"]]
-    frame["stage"] = [d.stage_category(stage_code(y, a, b))
-                      for y, a, b in zip(years, frame["summary_stage_2018"], frame["summary_stage_2000"])]
+    frame["stage"] = [d.stage_category(code) for code in frame["summary_stage"]]
     frame["ajcc"] = [d.ajcc_group(p or c or e) for p, c, e in zip(frame["ajcc_pathological_stage_group"],
                                                                    frame["ajcc_clinical_stage_group"],
                                                                    frame["derived_eod_2018_stage_group"])]
@@ -146,8 +139,8 @@ def follow_up(scope: Scope) -> dict[str, Any]:
     """CoC follow-up rates as of ``scope.as_of``: analytic cases from the reference year (the first
     year with analytic cases) through the report year, and those of the last five years."""
     stmt = (select(Tumor.primary_site, Tumor.histology, Tumor.behavior, Tumor.date_of_diagnosis,
-                   Tumor.summary_stage_2018, Tumor.summary_stage_2000, Patient.date_of_birth,
-                   Patient.vital_status, Patient.date_of_last_contact, Patient.addr_at_dx_state)
+                   Tumor.summary_stage, Patient.date_of_birth, Patient.vital_status, Patient.date_of_last_contact,
+                   Patient.addr_at_dx_state)
             .join(Patient, Patient.id == Tumor.patient_id)
             .where(Tumor.class_of_case.in_(d.ANALYTIC_CLASSES)))
     frame = _frame(in_scope(stmt, scope, 1, scope.year))
@@ -157,7 +150,7 @@ def follow_up(scope: Scope) -> dict[str, Any]:
     rows = []
     for row in frame.itertuples(index=False):
         year = int(row.date_of_diagnosis[:4])
-        stage = d.stage_category(stage_code(year, row.summary_stage_2018, row.summary_stage_2000))
+        stage = d.stage_category(row.summary_stage)
         reason = d.follow_up_exclusion(row.primary_site, row.histology, row.behavior, stage)
         alive = row.vital_status != "0"
         if reason is None and row.addr_at_dx_state in d.FOREIGN_RESIDENCE_STATES:
@@ -214,8 +207,8 @@ def survival_cases(scope: Scope, first: int, last: int) -> pd.DataFrame:
     """First primaries (sequence 00/01), analytic, malignant, diagnosed ``first``..``last``, no death
     certificate or autopsy only; survival time from the survival library (SEER active follow-up)."""
     from reports.survival import survival_time
-    stmt = (select(Tumor.primary_site, Tumor.histology, Tumor.date_of_diagnosis, Tumor.summary_stage_2018,
-                   Tumor.summary_stage_2000, Tumor.sequence_number_hospital, Tumor.type_of_reporting_source,
+    stmt = (select(Tumor.primary_site, Tumor.histology, Tumor.date_of_diagnosis, Tumor.summary_stage,
+                   Tumor.sequence_number_hospital, Tumor.type_of_reporting_source,
                    Patient.sex, Patient.date_of_birth, Patient.vital_status, Patient.date_of_last_contact)
             .join(Patient, Patient.id == Tumor.patient_id)
             .where(Tumor.class_of_case.in_(d.ANALYTIC_CLASSES), Tumor.behavior == "3",
@@ -238,7 +231,7 @@ def survival_cases(scope: Scope, first: int, last: int) -> pd.DataFrame:
         year = int(row.date_of_diagnosis[:4])
         dx = result["survDateDxRecode"]
         out.append((d.site_group(row.primary_site, row.histology),
-                    d.stage_category(stage_code(year, row.summary_stage_2018, row.summary_stage_2000)),
+                    d.stage_category(row.summary_stage),
                     months / 12, int(result["vitalStatusRecode"] == "0"), age_at(row.date_of_birth, dx),
                     row.sex, year + (int(dx[4:6]) - 0.5) / 12 if dx and dx != "99999999" else year + 0.5))
     return pd.DataFrame(out, columns=columns)

@@ -4,8 +4,9 @@ Filters are the registrar's: diagnosis years, primary site codes and ranges (C50
 SEER site recode groups, histology (8500, 8000-8799), behavior, stage (group names as on the
 Survival page, or Summary Stage codes), sex, age range at diagnosis, vital status and class of
 case. Rows stream from the database in patient order, with only the columns a release needs, and
-the derived values (age at diagnosis, SEER site recode, summary stage, vital status at the cutoff,
-cause-specific death) computed from the full dates before any de-identification.
+the derived values (age at diagnosis, SEER site recode, vital status at the cutoff, cause-specific
+death) computed from the full dates before any de-identification; the summary stage and its scheme are
+selected in SQL by the registry's one rule (registry.summary_stage).
 """
 from __future__ import annotations
 
@@ -29,13 +30,15 @@ VITAL_WORDS = {"alive": "1", "dead": "0", "1": "1", "0": "0"}
 DERIVATION_INPUTS = {
     "age_at_diagnosis": ("date_of_diagnosis", "surv_date_dx_recode", "date_of_birth"),
     "seer_site_recode": ("primary_site", "histology", "behavior", "date_of_diagnosis"),
-    "summary_stage": ("summary_stage_2018", "summary_stage_2000", "date_of_diagnosis"),
     "vital_status_at_cutoff": ("vital_status", "date_of_last_contact"),
     "seer_cause_specific_cod": ("cause_of_death", "primary_site", "histology", "sequence_number_hospital",
                                 "vital_status", "behavior", "date_of_diagnosis", "date_of_last_contact"),
 }
 DERIVATION_INPUTS["seer_other_cod"] = DERIVATION_INPUTS["seer_cause_specific_cod"]
 FILTER_INPUTS = {"site_groups": "seer_site_recode", "stages": "summary_stage", "ages": "age_at_diagnosis"}
+#: Derived variables the database computes: the tumor's summary stage and its scheme (registry.summary_stage).
+SQL_DERIVED = {"summary_stage": lambda: Tumor.summary_stage,
+               "summary_stage_scheme": lambda: Tumor.summary_stage_scheme}
 
 
 def _many(values: Any) -> list[str]:
@@ -205,9 +208,6 @@ def derive(values: dict[str, Any], wanted: set[str], cutoff_year: int) -> None:
     if "seer_site_recode" in wanted:
         values["seer_site_recode"] = site_recode(values.get("primary_site"), values.get("histology"),
                                                  values.get("behavior"), dx_year)
-    if "summary_stage" in wanted:
-        modern, older = values.get("summary_stage_2018"), values.get("summary_stage_2000")
-        values["summary_stage"] = (modern or older) if dx_year is None or dx_year >= 2018 else (older or modern)
     last_year = _year(values.get("date_of_last_contact"))
     dead = values.get("vital_status") == "0" and (last_year is None or last_year <= cutoff_year)
     if "vital_status_at_cutoff" in wanted:
@@ -253,6 +253,7 @@ def rows(session: Session, filters: Filters, variables: list[str], cutoff_year: 
     for source, names in by_source.items():
         model = SOURCES[source]
         columns += [getattr(model, name).label(name) for name in sorted(names)]
+    columns += [expression().label(name) for name, expression in SQL_DERIVED.items() if name in wanted]
     stmt = select(*columns).join(Patient, Patient.id == Tumor.patient_id)
     if by_source["treatment"]:
         stmt = stmt.outerjoin(FirstCourseTreatment, FirstCourseTreatment.tumor_id == Tumor.id)

@@ -3,7 +3,7 @@ code meanings, PHI class and what each de-identification level does with it.
 
 Stored items come from the item metadata on the model columns (``registry.items.naaccr_items``),
 so a new column appears here by itself, classed *safe* unless the tables below say otherwise.
-Derived variables (age at diagnosis, SEER site recode, summary stage, vital status at the cutoff,
+Derived variables (age at diagnosis, SEER site recode, summary stage and its scheme, vital status at the cutoff,
 SEER cause-specific death classification, study ids) are declared in ``DERIVED``.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from registry.items import naaccr_items
 from registry.models import FirstCourseTreatment, Patient, Tumor
+from registry.summary_stage import SOURCES as STAGE_SOURCES
 from staging_tables.codes import terms
 
 #: PHI classes.
@@ -80,7 +81,10 @@ CAUSE_CLASSES = {
     "8": "Dead (missing or unknown cause of death)",
     "9": "Not classifiable (sequence number outside 00-59)",
 }
-SUMMARY_STAGE_NOTE = "SEER Summary Stage 2018 [764] for diagnoses 2018+, Summary Stage 2000 [759] before"
+SUMMARY_STAGE_NOTE = ("The tumor's summary stage: for diagnoses 2018+ Summary Stage 2018 [764] as coded, else "
+                      "Derived Summary Stage 2018 [762] from the EOD items; SEER Summary Stage 2000 [759] before "
+                      "2018; blank when none is coded (summary_stage_scheme says which)")
+SUMMARY_STAGE_SCHEME_NOTE = "The item summary_stage came from"
 
 HERE = Path(__file__).resolve().parent
 ICDO3_DIR = HERE.parent.parent / "staging_tables"
@@ -180,6 +184,8 @@ DERIVED = (
      "SEER site recode ICD-O-3 2023 from primary site, histology, behavior and year", SAFE, _site_recode_names),
     ("summary_stage", "Summary stage", None, None, SUMMARY_STAGE_NOTE, SAFE,
      lambda: dict(terms("summary_stage_2018"))),
+    ("summary_stage_scheme", "Summary stage scheme", None, None, SUMMARY_STAGE_SCHEME_NOTE, SAFE,
+     lambda: {source.scheme: source.label for source in STAGE_SOURCES}),
     ("vital_status_at_cutoff", "Vital status at the study cutoff", None, None,
      "Dead only when the death was known by the end of the survival end-point year (the study cutoff)", SAFE,
      lambda: dict(terms("vital_status"))),
