@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from registry.reference import InvalidReference, ReferenceInfo, current, reference_kind
+from registry.reference import InvalidReference, ReferenceInfo, current, reference_kind, version_in_file_name
 
 TOPOGRAPHY_KIND = "icdo3-topography"
 MORPHOLOGY_KIND = "icdo3-morphology"
@@ -149,8 +149,7 @@ def read_site_histology(path: Path) -> SiteHistologyList:
 
 def _version(path: Path) -> str:
     """The date in a SEER file name (``..._20220429.csv`` or ``.d20220429``), else the file's stem."""
-    found = re.search(r"(?<![0-9])(20[0-9]{6})(?![0-9])", path.name)
-    return found.group(1) if found else path.name.split(".")[0][:60]
+    return version_in_file_name(path, r"(?<![0-9])(20[0-9]{6})(?![0-9])")
 
 
 @reference_kind(TOPOGRAPHY_KIND, "an ICD-O-3 topography list: code,term lines without a header, codes "

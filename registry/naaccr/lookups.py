@@ -14,7 +14,7 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
-from registry.reference import InvalidReference, ReferenceInfo, current, reference_kind
+from registry.reference import InvalidReference, ReferenceInfo, current, reference_kind, version_in_file_name
 
 KIND = "naaccr-lookups"
 #: The v26 zip holds 280 lookups; a handful means a wrong or truncated file.
@@ -58,18 +58,12 @@ def read_lookups(path: Path | str) -> dict[str, list[tuple[str, str]]]:
     return lookups
 
 
-def _version(path: Path) -> str:
-    """``naaccr-lookups-260.zip`` -> ``260`` (the NAACCR version), else the file's stem."""
-    found = re.search(r"(?<![0-9])([0-9]{3})(?![0-9])", path.name)
-    return found.group(1) if found else path.name.split(".")[0][:60]
-
-
 @reference_kind(KIND, "a zip of NAACCR code lookups: one naaccrId.csv per coded item with code,label lines and no "
                       "header (SEER naaccr-lookups-NNN.zip)")
 def check_lookups(path: Path) -> ReferenceInfo:
     lookups = read_lookups(path)
     codes = sum(map(len, lookups.values()))
-    return ReferenceInfo(name="NAACCR lookups", version=_version(path),
+    return ReferenceInfo(name="NAACCR lookups", version=version_in_file_name(path, r"(?<![0-9])([0-9]{3})(?![0-9])"),
                          summary=f"{len(lookups)} coded items, {codes} codes")
 
 

@@ -9,6 +9,7 @@ changes nothing.
 """
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,12 @@ def reference_kind(name: str, expected: str) -> Callable[[Callable[[Path], Refer
         KINDS[name] = ReferenceKind(name, expected, check)
         return check
     return register
+
+
+def version_in_file_name(path: Path, pattern: str) -> str:
+    """The version a publisher put in a file's name (``pattern``'s first group), else the file's stem."""
+    found = re.search(pattern, path.name)
+    return found.group(1) if found else path.name.split(".")[0][:60]
 
 
 def install(kind: str, path: str | Path, *, actor: Actor | User, store: Path) -> ReferenceInstall:
