@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import logging
 import random
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -46,14 +45,6 @@ def _thin(values: list, limit: int = MAX_CODES_PER_PART) -> list:
     return [values[int(i * step)] for i in range(limit)]
 
 
-@dataclass
-class _SchemaCodes:
-    """For one schema and tumor kind: the input combinations that derive each Summary Stage 2018, checked."""
-
-    by_stage: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-    neutral: dict[str, list[str]] = field(default_factory=dict)
-
-
 def view(tumor: dict[str, Any], patient: dict[str, Any], treatment: dict[str, Any]) -> SimpleNamespace:
     """The generator's row dicts seen as an abstract (tumor with ``patient`` and ``treatment``) for staging."""
     return SimpleNamespace(**tumor, patient=SimpleNamespace(**patient), treatment=SimpleNamespace(**treatment))
@@ -71,7 +62,8 @@ class StageCoder:
     def __init__(self, algorithm: Algorithm, rule: SaveRule):
         self.algorithm = algorithm
         self.rule = rule
-        self._codes: dict[tuple, _SchemaCodes] = {}
+        #: (schema, site, histology, behavior, resected) -> {stage: input combinations that derive it, checked}
+        self._codes: dict[tuple, dict[str, list[dict[str, str]]]] = {}
 
     # ----- what the schema allows ----------------------------------------------------------------------------
     def _valid(self, schema: Schema, key: str) -> list[str]:
@@ -96,14 +88,21 @@ class StageCoder:
         return result.outputs.get(key) or None
 
     # ----- finding the codes ---------------------------------------------------------------------------------
-    def _schema_codes(self, schema: Schema, base: dict[str, str], is_resected: bool) -> _SchemaCodes:
+    def _schema_codes(self, schema: Schema, base: dict[str, str], is_resected: bool
+                      ) -> dict[str, list[dict[str, str]]]:
         cache_key = (schema.id, base.get("site"), base.get("hist"), base.get("behavior"), is_resected)
         found = self._codes.get(cache_key)
         if found is None:
             found = self._codes[cache_key] = self._search(schema, base, is_resected)
         return found
 
-    def _search(self, schema: Schema, base: dict[str, str], is_resected: bool) -> _SchemaCodes:
+    def _search(self, schema: Schema, base: dict[str, str], is_resected: bool) -> dict[str, list[dict[str, str]]]:
+        """Stage -> combinations of the schema's staging inputs that derive it, each checked by staging it.
+
+        Tumor codes are classed by the stage they derive with nodes and mets at the first code of their tables
+        (none, or not applicable); nodes and mets codes by the stage they derive on a localized tumor, "-" for
+        that first code. Other staging inputs get their first code that leaves the stage alone.
+        """
         keys = self._stage_inputs(schema, base)
         codes: dict[str, list[str]] = {}
         for key in keys:
@@ -111,55 +110,44 @@ class StageCoder:
             absent = self._no_resection_code(schema, key)
             if absent is not None:
                 codes[key] = [absent] if not is_resected else [c for c in codes[key] if c != absent]
-        role = {k: STAGE_ROLES.get(schema.input_map[k].naaccr_item or 0, "other") for k in keys}
         if not keys or any(not codes[k] for k in keys):
-            return _SchemaCodes()
+            return {}
+        role = {k: STAGE_ROLES.get(schema.input_map[k].naaccr_item or 0, "other") for k in keys}
         baseline = {k: codes[k][0] for k in keys}
         tumor_keys = [k for k in keys if role[k] == "tumor"]
-        tumors: dict[str, list[dict[str, str]]] = {}
+        parts: dict[str, dict[str, list[dict[str, str]]]] = {"tumor": {}}
         for combo in itertools.product(*(codes[k] for k in tumor_keys)):
             part = dict(zip(tumor_keys, combo))
             stage = self._derive(schema, base | baseline | part)
             if stage:
-                tumors.setdefault(stage, []).append(part)
-        local = next((tumors[s][0] for s in "12340" if s in tumors), {})
+                parts["tumor"].setdefault(stage, []).append(part)
+        local = next((parts["tumor"][s][0] for s in "12340" if s in parts["tumor"]), {})
         reference = self._derive(schema, base | baseline | local)
-        parts: dict[str, dict[str, list[dict[str, str]]]] = {"tumor": tumors}
-        neutral: dict[str, list[str]] = {}
         for k in keys:
             if role[k] == "tumor":
                 continue
-            by_stage: dict[str, list[dict[str, str]]] = {}
-            for code in codes[k]:
-                stage = self._derive(schema, base | baseline | local | {k: code})
-                if stage == reference and code == baseline[k]:
+            derived = {code: self._derive(schema, base | baseline | local | {k: code}) for code in codes[k]}
+            if role[k] == "other":
+                baseline[k] = next((c for c, stage in derived.items() if stage == reference), baseline[k])
+                continue
+            by_stage = parts.setdefault(role[k], {})
+            for code, stage in derived.items():
+                if code == baseline[k] and stage == reference:
                     by_stage.setdefault("-", []).append({k: code})
                 elif stage and stage != reference:
                     by_stage.setdefault(stage, []).append({k: code})
-            if role[k] == "other":
-                neutral[k] = [code for code in codes[k] if self._derive(schema, base | baseline | local | {k: code})
-                              == reference] or [baseline[k]]
-            else:
-                parts.setdefault(role[k], {})
-                for stage, values in by_stage.items():
-                    parts[role[k]].setdefault(stage, []).extend(values)
-        found = _SchemaCodes(neutral=neutral)
+        found: dict[str, list[dict[str, str]]] = {}
         for wanted, recipes in STAGE_RECIPES.items():
-            combos: list[dict[str, str]] = []
             for recipe in recipes:
                 choices = []
                 for part_name, stages in zip(("tumor", "nodes", "mets"), recipe):
                     options = parts.get(part_name)
-                    if options is None:  # the schema has no such input: nothing to code for that part
-                        choices.append([{}])
-                        continue
-                    choices.append(_thin([v for s in stages for v in options.get(s, [])]))
+                    # a schema without such an input (no mets item) has nothing to code for that part
+                    choices.append(_thin([v for s in stages for v in options.get(s, [])]) if options else [{}])
                 for tumor, nodes, mets in itertools.product(*choices):
-                    combo = baseline | {k: v[0] for k, v in neutral.items()} | tumor | nodes | mets
+                    combo = baseline | tumor | nodes | mets
                     if self._derive(schema, base | combo) == wanted:
-                        combos.append(combo)
-            if combos:
-                found.by_stage[wanted] = combos
+                        found.setdefault(wanted, []).append(combo)
         return found
 
     # ----- coding one tumor ----------------------------------------------------------------------------------
@@ -223,8 +211,8 @@ class StageCoder:
         found = self._schema_codes(schema, base, is_resected)
         intended = tumor["summary_stage_2018"]
         for stage in (intended, *STAGE_FALLBACKS.get(intended, ""), "9"):
-            if stage in found.by_stage:
-                for key, value in rng.choice(found.by_stage[stage]).items():
+            if stage in found:
+                for key, value in rng.choice(found[stage]).items():
                     self._write(tumor, key, value)
                 tumor["summary_stage_2018"] = stage
                 break
