@@ -19,8 +19,9 @@ from typing import Any
 
 from registry.demo_profiles import NO_RESECTION_CODES, STAGE_FALLBACKS, STAGE_RECIPES, STAGE_ROLES
 from staging_tables.staging.bundle import Schema
-from staging_tables.staging.derive import SaveRule, input_source, stage_tumor, tumor_inputs
+from staging_tables.staging.derive import SaveRule, input_source, save_algorithm, stage_tumor, tumor_inputs
 from staging_tables.staging.engine import STAGED, Algorithm
+from staging_tables.staging.reference import INSTALL_HINT, algorithm_for
 
 log = logging.getLogger(__name__)
 
@@ -230,8 +231,6 @@ class StageCoder:
 
 def installed_coder() -> StageCoder | None:
     """A coder for the algorithm that derives on save, or None (with a warning) when none is installed."""
-    from staging_tables.staging.derive import save_algorithm
-    from staging_tables.staging.reference import INSTALL_HINT, algorithm_for
     chosen = save_algorithm()
     if chosen is None:
         log.warning("no EOD staging algorithm is installed: demo tumors get Summary Stage 2018 [764] only, no EOD "
