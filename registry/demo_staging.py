@@ -29,6 +29,8 @@ DERIVED_STAGE_ITEM = "derivedSummaryStage2018"
 #: Summary Stage 2018 [764] as coded: set from what the codes derive, so it is not an input to the search.
 CODED_STAGE_ITEM = "summaryStage2018"
 GRADE_ITEMS = {"gradeClinical", "gradePathological"}
+#: Behavior Code ICD-O-3 [523] 2: a tumor extent that derives in situ for it is an in situ extent.
+IN_SITU = {"behavior": "2"}
 #: Products of codes larger than this are thinned before they are staged (enough variety, bounded time).
 MAX_CODES_PER_PART = 6
 INVALID = ("INVALID_REQUIRED_INPUT", "INVALID_NON_REQUIRED_INPUT")
@@ -101,7 +103,7 @@ class StageCoder:
         """Stage -> combinations of the schema's staging inputs that derive it, each checked by staging it.
 
         Tumor codes are classed by the stage they derive with nodes and mets at the first code of their tables
-        (none, or not applicable); nodes and mets codes by the stage they derive on a localized tumor, "-" for
+        (none, or not applicable), leaving out in situ extents for an invasive tumor; nodes and mets codes by the stage they derive on a localized tumor, "-" for
         that first code. Other staging inputs get their first code that leaves the stage alone.
         """
         keys = self._stage_inputs(schema, base)
@@ -120,6 +122,8 @@ class StageCoder:
         for combo in itertools.product(*(codes[k] for k in tumor_keys)):
             part = dict(zip(tumor_keys, combo))
             stage = self._derive(schema, base | baseline | part)
+            if stage and stage != "0" and self._derive(schema, base | baseline | part | IN_SITU) == "0":
+                continue  # an in situ extent (Paget disease of the nipple alone …) does not describe invasion
             if stage:
                 parts["tumor"].setdefault(stage, []).append(part)
         local = next((parts["tumor"][s][0] for s in "12340" if s in parts["tumor"]), {})
