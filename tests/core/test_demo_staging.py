@@ -115,6 +115,18 @@ def test_in_situ_tumors_are_stage_0_and_benign_ones_8(staged):
             assert tumor["summary_stage_2018"] == "8", tumor
 
 
+def test_invasive_tumors_are_not_coded_with_an_in_situ_extent(eod, staged):
+    in_situ_extents = collections.Counter()
+    for tumor, _, staging in staged:
+        if tumor["behavior"] != "3" or tumor["summary_stage_2018"] in ("0", "9"):
+            continue
+        schema = staging.result.schema_id
+        alone = {key: eod.valid_codes(schema, key)[0][0] for key in ("eod_regional_nodes", "eod_mets")}
+        as_in_situ = eod.stage_with_schema(schema, staging.inputs | alone | {"behavior": "2"})
+        in_situ_extents[as_in_situ.outputs.get("ss2018_derived") == "0"] += 1
+    assert in_situ_extents[False] > 1000 and not in_situ_extents[True], in_situ_extents
+
+
 def test_coded_demo_data_passes_the_item_validators_and_every_error_edit(records):
     skip = {"id", "patient_id", "version", "workflow_state", "abstracted_at", *DERIVED}
     failures = collections.Counter()
