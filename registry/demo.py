@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from registry.demo_profiles import (CITIES, FIRST_NAMES_F, FIRST_NAMES_M, OTHER_CAUSES, PROFILES, STREETS,
                                     SURNAME_ENDS, SURNAME_STEMS)
+from registry.demo_staging import StageCoder, installed_coder
 from registry.edits.engine import site_group_test
 from registry.models import (FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, PatientNameKey,
                              Tumor, WorkflowState)
@@ -114,9 +115,12 @@ def _other_cause_years(rng: random.Random, age: float, sex: int, year: int) -> f
 class DemoGenerator:
     """Draws patients, tumors, treatment and follow-up as plain row dicts."""
 
-    def __init__(self, seed: int, first_ids: dict[str, int]):
+    def __init__(self, seed: int, first_ids: dict[str, int], coder: StageCoder | None = None):
         self.rng = random.Random(seed)
         self.ids = dict(first_ids)
+        self.coder = coder
+        # its own stream, so the same seed gives the same registry with or without a staging algorithm
+        self.stage_rng = random.Random(f"{seed}-stage")
 
     def _next(self, table: str) -> int:
         self.ids[table] += 1
@@ -216,9 +220,12 @@ class DemoGenerator:
             tumor_dco = dco and len(stages) == 1
             row = self._tumor(tumor_id, patient_id, when, prof, stage, histology, behavior, sequence, tumor_dco,
                               last_contact)
+            treatment = self._treatment(tumor_id, when, prof, row, tumor_dco, last_contact)
+            if self.coder is not None:
+                self.coder.code(self.stage_rng, row, patient, treatment, prof.spec["grades"])
             tumors_rows.append(row)
-            treatments.append(self._treatment(tumor_id, when, prof, row, tumor_dco, last_contact))
-            statuses_by_tumor.append((tumor_id, stage, when))
+            treatments.append(treatment)
+            statuses_by_tumor.append((tumor_id, row["summary_stage_2018"] or stage, when))
         contacts, statuses = self._follow_up(patient_id, dx, last_contact, alive, statuses_by_tumor)
         return {"patient": [patient], "tumor": tumors_rows, "first_course_treatment": treatments,
                 "follow_up_contact": contacts, "follow_up_tumor_status": statuses}
@@ -366,11 +373,13 @@ def load_demo_data(session: Session, patients: int, seed: int = 1,
                    progress: Callable[[int, str], None] | None = None) -> dict[str, int]:
     """Insert ``patients`` synthetic patients with their tumors, treatment and follow-up.
 
-    Runs in the caller's transaction; returns the number of rows per table.
+    Runs in the caller's transaction; returns the number of rows per table. With an EOD algorithm installed
+    (the one that derives on save), 2018+ tumors get EOD items, staging SSDIs and grades for their stage and the
+    values the product derives from them; without one they get Summary Stage 2018 [764] only, and a warning.
     """
     if patients < 1:
         raise ValueError("patients: must be at least 1")
-    generator = DemoGenerator(seed, _first_ids(session))
+    generator = DemoGenerator(seed, _first_ids(session), installed_coder())
     first_patient = generator.ids["patient"] + 1
     counts = dict.fromkeys(TABLES, 0)
     done = 0

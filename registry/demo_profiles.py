@@ -165,3 +165,31 @@ STREETS = ["Test Street", "Sample Avenue", "Demo Road", "Mock Lane", "Fictional 
 CITIES = [("Springfield Demo", "001", "627"), ("Riverton Sample", "003", "628"), ("Lakeside Test", "005", "629"),
           ("Hillview Mock", "007", "620"), ("Fairfield Fake", "009", "622"), ("Oakdale Synth", "011", "623"),
           ("Cedar Falls Demo", "013", "624"), ("Maple Grove Test", "015", "625")]
+
+# ----- stage coding with an installed SEER algorithm (registry/demo_staging.py) ---------------------------------
+#: The part of the extent each staging input describes, by NAACCR item: EOD Primary Tumor [772] and EOD Prostate
+#: Pathologic Extension [3919] the primary tumor, EOD Regional Nodes [774] the nodes, EOD Mets [776] distant
+#: spread. Other inputs a schema uses for staging (Peritoneal Cytology [3911], Rai items …) are coded with a
+#: value that leaves the derived stage where the EOD items put it.
+STAGE_ROLES: dict[int, str] = {772: "tumor", 3919: "tumor", 774: "nodes", 776: "mets"}
+
+#: How a registrar's EOD codes reach each Summary Stage 2018 [764]: alternatives of (tumor, nodes, mets), each
+#: the stages that part alone derives ("-": leaves the stage unchanged, i.e. no involvement). Codes are found in
+#: the installed algorithm and every combination is checked by staging it.
+STAGE_RECIPES: dict[str, list[tuple[str, str, str]]] = {
+    "0": [("0", "-", "-")],
+    "1": [("1", "-", "-")],
+    "2": [("2", "-", "-")],
+    "3": [("1", "3", "-"), ("3", "-", "-")],
+    "4": [("2", "3", "-"), ("4", "-", "-")],
+    "7": [("12", "-3", "7"), ("7", "-", "-")],
+    "8": [("8", "-", "-")],
+    "9": [("9", "-9", "-9")],
+}
+
+#: When a schema cannot derive the intended stage (lymphoma has no "regional nodes only"), the nearest it can.
+STAGE_FALLBACKS: dict[str, str] = {"0": "1", "1": "2", "2": "43", "3": "42", "4": "32", "7": "", "8": "", "9": ""}
+
+#: Items a registrar codes from the resected specimen: without surgery of the primary site they get this code
+#: ("default": the schema's own default, 9 unknown for a solid tumor, 8 not applicable for a lymphoma).
+NO_RESECTION_CODES: dict[str, str] = {"gradePathological": "default", "prostatePathologicalExtension": "900"}

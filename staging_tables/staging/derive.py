@@ -159,6 +159,11 @@ def _input_sources(algorithm: Algorithm) -> dict[str, tuple[str | None, Source |
     return cached
 
 
+def input_source(algorithm: Algorithm, key: str) -> Source | None:
+    """Where the abstract keeps input ``key`` of the algorithm (None for inputs no item carries)."""
+    return _input_sources(algorithm).get(key, (None, None))[1]
+
+
 # ----- staging one tumor ---------------------------------------------------------------------------------------
 @dataclass
 class TumorStaging:
