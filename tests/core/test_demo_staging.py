@@ -165,7 +165,7 @@ def test_demo_data_rederived_with_eod_public_has_a_known_stage(app, tmp_path):
     assert total == first.examined and known / total >= 0.95 and agree == total
 
 
-def test_without_an_algorithm_demo_data_codes_stage_only_and_says_so(app, caplog):
+def test_without_an_algorithm_demo_data_codes_stage_only_and_says_so(app, no_reference_tables, caplog):
     with caplog.at_level(logging.WARNING, logger="registry.demo_staging"):
         with operation(SYSTEM, "demo_data") as session:
             counts = load_demo_data(session, 300, seed=1)
