@@ -1,7 +1,7 @@
 """Streaming NAACCR XML reader and validator.
 
 Files hold hundreds of thousands of tumors, so the reader never builds the whole
-tree: lxml's ``iterparse`` delivers one ``Patient`` at a time and every finished
+tree: lxml's pull parser delivers one ``Patient`` at a time and every finished
 element is cleared, so memory stays flat whatever the file size.  The same pass
 checks what the XSD (1.8) and the dictionaries require, so one read both loads and
 validates, and every problem carries its line, patient and tumor position.
