@@ -55,8 +55,8 @@ def upload() -> Response | tuple[str, int]:
         upload.save(path)
         try:
             record = install(kind, path, actor=Actor.of(current_user), store=reference_store())
-        except InvalidReference as exc:
-            return _page(f"Nothing was installed: {exc}", kind), 400
+        except InvalidReference as exc:  # a checker may name the file by its path: the temporary one means nothing here
+            return _page(f"Nothing was installed: {str(exc).replace(str(path), name)}", kind), 400
     flash(f"Installed {record.kind} {record.name} version {record.version} ({record.summary}) "
           f"from {record.source_file}.", "ok")
     return redirect(url_for("reference.list_installed"))

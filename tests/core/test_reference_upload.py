@@ -73,6 +73,7 @@ def test_a_wrong_file_shows_why_and_installs_nothing(app, instance, client, logi
     assert response.status_code == 400
     assert "Nothing was installed: naaccr-dictionary-260.xml is not a valid naaccr-dictionary" in page
     assert "Expected a NAACCR XML base or user dictionary" in page
+    assert "reference-upload-" not in page  # the temporary copy's folder means nothing to the administrator
     assert _installs() == 0 and not _audited("reference_install:naaccr-dictionary:create")
     assert not list((instance / "instance").rglob("*.xml"))
     assert list((instance / "uploads").iterdir()) == []
