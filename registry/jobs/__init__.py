@@ -10,6 +10,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from registry.db import db_session
 from registry.models import Job, JobStatus, User
+from registry.models.job import FAILED_PREFIX
 from registry.models.patient import utcnow
 
 JobFunction = Callable[..., str | None]
@@ -70,6 +72,22 @@ def live_status(job: Job) -> tuple[int, str]:
     return LIVE_PROGRESS.get(job.id, (job.progress, job.messages))
 
 
+def failure_reason(error: BaseException) -> str:
+    """What stopped a job, on one line: the error's own words, or its kind when it has none."""
+    words = " ".join(str(error).split())
+    return words or f"an unexpected {type(error).__name__} (the server log has the details)"
+
+
+def offered_result(job: Job) -> Path | None:
+    """The file a job offers for download: only a finished job's, inside the job files folder, still there."""
+    if job.status is not JobStatus.FINISHED or not job.result_file:
+        return None
+    path = Path(job.result_file).resolve()
+    if not path.is_relative_to(Path(current_app.config["JOB_FILES_DIR"]).resolve()) or not path.is_file():
+        return None
+    return path
+
+
 def enqueue(kind: str, params: dict[str, Any], *, user: User | None) -> Job:
     """Create the job row and hand it to Redis, or to this process's worker threads."""
     if kind not in _KINDS:
@@ -120,7 +138,7 @@ def execute(job_id: int, echo: Callable[[int, str], None] | None = None) -> Job:
     except Exception as exc:  # the job's error is its result; the worker must go on
         db_session.rollback()
         result, status = None, JobStatus.FAILED
-        message = f"failed: {exc}"
+        message = FAILED_PREFIX + failure_reason(exc)
         current_app.logger.error("job %s failed\n%s", job_id, traceback.format_exc())
     finally:
         db_session.remove()

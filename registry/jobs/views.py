@@ -1,17 +1,15 @@
 """Job pages: a list, a page with a live progress bar, its JSON status and the result download."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
+from flask import Blueprint, abort, jsonify, render_template, send_file
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from registry.audit import log_event
 from registry.db import db_session
-from registry.jobs import live_status
-from registry.models import Job, Role
+from registry.jobs import live_status, offered_result
+from registry.models import Job, JobStatus, Role
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/jobs", template_folder="../templates")
 
@@ -46,17 +44,31 @@ def status(job_id: int) -> Response:
     job = _visible(job_id)
     progress, messages = live_status(job)
     return jsonify(id=job.id, kind=job.kind, status=job.status.value, progress=progress,
-                   messages=messages, has_result=bool(job.result_file))
+                   messages=messages, has_result=offered_result(job) is not None, failure=job.failure)
+
+
+@blueprint.app_template_global("job_result")
+def job_result(job: Job) -> bool:
+    """Whether a job page may offer the result link (any page that shows a job uses this)."""
+    return offered_result(job) is not None
 
 
 @blueprint.route("/<int:job_id>/result")
 @login_required
-def result(job_id: int) -> Response:
+def result(job_id: int) -> Response | tuple[str, int]:
     job = _visible(job_id)
-    if not job.result_file:
-        abort(404)
-    path = Path(job.result_file).resolve()
-    if not path.is_relative_to(Path(current_app.config["JOB_FILES_DIR"]).resolve()) or not path.exists():
-        abort(404)
+    path = offered_result(job)
+    if path is None:
+        return render_template("error.html", title="No result", message=_why_no_result(job)), 404
     log_event(current_user, "job_result_download", entity="job", entity_id=job.id, detail=f"{job.kind}: {path.name}")
     return send_file(path, as_attachment=True)
+
+
+def _why_no_result(job: Job) -> str:
+    if job.status is JobStatus.FAILED:
+        return f"Job {job.id} failed, so it has no result to download: {job.failure}"
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return f"Job {job.id} has not finished yet ({job.status.value}); its result can be downloaded once it has."
+    if not job.result_file:
+        return f"Job {job.id} finished without a result file."
+    return f"The result file of job {job.id} is no longer on the server."

@@ -12,6 +12,10 @@ from registry.db import Base
 from registry.models.patient import utcnow
 
 
+#: How the runner starts the line that says why a job failed (the last line of its messages).
+FAILED_PREFIX = "failed: "
+
+
 class JobStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -35,3 +39,13 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    @property
+    def failure(self) -> str | None:
+        """Why a failed job failed (None unless it failed): the runner's last line, ``failed: <reason>``."""
+        if self.status is not JobStatus.FAILED:
+            return None
+        last = (self.messages or "").rstrip("\n").rpartition("\n")[2]
+        if last.startswith(FAILED_PREFIX):
+            return last.removeprefix(FAILED_PREFIX)
+        return "it stopped without saying why; the server log has the details"

@@ -1,7 +1,7 @@
 """Streaming NAACCR XML reader and validator.
 
 Files hold hundreds of thousands of tumors, so the reader never builds the whole
-tree: lxml's ``iterparse`` delivers one ``Patient`` at a time and every finished
+tree: lxml's pull parser delivers one ``Patient`` at a time and every finished
 element is cleared, so memory stays flat whatever the file size.  The same pass
 checks what the XSD (1.8) and the dictionaries require, so one read both loads and
 validates, and every problem carries its line, patient and tumor position.
@@ -216,6 +216,56 @@ def value_checker(item: ItemDef) -> Callable[[str], str | None]:
     return check
 
 
+class ElementEvents:
+    """``start``/``end`` events of the elements named by ``tags`` (all when None), as ``iterparse`` gives them.
+
+    The reader feeds the parser itself so that, in every lxml version, each event for the part of
+    the file before a syntax error is delivered before the error is raised: from lxml 6.2 on,
+    ``iterparse`` drops the events still queued when the parser fails (so a break in the first
+    32 KiB hid even the root), and closing a broken file makes up ``end`` events for the elements
+    left open.  Those are left out here: an end tag the file completes is always parsed before the
+    input ends, so a failing close can only add the start of an unfinished tag.  ``root`` is the
+    root element once the whole file has parsed.
+    """
+
+    chunk_size = 32768
+
+    def __init__(self, stream: IO[bytes], tags: list[str] | None) -> None:
+        self._stream = stream
+        self._parser = etree.XMLPullParser(events=("start", "end"), tag=tags, resolve_entities=False,
+                                           no_network=True, load_dtd=False, remove_comments=True, remove_pis=True)
+        self._events = self._parse()
+        self.root: etree._Element | None = None
+
+    def __iter__(self) -> "ElementEvents":
+        return self
+
+    def __next__(self) -> tuple[str, etree._Element]:
+        return next(self._events)
+
+    def _parse(self) -> Iterator[tuple[str, etree._Element]]:
+        parser, read = self._parser, self._stream.read
+        while data := read(self.chunk_size):
+            try:
+                parser.feed(data)
+            except etree.XMLSyntaxError as error:
+                yield from parser.read_events()
+                raise error
+            yield from parser.read_events()
+        try:
+            self.root = parser.close()
+        except etree.XMLSyntaxError as error:
+            yield from ((event, element) for event, element in parser.read_events() if event == "start")
+            raise error
+        yield from parser.read_events()
+
+
+def syntax_message(error: etree.XMLSyntaxError) -> str:
+    """The parser's reason, without its own ", line N, column M" and on one line (libxml2 2.13 added a newline)."""
+    message = re.sub(r",\s*line \d+, column \d+\s*$", "", error.msg or str(error))
+    return " ".join(message.split())
+
+
 class NaaccrReader:
     """Iterate the patients of a NAACCR XML file (``.xml`` or ``.xml.gz``), checking as it goes.
 
@@ -245,9 +295,7 @@ class NaaccrReader:
         # Python sees only the root, Patient and Tumor elements as they open and close; everything
         # inside a finished Patient is then walked once (see _advance), which is much cheaper than
         # an event per Item.
-        self._events = etree.iterparse(self._raw, events=("start", "end"), tag=_EVENT_TAGS, resolve_entities=False,
-                                       no_network=True, load_dtd=False, remove_comments=True,
-                                       remove_pis=True)
+        self._events = ElementEvents(self._raw, _EVENT_TAGS)
         self.problems: list[Problem] = []
         self.lookup: ItemLookup | None = None
         self._data: NaaccrData | None = None
@@ -346,8 +394,7 @@ class NaaccrReader:
             if self._root is None and self._events.root is not None:
                 self._start(self._events.root)
             self._replay_finished_root_children()
-            message = exc.msg or str(exc)
-            message = re.sub(r", line \d+, column \d+$", "", message)
+            message = syntax_message(exc)
             patient, tumor = self._open_positions()
             raise NaaccrSyntaxError(Problem(f"the file is not well-formed XML: {message}", exc.lineno, patient, tumor,
                                             code="syntax")) from None

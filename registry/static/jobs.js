@@ -1,4 +1,5 @@
-// Polls a job's status so its progress bar moves without reloading the page.
+// Polls a job's status so its progress bar moves without reloading the page; a failed job
+// shows why and never offers a result.
 (function () {
   var box = document.getElementById("job");
   if (!box) { return; }
@@ -9,8 +10,18 @@
         document.getElementById("job-status").textContent = job.status;
         document.getElementById("job-progress").value = job.progress;
         document.getElementById("job-messages").textContent = job.messages;
-        document.getElementById("job-result").hidden = !job.has_result;
-        if (job.status === "queued" || job.status === "running") { setTimeout(poll, 1000); }
+        var pending = job.status === "queued" || job.status === "running";
+        var result = document.getElementById("job-result");
+        if (result) {
+          result.hidden = !job.has_result;
+          if (!pending && !job.has_result) { result.remove(); }
+        }
+        var failure = document.getElementById("job-failure");
+        if (failure && job.failure) {
+          document.getElementById("job-failure-reason").textContent = job.failure;
+          failure.hidden = false;
+        }
+        if (pending) { setTimeout(poll, 1000); }
       });
   }
   poll();

@@ -1,10 +1,12 @@
 """Background jobs run in-process without Redis, and through an RQ worker with it."""
 import os
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+import reports.submissions  # noqa: F401 - registers the naaccr-export job kind
 from registry.db import db_session
 from registry.jobs import enqueue, execute, job_kind
 from registry.models import Job, JobStatus, Patient
@@ -14,6 +16,11 @@ from registry.models import Job, JobStatus, Patient
 def _failing(progress, reason: str) -> None:
     progress(40, "about to fail")
     raise ValueError(reason)
+
+
+@job_kind("test-failing-silently")
+def _failing_silently(progress) -> None:
+    raise KeyError()
 
 
 def _wait(job_id: int, seconds: float = 30) -> Job:
@@ -85,3 +92,84 @@ def test_execute_reports_progress_to_a_terminal_callback(app):
     seen = []
     finished = execute(job.id, echo=lambda percent, message: seen.append(percent))
     assert finished.status is JobStatus.FINISHED and seen[-1] == 100
+
+
+def _job(app, status: JobStatus, *, user_id: int | None, result: str | None = "result.csv",
+         messages: str = "") -> Job:
+    """A job row in ``status`` whose result file (when named) exists in the job files folder."""
+    files = Path(app.config["JOB_FILES_DIR"])
+    files.mkdir(parents=True, exist_ok=True)
+    if result:
+        (files / result).write_text("a,b\n1,2\n")
+    job = Job(kind="naaccr-export", params={}, user_id=user_id, status=status, messages=messages,
+              result_file=str(files / result) if result else None)
+    db_session.add(job)
+    db_session.commit()
+    return job
+
+
+def test_failed_submission_page_says_why_and_offers_no_result(app, client, login):
+    """On a fresh machine (no dictionary installed) the export fails: its page says so and offers nothing."""
+    login("admin")
+    page = client.get("/admin/submissions").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    created = client.post("/admin/submissions", data={"version": "250", "record_type": "A", "csrf_token": token})
+    job_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    assert _wait(job_id).status is JobStatus.FAILED
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Download the result" not in page and f"/jobs/{job_id}/result" not in page
+    assert "This job failed, so it has no result to download. Reason: " in page
+    assert "the NAACCR 250 base dictionary is not installed" in page
+    status = client.get(f"/jobs/{job_id}.json").get_json()
+    assert status["has_result"] is False
+    assert status["failure"].startswith("the NAACCR 250 base dictionary is not installed")
+    answer = client.get(f"/jobs/{job_id}/result")
+    assert answer.status_code == 404
+    assert f"Job {job_id} failed, so it has no result to download: the NAACCR 250" in answer.get_data(as_text=True)
+
+
+def test_a_failed_job_never_offers_a_file_even_if_one_is_recorded(app, client, login):
+    user = login("admin")
+    job = _job(app, JobStatus.FAILED, user_id=user.id, messages="half written\nfailed: the disk is full\n")
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "Download the result" not in page and "Reason: <span id=\"job-failure-reason\">the disk is full" in page
+    assert client.get(f"/jobs/{job.id}.json").get_json()["has_result"] is False
+    answer = client.get(f"/jobs/{job.id}/result")
+    assert answer.status_code == 404 and "failed, so it has no result to download: the disk is full" in answer.get_data(
+        as_text=True)
+
+
+def test_a_finished_job_offers_its_result(app, client, login):
+    user = login("admin")
+    job = _job(app, JobStatus.FINISHED, user_id=user.id)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "Download the result" in page and 'id="job-failure" class="flash error" role="alert" hidden' in page
+    status = client.get(f"/jobs/{job.id}.json").get_json()
+    assert (status["status"], status["has_result"], status["failure"]) == ("finished", True, None)
+    download = client.get(f"/jobs/{job.id}/result")
+    assert download.status_code == 200 and download.get_data(as_text=True) == "a,b\n1,2\n"
+
+
+@pytest.mark.parametrize("status, result, words", [
+    (JobStatus.RUNNING, "result.csv", "has not finished yet (running)"),
+    (JobStatus.FINISHED, None, "finished without a result file"),
+])
+def test_result_route_says_why_there_is_nothing(app, client, login, status, result, words):
+    user = login("admin")
+    job = _job(app, status, user_id=user.id, result=result)
+    answer = client.get(f"/jobs/{job.id}/result")
+    assert answer.status_code == 404 and words in answer.get_data(as_text=True)
+
+
+def test_a_removed_result_file_is_not_offered(app, client, login):
+    user = login("admin")
+    job = _job(app, JobStatus.FINISHED, user_id=user.id)
+    Path(job.result_file).unlink()
+    assert "Download the result" not in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    answer = client.get(f"/jobs/{job.id}/result")
+    assert answer.status_code == 404 and "no longer on the server" in answer.get_data(as_text=True)
+
+
+def test_an_error_without_words_is_still_explained(app):
+    done = _wait(enqueue("test-failing-silently", {}, user=None).id)
+    assert done.failure == "an unexpected KeyError (the server log has the details)"

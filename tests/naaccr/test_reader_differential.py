@@ -2,13 +2,11 @@
 
 ``NaaccrReader`` lets lxml report only the root, Patient and Tumor elements and then walks each
 finished Patient, taking a shortcut for plain Items. ``EventReader`` below drives the very same
-checks (``_start``/``_end``/``_item``) from an iterparse event for every element, the obvious
+checks (``_start``/``_end``/``_item``) from a parse event for every element, the obvious
 and slow way; both must give the same patients, items, lines and problems, in the same order,
 for every reference file and for generated broken files.
 """
 from __future__ import annotations
-
-import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +14,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from registry.naaccr import NaaccrReader
-from registry.naaccr.reader import NaaccrError, NaaccrSyntaxError, Problem
+from registry.naaccr.reader import ElementEvents, NaaccrError, NaaccrSyntaxError, Problem, syntax_message
 
 from .conftest import NAACCR_DIR
 
@@ -26,8 +24,7 @@ class EventReader(NaaccrReader):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._events = etree.iterparse(self._raw, events=("start", "end"), resolve_entities=False, no_network=True,
-                                       load_dtd=False, remove_comments=True, remove_pis=True)
+        self._events = ElementEvents(self._raw, None)
 
     def _advance(self) -> bool:
         try:
@@ -40,8 +37,7 @@ class EventReader(NaaccrReader):
                         return True
         except etree.XMLSyntaxError as exc:
             self._done = True
-            message = re.sub(r", line \d+, column \d+$", "", exc.msg or str(exc))
-            raise NaaccrSyntaxError(Problem(f"the file is not well-formed XML: {message}", exc.lineno,
+            raise NaaccrSyntaxError(Problem(f"the file is not well-formed XML: {syntax_message(exc)}", exc.lineno,
                                             self._patient.index if self._patient else None,
                                             self._tumor.index if self._tumor else None, code="syntax")) from None
         self._done = True

@@ -68,6 +68,7 @@ RULES: dict[str, Access] = {
     "jobs.result": Access(ALL, why="one's own job result file"),
     # administration
     "reference.list_installed": Access(ADMIN, why="installed reference tables"),
+    "reference.upload": Access(ADMIN, why="install a reference file"),
     "annual_report.index": Access(ADMIN, why="annual report jobs"),
     "submissions.submissions_page": Access(ADMIN, phi=True, why="NAACCR submissions (identified files)"),
     "submissions.download": Access(ADMIN, phi=True, why="a submission file"),
