@@ -196,7 +196,7 @@ def create_submission(output: str | os.PathLike[str], *, version: str = "250", r
     dictionary = store.get(str(version))
     if dictionary is None:
         raise NotFound(f"the NAACCR {version} base dictionary is not installed "
-                       "(flask --app wsgi reference install naaccr-dictionary naaccr-dictionary-{version}.xml)")
+                       f"(flask --app wsgi reference install naaccr-dictionary naaccr-dictionary-{version}.xml)")
     target = Path(output)
     partial = target.with_name(target.name + ".part")
     try:

@@ -108,8 +108,8 @@ def _job(app, status: JobStatus, *, user_id: int | None, result: str | None = "r
     return job
 
 
-def test_failed_submission_page_says_why_and_offers_no_result(app, client, login):
-    """On a fresh machine (no dictionary installed) the export fails: its page says so and offers nothing."""
+def test_failed_submission_page_says_why_and_offers_no_result(app, no_reference_tables, client, login):
+    """With no dictionary installed the export fails: its page says so and offers nothing."""
     login("admin")
     page = client.get("/admin/submissions").get_data(as_text=True)
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
@@ -120,6 +120,7 @@ def test_failed_submission_page_says_why_and_offers_no_result(app, client, login
     assert "Download the result" not in page and f"/jobs/{job_id}/result" not in page
     assert "This job failed, so it has no result to download. Reason: " in page
     assert "the NAACCR 250 base dictionary is not installed" in page
+    assert "reference install naaccr-dictionary naaccr-dictionary-250.xml" in page
     status = client.get(f"/jobs/{job_id}.json").get_json()
     assert status["has_result"] is False
     assert status["failure"].startswith("the NAACCR 250 base dictionary is not installed")
