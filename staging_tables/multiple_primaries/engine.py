@@ -15,7 +15,7 @@ from pathlib import Path
 from . import checks, hematopoietic, site_checks  # noqa: F401  (checks register themselves)
 from .checks import FINAL, MULTIPLE, QUESTIONABLE, SINGLE, Tumor
 from .dates import DiagnosisDate
-from .tables import RuleSet, hematopoietic_tables, rule_sets
+from .tables import RuleSet, TablesMissing, hematopoietic_tables, rule_sets
 
 VALID_BEHAVIORS = frozenset("01236")
 
@@ -105,7 +105,11 @@ class Engine:
             if answers and rule.question_id and rule.question_id in answers:
                 outcome = (FINAL, rule.verdict, None) if answers[rule.question_id] else None
             else:
-                outcome = apply(first, second)
+                try:
+                    outcome = apply(first, second)
+                except TablesMissing as exc:
+                    return Verdict(QUESTIONABLE, rule_set.name, f"{rule_set.name} {rule.step}",
+                                   f"Unable to apply Rule {rule.step} of {rule_set.name}: {exc}.")
             if outcome is None:
                 continue
             kind, result, message = outcome

@@ -219,7 +219,15 @@ def read_hematopoietic(folder: Path) -> HematoTables:
                         read_histology_groups(folder / "Hematopoietic2001HistologyGroups.csv"), group_pairs, pairs_1998)
 
 
+class TablesMissing(LookupError):
+    """The official hematopoietic tables are not where the product looks for them."""
+
+
 @lru_cache(maxsize=4)
 def hematopoietic_tables(folder: Path | None = None) -> HematoTables:
     """The official hematopoietic tables, read once per folder (default :func:`hematopoietic_dir`)."""
-    return read_hematopoietic(folder or hematopoietic_dir())
+    folder = folder or hematopoietic_dir()
+    try:
+        return read_hematopoietic(folder)
+    except FileNotFoundError as exc:
+        raise TablesMissing(f"the official hematopoietic tables are not installed ({exc.filename} is missing)") from None
