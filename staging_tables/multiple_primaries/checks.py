@@ -61,9 +61,9 @@ class Context:
 CHECKS: dict[str, Callable[[dict[str, str], Context], Check]] = {}
 
 
-def check(name: str):
+def check(name: str) -> Callable[[Callable[[dict[str, str], Context], Check]], Callable[[dict[str, str], Context], Check]]:
     """Register a check builder under the name ``mp_rules.csv`` uses."""
-    def register(builder):
+    def register(builder: Callable[[dict[str, str], Context], Check]) -> Callable[[dict[str, str], Context], Check]:
         CHECKS[name] = builder
         return builder
     return register
@@ -90,6 +90,7 @@ def build(rule: Rule, rule_set_name: str, hemato: Callable[[], HematoTables]) ->
 
 
 def group(name: str) -> frozenset[str]:
+    """The codes of a histology group of ``mp_histology_groups.csv``."""
     try:
         return histology_groups()[name]
     except KeyError:
@@ -97,16 +98,18 @@ def group(name: str) -> frozenset[str]:
 
 
 def member(tumor: Tumor, codes: frozenset[str]) -> bool:
+    """The tumor's histology (any behavior) or histology/behavior is among the codes."""
     return tumor.histology in codes or tumor.morphology in codes
 
 
-def lookup(table: dict, tumor: Tumor):
+def lookup(table: dict, tumor: Tumor) -> object | None:
     """The entry of a tumor in a histology table: by histology (any behavior) first, then histology/behavior."""
     found = table.get(tumor.histology)
     return found if found is not None else table.get(tumor.morphology)
 
 
 def one_each(first: Tumor, second: Tumor, a: frozenset[str], b: frozenset[str]) -> bool:
+    """One tumor in each group, in either order."""
     return (member(first, a) and member(second, b)) or (member(first, b) and member(second, a))
 
 
@@ -121,10 +124,12 @@ def later_and_earlier(first: Tumor, second: Tumor) -> tuple[Tumor, Tumor] | None
 
 
 def same_side(first: Tumor, second: Tumor) -> bool:
+    """Both on the right or both on the left."""
     return first.laterality == second.laterality and first.laterality in (RIGHT, LEFT)
 
 
 def opposite_sides(first: Tumor, second: Tumor) -> bool:
+    """One on the right, the other on the left."""
     return {first.laterality, second.laterality} == {RIGHT, LEFT}
 
 
@@ -307,17 +312,29 @@ def _behavior_sequence(args: dict[str, str], ctx: Context) -> Check:
 
 # --- histology ----------------------------------------------------------------------------------------------
 
+#: What each argument of a ``pair`` step asks of the two tumors.
+PAIR_CONDITIONS = {
+    "sites": "both sites in these ranges", "each_site": "A|B: one site in each", "same_organ": "3-character sites equal",
+    "different_organ": "3-character sites differ", "both": "both histologies in a group",
+    "each": "A|B: one histology in each group", "not_both": "not both in a group",
+    "same_histology": "the same 4-digit histology", "different_histology": "different 4-digit histologies",
+    "histology_same_3": "the same first three digits", "histology_differs_3": "different first three digits",
+    "same_kind": "the same kind on a chart (see same_histology_kind)", "different_kind": "a different kind",
+    "behavior": "both this behavior", "behaviors": "both one of these behaviors",
+    "one_behavior": "at least one of this behavior", "same_side": "both right or both left",
+    "not_same_side": "different lateralities, or one on both sides", "opposite_sides": "one right, one left",
+    "not_opposite_sides": "not one right and one left", "same_known_side": "the same known laterality",
+    "side_unknown": "a laterality unknown", "later": "the later one in a group and the earlier not",
+    "within": "diagnosed within N days", "beyond": "diagnosed more than N days apart",
+}
+
+
 @check("pair")
 def _pair(args: dict[str, str], ctx: Context) -> Check:
-    """A pair of tumors described by groups: ``sites`` (both in), ``each_site`` (``A|B``: one in each),
-    ``different_organ`` (3-character sites differ), ``both`` (both in a histology group),
-    ``each`` (``A|B``: one in each), ``later`` (the later one in a group), ``same_histology``,
-    ``different_histology``, ``histology_differs_3`` (first three digits), ``same_side``, ``behavior`` (both this behavior), ``behaviors`` (both one of these),
-    ``one_behavior`` (at least one), ``not_both`` (not both in a group), ``not_same_side`` (different
-    lateralities, or one on both sides), ``later`` (the later one in a group and the earlier not), ``within``
-    or ``beyond`` (N days), ``same_organ`` (3-character sites equal), ``histology_same_3``, ``same_kind`` /
-    ``different_kind`` (see :func:`same_histology_kind`), ``opposite_sides``, ``not_opposite_sides``,
-    ``same_known_side``, ``side_unknown``."""
+    """A pair of tumors described by conditions that must all hold (see :data:`PAIR_CONDITIONS`)."""
+    unknown = set(args) - set(PAIR_CONDITIONS)
+    if unknown:
+        raise ValueError(f"{ctx.rule.rule_set} {ctx.rule.step}: unknown pair condition(s) {sorted(unknown)}")
     sites = ranges(args["sites"]) if "sites" in args else None
     each_site = tuple(ranges(r) for r in args["each_site"].split("|")) if "each_site" in args else None
     both = group(args["both"]) if "both" in args else None

@@ -18,6 +18,8 @@ from .dates import DiagnosisDate
 from .tables import RuleSet, TablesMissing, hematopoietic_tables, rule_sets
 
 VALID_BEHAVIORS = frozenset("01236")
+#: Laterality codes (NAACCR item 410); blank counts as unknown like 9.
+VALID_LATERALITIES = frozenset({"", "0", "1", "2", "3", "4", "5", "9"})
 
 
 class InvalidTumor(ValueError):
@@ -52,7 +54,10 @@ def tumor(site: str, histology: str, behavior: str, laterality: str, year: int |
     behavior = (behavior or "").strip()
     if len(behavior) != 1 or behavior not in VALID_BEHAVIORS:
         raise InvalidTumor("beh", f"behavior '{behavior}' is not 0, 1, 2, 3 or 6")
-    return Tumor(site, histology, behavior, (laterality or "").strip(), _date(year, month, day),
+    laterality = (laterality or "").strip()
+    if laterality not in VALID_LATERALITIES:
+        raise InvalidTumor("lat", f"laterality '{laterality}' is not 0-5 or 9")
+    return Tumor(site, histology, behavior, laterality, _date(year, month, day),
                  int(site[1:]), int(histology), f"{histology}/{behavior}")
 
 

@@ -67,6 +67,13 @@ def test_unreadable_tumors_name_the_field(codes, field):
     assert caught.value.field == field
 
 
+def test_laterality_must_be_a_code():
+    with pytest.raises(InvalidTumor) as caught:
+        tumor("C504", "8500", "3", "7", 2020)
+    assert caught.value.field == "lat"
+    assert tumor("C504", "8500", "3", "", 2020).laterality == ""
+
+
 def test_unknown_laterality_asks_and_the_answer_settles(mp_engine):
     first, second = tumor("C504", "8500", "3", "1", 2021, 1, 5), tumor("C502", "8500", "3", "9", 2021, 2, 1)
     asked = mp_engine.compare(first, second)
