@@ -178,3 +178,11 @@ def test_every_step_names_a_known_check_and_every_rule_set_ends_with_a_verdict()
     for rule_set in rule_sets():
         assert rule_set.rules, rule_set.key
         assert rule_set.rules[-1].check in ("no_other_rule", "heme_calculator", "heme_2001_groups", "heme_1998_pairs")
+
+
+def test_without_the_official_tables_a_hematopoietic_pair_is_questionable(tmp_path):
+    from staging_tables.multiple_primaries import engine
+    verdict = engine(tmp_path).compare(tumor("C421", "9863", "3", "0", 2015), tumor("C421", "9861", "3", "0", 2016))
+    assert verdict.result == Q and "not installed" in verdict.reason
+    solid = engine(tmp_path).compare(tumor("C504", "8500", "3", "1", 2019), tumor("C504", "8500", "3", "2", 2019))
+    assert solid.result == MP
