@@ -177,6 +177,7 @@ COMMAND_GROUPS = [
     "registry.naaccr.cli:naaccr_group",
     "reports.research.cli:export_group",
     "reports.research.cli:research_group",
+    "staging_tables.multiple_primaries.cli:mp_group",
 ]
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from registry.edits.engine import cached_date
+from staging_tables import multiple_primaries
 
 PREDICATES: list[dict[str, Any]] = []
 
@@ -88,20 +89,31 @@ def initial_treatment_date_missing(record: dict) -> bool:
 
 
 @predicate("P005", "Possible duplicate primary", "warning",
-           ("primary_site", "histology", "date_of_diagnosis"),
-           "Primary Site [400] {primary_site}, Histologic Type [522] {histology} diagnosed {date_of_diagnosis} "
-           "repeats another tumor of this patient: check the multiple primary rules", "case",
-           "fails a tumor whose 3-character site, histology and year of diagnosis repeat an earlier tumor's")
+           ("primary_site", "histology", "behavior", "laterality", "date_of_diagnosis"),
+           "Primary Site [400] {primary_site}, Histologic Type [522] {histology}, Behavior [523] {behavior} diagnosed "
+           "{date_of_diagnosis} is the same primary as another tumor of this patient by the multiple primary rules",
+           "case",
+           "fails a tumor that the multiple-primary rules (SEER Solid Tumor, MP/H, 2004 and Hematopoietic rules, "
+           "staging_tables/multiple_primaries) call a single primary with an earlier-listed tumor of the patient")
 def duplicate_primary(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
-    seen: set[tuple[str, str, str]] = set()
-    for index, tumor in enumerate(tumors):
-        site, histology, dx = tumor.get("primary_site"), tumor.get("histology"), tumor.get("date_of_diagnosis")
-        if not (site and histology and dx):
-            continue
-        key = (site[:3], histology, dx[:4])
-        if key in seen:
+    readable = [(index, mp_tumor) for index, mp_tumor in enumerate(_mp_tumor(t) for t in tumors) if mp_tumor]
+    for position, (index, later) in enumerate(readable):
+        if any(multiple_primaries.compare(earlier, later).result == multiple_primaries.SINGLE
+               for _, earlier in readable[:position]):
             yield index
-        seen.add(key)
+
+
+def _mp_tumor(record: dict) -> multiple_primaries.Tumor | None:
+    """The tumor as the multiple-primary rules read it, or None when a code or the date is missing or invalid."""
+    dx = cached_date(record.get("date_of_diagnosis") or "")
+    if dx is None:
+        return None
+    try:
+        return multiple_primaries.tumor(record.get("primary_site") or "", record.get("histology") or "",
+                                        record.get("behavior") or "", record.get("laterality") or "",
+                                        dx.year, dx.month, dx.day)
+    except multiple_primaries.InvalidTumor:
+        return None
 
 
 @predicate("P006", "Primary site, histology: combination not in the SEER site/histology list", "error",

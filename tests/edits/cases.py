@@ -204,7 +204,7 @@ CASES: dict[str, tuple[dict, dict]] = {
     "P004": ({"date_of_surgery": None, "date_of_radiation": None, "date_of_hormone_therapy": None,
               "date_of_initial_treatment": None}, {"date_of_initial_treatment": None}),
     "P006": ({"site_histology": SMALL_LIST}, {"site_histology": SMALL_LIST, "histology": "8520"}),
-    "P005": ({"sequence_number_hospital": "01", "second": {"sequence_number_hospital": "02",
+    "P005": ({"sequence_number_hospital": "01", "second": {"sequence_number_hospital": "02", "laterality": "2",
                                                            "date_of_diagnosis": "20220101"}},
              {"sequence_number_hospital": "01", "second": {"sequence_number_hospital": "02",
                                                            "date_of_diagnosis": "20201101"}}),
