@@ -12,6 +12,7 @@ from typing import Any
 
 from registry.edits.engine import cached_date
 from staging_tables import multiple_primaries
+from staging_tables.multiple_primaries.reference import installed_hematopoietic
 
 PREDICATES: list[dict[str, Any]] = []
 
@@ -97,9 +98,12 @@ def initial_treatment_date_missing(record: dict) -> bool:
            "staging_tables/multiple_primaries) call a single primary with an earlier-listed tumor of the patient")
 def duplicate_primary(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
     readable = [(index, mp_tumor) for index, mp_tumor in enumerate(_mp_tumor(t) for t in tumors) if mp_tumor]
+    if len(readable) < 2:
+        return
+    tables = installed_hematopoietic()
     for position, (index, later) in enumerate(readable):
-        if any(multiple_primaries.compare(earlier, later).result == multiple_primaries.SINGLE
-               for _, earlier in readable[:position]):
+        if any(multiple_primaries.compare(earlier, later, hematopoietic_folder=tables).result
+               == multiple_primaries.SINGLE for _, earlier in readable[:position]):
             yield index
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import click
 
 from .engine import InvalidTumor, engine, tumor
+from .reference import installed_hematopoietic
+from .tables import HematoSource
 
 TUMOR_COLUMNS = ("year", "month", "day", "site", "hist", "beh", "lat")
 INPUT_COLUMNS = tuple(f"{name}{n}" for n in (1, 2) for name in TUMOR_COLUMNS)
@@ -39,7 +41,7 @@ def _answers(text: str) -> dict[str, bool]:
     return answers
 
 
-def compare_row(row: dict[str, str], hematopoietic_folder: Path | None = None) -> dict[str, str]:
+def compare_row(row: dict[str, str], hematopoietic_folder: HematoSource | None = None) -> dict[str, str]:
     """The three output columns for one input row."""
     tumors = []
     for n in (1, 2):
@@ -59,7 +61,7 @@ def compare_row(row: dict[str, str], hematopoietic_folder: Path | None = None) -
     return {"mp_result": verdict.result, "mp_step": verdict.step, "mp_reason": reason}
 
 
-def compare_csv(in_path: Path, out_path: Path, hematopoietic_folder: Path | None = None) -> collections.Counter:
+def compare_csv(in_path: Path, out_path: Path, hematopoietic_folder: HematoSource | None = None) -> collections.Counter:
     """Compare every pair of ``in_path`` into ``out_path``; counts by result ("malformed" for unread rows)."""
     try:
         with in_path.open(newline="", encoding="utf-8-sig") as handle:
@@ -98,12 +100,12 @@ def mp_group() -> None:
 @click.option("--input", "in_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--tables", "tables", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Folder of the official hematopoietic CSVs (default: the product's lookup path).")
+              help="Folder of the official hematopoietic CSVs (default: the installed tables).")
 def mp_compare(in_path: Path, out_path: Path, tables: Path | None) -> None:
     if not in_path.is_file():
         raise click.ClickException(f"{in_path} does not exist")
     try:
-        counts = compare_csv(in_path, out_path, tables)
+        counts = compare_csv(in_path, out_path, tables or installed_hematopoietic())
     except PairsFileError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"compared {sum(counts.values())} pairs into {out_path}: "

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from . import checks, hematopoietic, site_checks  # noqa: F401  (checks register themselves)
 from .checks import FINAL, MULTIPLE, QUESTIONABLE, SINGLE, Tumor
 from .dates import DiagnosisDate
-from .tables import RuleSet, TablesMissing, hematopoietic_tables, rule_sets
+from .tables import HematoSource, RuleSet, TablesMissing, hematopoietic_tables, rule_sets
 
 VALID_BEHAVIORS = frozenset("01236")
 #: Laterality codes (NAACCR item 410); blank counts as unknown like 9.
@@ -142,9 +141,9 @@ def _same_report(first: Tumor, second: Tumor) -> bool:
 
 
 @lru_cache(maxsize=4)
-def engine(hematopoietic_folder: Path | None = None) -> Engine:
-    """The engine with every rule set built (official hematopoietic tables from the folder given, else the
-    default of :func:`staging_tables.multiple_primaries.tables.hematopoietic_dir`)."""
+def engine(hematopoietic_folder: HematoSource | None = None) -> Engine:
+    """The engine with every rule set built (official hematopoietic tables from the folder or files given,
+    else the default of :func:`staging_tables.multiple_primaries.tables.hematopoietic_dir`)."""
     def hemato():
         return hematopoietic_tables(hematopoietic_folder)
     built = []
@@ -154,6 +153,6 @@ def engine(hematopoietic_folder: Path | None = None) -> Engine:
 
 
 def compare(first: Tumor, second: Tumor, answers: Mapping[str, bool] | None = None, *,
-            hematopoietic_folder: Path | None = None) -> Verdict:
+            hematopoietic_folder: HematoSource | None = None) -> Verdict:
     """Compare two tumors of one patient (see :class:`Engine`)."""
     return engine(hematopoietic_folder).compare(first, second, answers)

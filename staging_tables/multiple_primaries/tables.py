@@ -2,7 +2,9 @@
 
 Our tables say which rule set covers a tumor, the steps of each rule set, and the histology tables of the
 Solid Tumor Rules (rows, subtypes/variants, histology groups). The hematopoietic same-primary and
-transformation pairs are SEER's files, read unchanged from :func:`hematopoietic_dir`.
+transformation pairs are SEER's files, shipped unchanged in ``staging_tables/official/mph/`` and installed
+as reference data (kind ``mp-hematopoietic``); the product reads the newest install of each file
+(:mod:`staging_tables.multiple_primaries.reference`), the library a folder (:func:`hematopoietic_dir`).
 """
 from __future__ import annotations
 
@@ -13,25 +15,35 @@ from functools import lru_cache
 from pathlib import Path
 
 TABLES_DIR = Path(__file__).resolve().parents[1]
+OFFICIAL_DIR = TABLES_DIR / "official" / "mph"
 RULE_SETS_FILE = TABLES_DIR / "mp_rule_sets.csv"
 RULES_FILE = TABLES_DIR / "mp_rules.csv"
 HISTOLOGY_GROUPS_FILE = TABLES_DIR / "mp_histology_groups.csv"
 HISTOLOGY_ROWS_FILE = TABLES_DIR / "mp_histology_rows.csv"
 HISTOLOGY_SUBTYPES_FILE = TABLES_DIR / "mp_histology_subtypes.csv"
 SITE_TABLES_FILE = TABLES_DIR / "mp_site_tables.csv"
-#: The official files this engine reads, as SEER publishes them (imsweb/mph resources).
+#: The official files this engine reads, as SEER publishes them (imsweb/mph resources), in the order of
+#: :class:`HematoTables`' fields.
 HEMATOPOIETIC_FILES = ("Hematopoietic2010SamePrimaryPairs.csv", "Hematopoietic2010TransformToPairs.csv",
                        "Hematopoietic2010TransformFromPairs.csv", "Hematopoietic2001HistologyGroups.csv",
                        "Hematopoietic2001HistologyGroupPairs.csv", "Hematopoietic1998HistologyPairs.csv")
 
 
 def hematopoietic_dir() -> Path:
-    """Where the official hematopoietic CSVs are read from: ``REGISTRY_MP_TABLES`` or the reference folder."""
+    """The folder of official hematopoietic CSVs a library caller gets: ``REGISTRY_MP_TABLES``, else the copies
+    shipped with the product."""
     configured = os.environ.get("REGISTRY_MP_TABLES")
-    if configured:
-        return Path(configured)
-    reference = Path(os.environ.get("REGISTRY_REFERENCE_DIR", TABLES_DIR.parents[1] / "shared" / "reference"))
-    return reference / "algorithms" / "mph"
+    return Path(configured) if configured else OFFICIAL_DIR
+
+
+#: Where each official file is: a folder holding them under their own names, or ``(name, path)`` pairs.
+HematoSource = Path | tuple[tuple[str, str], ...]
+
+
+def _files(source: HematoSource) -> dict[str, Path]:
+    if isinstance(source, Path):
+        return {name: source / name for name in HEMATOPOIETIC_FILES}
+    return {name: Path(path) for name, path in source}
 
 
 def ranges(text: str) -> tuple[tuple[int, int], ...]:
@@ -207,16 +219,32 @@ class HematoTables:
         return any(p.other == other and p.first_year <= year <= p.last_year for p in table.get(code, ()))
 
 
-def read_hematopoietic(folder: Path) -> HematoTables:
-    """The official hematopoietic tables of ``folder`` (the files of :data:`HEMATOPOIETIC_FILES`)."""
-    group_pairs = frozenset((int(r["FirstDxHistologyGroup"]), int(r["SecondDxHistologyGroup"]))
-                            for r in _read(folder / "Hematopoietic2001HistologyGroupPairs.csv"))
-    pairs_1998 = [(int(r["HistologyLow"]), int(r["HistologyHigh"]), int(r["SameHistologyLow"]),
-                   int(r["SameHistologyHigh"])) for r in _read(folder / "Hematopoietic1998HistologyPairs.csv")]
-    return HematoTables(read_pair_table(folder / "Hematopoietic2010SamePrimaryPairs.csv"),
-                        read_pair_table(folder / "Hematopoietic2010TransformToPairs.csv"),
-                        read_pair_table(folder / "Hematopoietic2010TransformFromPairs.csv"),
-                        read_histology_groups(folder / "Hematopoietic2001HistologyGroups.csv"), group_pairs, pairs_1998)
+def read_group_pairs(path: Path) -> frozenset[tuple[int, int]]:
+    """The official 2001 pairs of histology groups that are one primary."""
+    return frozenset((int(r["FirstDxHistologyGroup"]), int(r["SecondDxHistologyGroup"])) for r in _read(path))
+
+
+def read_pairs_1998(path: Path) -> list[tuple[int, int, int, int]]:
+    """The official 1998 histology ranges and the ranges that are the same primary with them."""
+    return [(int(r["HistologyLow"]), int(r["HistologyHigh"]), int(r["SameHistologyLow"]), int(r["SameHistologyHigh"]))
+            for r in _read(path)]
+
+
+#: The reader of each official file (also what checks a file before it is installed).
+HEMATOPOIETIC_READERS = {
+    "Hematopoietic2010SamePrimaryPairs.csv": read_pair_table,
+    "Hematopoietic2010TransformToPairs.csv": read_pair_table,
+    "Hematopoietic2010TransformFromPairs.csv": read_pair_table,
+    "Hematopoietic2001HistologyGroups.csv": read_histology_groups,
+    "Hematopoietic2001HistologyGroupPairs.csv": read_group_pairs,
+    "Hematopoietic1998HistologyPairs.csv": read_pairs_1998,
+}
+
+
+def read_hematopoietic(source: HematoSource) -> HematoTables:
+    """The official hematopoietic tables (the files of :data:`HEMATOPOIETIC_FILES`) from a folder or pairs."""
+    files = _files(source)
+    return HematoTables(*(HEMATOPOIETIC_READERS[name](files[name]) for name in HEMATOPOIETIC_FILES))
 
 
 class TablesMissing(LookupError):
@@ -224,10 +252,9 @@ class TablesMissing(LookupError):
 
 
 @lru_cache(maxsize=4)
-def hematopoietic_tables(folder: Path | None = None) -> HematoTables:
-    """The official hematopoietic tables, read once per folder (default :func:`hematopoietic_dir`)."""
-    folder = folder or hematopoietic_dir()
+def hematopoietic_tables(source: HematoSource | None = None) -> HematoTables:
+    """The official hematopoietic tables, read once per source (default :func:`hematopoietic_dir`)."""
     try:
-        return read_hematopoietic(folder)
+        return read_hematopoietic(source or hematopoietic_dir())
     except FileNotFoundError as exc:
         raise TablesMissing(f"the official hematopoietic tables are not installed ({exc.filename} is missing)") from None

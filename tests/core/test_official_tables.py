@@ -27,7 +27,8 @@ from tests.edits.cases import BASE_PATIENT, BASE_TUMOR, TODAY
 from tests.reference import REFERENCE_DIR
 
 SHIPPED = official_tables()
-KINDS = {"naaccr-dictionary", "naaccr-lookups", "staging-algorithm", "site-histology", "surgery-tables", "life-table"}
+KINDS = {"naaccr-dictionary", "naaccr-lookups", "staging-algorithm", "site-histology", "surgery-tables", "life-table",
+         "mp-hematopoietic"}
 
 
 def _sha(path) -> str:

@@ -1,12 +1,15 @@
 """The official hematopoietic tables: every row of the loader test files (imsweb/mph) is read and used
 with its years; our rule tables are well formed."""
 import csv
+from pathlib import Path
 
 import pytest
+from flask import g
 
 from staging_tables.multiple_primaries.tables import (
-    HematoTables, group_of, hematopoietic_dir, histology_groups, histology_rows, histology_subtypes, read_histology_groups,
-    read_pair_table, rule_sets, site_tables)
+    HEMATOPOIETIC_FILES, OFFICIAL_DIR, HematoTables, group_of, hematopoietic_dir, histology_groups, histology_rows,
+    histology_subtypes, read_hematopoietic, read_histology_groups, read_pair_table, rule_sets, site_tables)
+from tests.reference import REFERENCE_DIR
 
 
 def _rows(path):
@@ -42,9 +45,35 @@ def test_every_row_of_the_groups_test_file_is_a_group(mph_dir):
     assert group_of(groups, 9999) is None
 
 
-def test_the_product_reads_the_official_tables_from_one_place(monkeypatch, tmp_path):
+def test_the_library_reads_the_shipped_copies_unless_told_otherwise(monkeypatch, tmp_path):
+    monkeypatch.delenv("REGISTRY_MP_TABLES", raising=False)
+    assert hematopoietic_dir() == OFFICIAL_DIR
+    assert read_hematopoietic(OFFICIAL_DIR) == read_hematopoietic(REFERENCE_DIR / "algorithms" / "mph")
     monkeypatch.setenv("REGISTRY_MP_TABLES", str(tmp_path))
     assert hematopoietic_dir() == tmp_path
+
+
+def test_the_product_compares_with_the_newest_install_of_each_table(app, tmp_path):
+    from registry.audit import SYSTEM
+    from registry.reference import InvalidReference, install
+    from staging_tables.multiple_primaries.reference import KIND, installed_hematopoietic
+    source = installed_hematopoietic()
+    assert [name for name, _ in source] == list(HEMATOPOIETIC_FILES)
+    assert all(Path(path).read_bytes() == (OFFICIAL_DIR / name).read_bytes() for name, path in source)
+    revised = tmp_path / "Hematopoietic2010SamePrimaryPairs.csv"
+    revised.write_text((OFFICIAL_DIR / revised.name).read_text() + "9989/3,2010,,2010,,9991/3\n")
+    install(KIND, revised, actor=SYSTEM, store=tmp_path / "store")
+    g.pop("_mp_hematopoietic")
+    newest = dict(installed_hematopoietic())
+    assert Path(newest[revised.name]).read_bytes() == revised.read_bytes()
+    wrong = tmp_path / "Hematopoietic2001HistologyGroups.csv"
+    wrong.write_text("a,b\n1,2\n")
+    with pytest.raises(InvalidReference, match="does not hold the columns"):
+        install(KIND, wrong, actor=SYSTEM, store=tmp_path / "store")
+    odd = tmp_path / "Hematopoietic2099Pairs.csv"
+    odd.write_text(revised.read_text())
+    with pytest.raises(InvalidReference, match="is not the name of one of the tables"):
+        install(KIND, odd, actor=SYSTEM, store=tmp_path / "store")
 
 
 def test_rule_tables_are_consistent():
