@@ -9,6 +9,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import load_config
 from registry.db import bind, db_session, make_engine
@@ -46,6 +47,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=None)
     app.config.update(load_config(overrides))
     app.permanent_session_lifetime = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # The sign-in throttle counts per client address: behind a proxy that is X-Forwarded-For's entry.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])  # type: ignore[method-assign]
 
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["registry_engine"] = engine
