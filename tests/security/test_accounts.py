@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 
 import pytest
@@ -130,3 +131,20 @@ def test_cookies_are_secure_httponly_samesite_over_https(app, make_user):
     assert "secure" in flags and "httponly" in flags and flags["samesite"].lower() == "samesite=lax"
     assert "expires" in flags  # permanent: lapses with idle time, not at browser close only
     assert client.get("/", base_url="https://registry.example").status_code == 200
+
+
+def test_revoking_a_token_that_does_not_exist_or_is_not_yours_answers_the_same(app, registry):
+    """Otherwise trying ids would tell which tokens exist."""
+    registrar, reviewer = registry.principals["registrar"], registry.principals["reviewer"]
+    missing = db_session.scalar(select(ApiToken.id).order_by(ApiToken.id.desc())) + 1000
+    theirs = reviewer.owned["token_id"]
+    answers = {}
+    for token_id in (missing, theirs):
+        response = registrar.client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": registrar.csrf})
+        page = registrar.client.get(response.headers["Location"]).get_data(as_text=True)
+        flashes = re.findall(r'<p class="flash ([a-z]+)" role="alert">([^<]*)</p>', page)
+        answers[token_id] = (response.status_code, response.headers["Location"],
+                             [(category, text.replace(str(token_id), "ID")) for category, text in flashes])
+    assert answers[missing] == answers[theirs]
+    assert answers[missing][2] == [("error", "you have no API token ID to revoke")]
+    assert db_session.get(ApiToken, theirs).revoked_at is None
