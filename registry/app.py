@@ -5,7 +5,7 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request, session
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
@@ -82,6 +82,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if g.get("api_user") is not None or "_user_id" in session:
+            # Whatever a signed-in user receives may name patients: no browser or proxy may keep a copy.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(404)
