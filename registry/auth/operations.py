@@ -8,10 +8,11 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.audit import SYSTEM, Actor, log_event, operation
-from registry.db import db_session
+from registry.db import db_session, transaction
 from registry.errors import InvalidInput
 from registry.models import LoginThrottle, Role, User
 from registry.models.patient import utcnow
@@ -161,22 +162,32 @@ def _stand_in_hash() -> str:
     return hasher.hash(secrets.token_urlsafe(16))
 
 
-def _count_address_failure(session: Session, address: str, now: dt.datetime) -> None:
-    """One more failure from ``address``; past the free allowance each one doubles the wait, up to a cap."""
-    throttle = session.get(LoginThrottle, address)
-    if throttle is None:
-        throttle = LoginThrottle(address=address, failures=0, last_failure_at=now)
-        session.add(throttle)
-    elif now - _aware(throttle.last_failure_at) > ADDRESS_FORGETS_AFTER:
-        throttle.failures = 0
-    throttle.failures += 1
-    throttle.last_failure_at = now
-    over = throttle.failures - ADDRESS_FREE_FAILURES
-    if over >= 0:
-        throttle.held_until = now + min(ADDRESS_FIRST_HOLD * 2 ** min(over, 10), ADDRESS_MAX_HOLD)
+def _count_address_failure(address: str, now: dt.datetime) -> None:
+    """One more failure from ``address``; past the free allowance each one doubles the wait, up to a cap.
+
+    Its own transaction, tried twice: two first failures from one address at the same moment both insert.
+    """
+    for attempt in (1, 2):
+        try:
+            with transaction() as session:
+                throttle = session.get(LoginThrottle, address)
+                if throttle is None:
+                    throttle = LoginThrottle(address=address, failures=0, last_failure_at=now)
+                    session.add(throttle)
+                elif now - _aware(throttle.last_failure_at) > ADDRESS_FORGETS_AFTER:
+                    throttle.failures = 0
+                throttle.failures += 1
+                throttle.last_failure_at = now
+                over = throttle.failures - ADDRESS_FREE_FAILURES
+                if over >= 0:
+                    throttle.held_until = now + min(ADDRESS_FIRST_HOLD * 2 ** min(over, 10), ADDRESS_MAX_HOLD)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
-def authenticate(username: str, password: str, *, address: str = "unknown") -> User | None:
+def authenticate(username: str, password: str, *, address: str) -> User | None:
     """The user when the password is right and neither the account nor the client address is held back.
 
     Every attempt costs one argon2 verification and gets the same answer, so neither the time taken nor
@@ -210,7 +221,7 @@ def authenticate(username: str, password: str, *, address: str = "unknown") -> U
             user.locked_until = None
             user.last_login_at = now
         return user
-    _count_address_failure(session, address, now)
+    _count_address_failure(address, now)
     if user is None:
         log_event(SYSTEM, "login_failed", detail=f"unknown user {name[:80]!r}")
         return None
