@@ -54,7 +54,8 @@ def init_login(app: Flask) -> None:
 
     @app.before_request
     def _idle_expiry() -> None:
-        # A permanent session cookie is re-issued on every request, so it lapses after idle time only.
+        # A permanent cookie is re-issued with a fresh signed time on every request; Flask refuses one
+        # whose time is older than SESSION_IDLE_MINUTES, so the idle limit holds on the server too.
         session.permanent = True
 
 
