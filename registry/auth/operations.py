@@ -79,17 +79,20 @@ def _keep_an_admin(session: Session, user: User) -> None:
                                         "make another admin first"})
 
 
+def _replace_password(user: User, password: str) -> None:
+    user.password_hash = hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_generation += 1
+
+
 def set_password(user_id: int, password: str, *, actor: Actor | User) -> None:
     """A new password; it also ends the account's sessions, which may have been opened with the old one."""
     problem = password_problem(password)
     if problem:
         raise InvalidInput({"password": problem})
     with operation(actor, "set_password") as session:
-        user = session.get(User, user_id)
-        user.password_hash = hasher.hash(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.session_generation += 1
+        _replace_password(session.get(User, user_id), password)
 
 
 def reset_password(username: str, password: str, *, actor: Actor | User) -> User:
@@ -99,10 +102,7 @@ def reset_password(username: str, password: str, *, actor: Actor | User) -> User
         raise InvalidInput({"password": problem})
     with operation(actor, "reset_password") as session:
         user = _user_named(session, username)
-        user.password_hash = hasher.hash(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.session_generation += 1
+        _replace_password(user, password)
     return user
 
 
