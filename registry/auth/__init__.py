@@ -28,7 +28,7 @@ login_manager.login_message = "Please sign in to continue."
 def _load_user(user_id: str) -> User | None:
     user = db_session.get(User, int(user_id))
     if user is None or not user.is_enabled or not _session_is_current(user):
-        session.clear()
+        clear_session()
         return None
     return user
 
@@ -39,11 +39,16 @@ def _session_is_current(user: User) -> bool:
             and time.time() - started < current_app.config["SESSION_MAX_HOURS"] * 3600)
 
 
+def clear_session() -> None:
+    """Empty the session, and forget the CSRF token this request derived from it (Flask-WTF caches it in g)."""
+    session.clear()
+    g.pop("csrf_token", None)
+
+
 def begin_session(user: User) -> None:
     """Sign ``user`` in on a fresh session: nothing of the anonymous one (its CSRF token included) survives."""
-    session.clear()
+    clear_session()
     session.permanent = True
-    g.pop("csrf_token", None)
     login_user(user)
     session["generation"] = user.session_generation
     session["signed_in_at"] = int(time.time())

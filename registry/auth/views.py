@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from registry.auth import begin_session
+from registry.auth import begin_session, clear_session
 from registry.auth.operations import authenticate, sign_out
 
 blueprint = Blueprint("auth", __name__, template_folder="../templates")
@@ -47,5 +47,5 @@ def login() -> str | Response:
 def logout() -> Response:
     sign_out(current_user._get_current_object())
     logout_user()
-    session.clear()
+    clear_session()
     return redirect(url_for("auth.login"))
