@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from registry.audit import log_event, operation
 from registry.db import db_session
-from registry.errors import InvalidInput, NotAllowed, NotFound
+from registry.errors import InvalidInput, NotFound
 from registry.models import ApiToken, Role, User
 from registry.models.patient import utcnow
 
@@ -51,10 +51,9 @@ def create_token(user: User, name: str, *, days: int = 90) -> tuple[ApiToken, st
 def revoke_token(token_id: int, *, actor: User) -> ApiToken:
     with operation(actor, "revoke_api_token") as session:
         token = session.get(ApiToken, token_id)
-        if token is None:
-            raise NotFound(f"API token {token_id} does not exist")
-        if token.user_id != actor.id and actor.role is not Role.ADMIN:
-            raise NotAllowed("only the token's owner or an admin may revoke it")
+        if token is None or (token.user_id != actor.id and actor.role is not Role.ADMIN):
+            # one answer for both, so that trying ids does not tell which tokens exist
+            raise NotFound(f"you have no API token {token_id} to revoke")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             log_event(actor, "revoke_api_token", entity="api_token", entity_id=token.id, commit=False)

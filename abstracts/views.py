@@ -606,6 +606,6 @@ def revoke_token(token_id: int) -> Response:
     try:
         tokens.revoke_token(token_id, actor=current_user)
         flash("Token revoked.", "ok")
-    except (NotFound, NotAllowed) as exc:
+    except NotFound as exc:
         flash(str(exc), "error")
     return redirect(url_for("abstracts.account"))

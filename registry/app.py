@@ -5,10 +5,11 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request, session
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import load_config
 from registry.db import bind, db_session, make_engine
@@ -46,6 +47,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=None)
     app.config.update(load_config(overrides))
     app.permanent_session_lifetime = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # The sign-in throttle counts per client address: behind a proxy that is X-Forwarded-For's entry.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])  # type: ignore[method-assign]
 
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["registry_engine"] = engine
@@ -78,6 +82,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if g.get("api_user") is not None or "_user_id" in session:
+            # Whatever a signed-in user receives may name patients: no browser or proxy may keep a copy.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(404)

@@ -6,7 +6,6 @@ on the trail too.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -19,6 +18,7 @@ from sqlalchemy import Select, func, select
 
 from registry.audit import log_event
 from registry.auth import roles_required
+from registry.csv_safety import SafeWriter
 from registry.db import db_session
 from registry.models import AuditEntry, Role
 
@@ -122,7 +122,7 @@ def export() -> Response | tuple[str, int]:
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeWriter(buffer)
         writer.writerow(CSV_COLUMNS)
         for entry in db_session.scalars(stmt):
             writer.writerow([entry.id, entry.at.isoformat(), entry.username, entry.user_id or "", entry.action,

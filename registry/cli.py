@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
@@ -78,6 +79,53 @@ def users_create(username: str, role: str, full_name: str, password: str) -> Non
 def users_list() -> None:
     for user in db_session.scalars(select(User).order_by(User.username)):
         click.echo(f"{user.username:20} {user.role.value:10} {'enabled' if user.is_enabled else 'disabled'}")
+
+
+def _account_change(change: Callable[..., User], username: str, done: str, **values: Any) -> None:
+    """Run an account operation as the system actor and say what it did, or why not."""
+    try:
+        user = change(username, actor=SYSTEM, **values)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"'{user.username}': {done}")
+
+
+@users_group.command("disable", help="Stop an account: its sessions end and its API tokens are refused at once.")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    from registry.auth.operations import disable_user
+    _account_change(disable_user, username, "disabled; its sessions and API tokens no longer work")
+
+
+@users_group.command("enable", help="Let a disabled account sign in again.")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    from registry.auth.operations import enable_user
+    _account_change(enable_user, username, "enabled")
+
+
+@users_group.command("set-role", help="Change an account's role; it applies from the account's next request.")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def users_set_role(username: str, role: str) -> None:
+    from registry.auth.operations import set_role
+    _account_change(set_role, username, f"role is now {role}", role=role)
+
+
+@users_group.command("reset-password", help="Set a new password (asked for, never an argument); ends the "
+                     "account's sessions.")
+@click.argument("username")
+@click.password_option(help="Asked for interactively when not given.")
+def users_reset_password(username: str, password: str) -> None:
+    from registry.auth.operations import reset_password
+    _account_change(reset_password, username, "password changed; its sessions ended", password=password)
+
+
+@users_group.command("end-sessions", help="Sign an account out of every browser (API tokens are not affected).")
+@click.argument("username")
+def users_end_sessions(username: str) -> None:
+    from registry.auth.operations import end_sessions
+    _account_change(end_sessions, username, "every session ended")
 
 
 @click.command("demo-data", help="Generate synthetic registry data (deterministic per seed) with bulk inserts.")

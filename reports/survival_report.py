@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from registry.csv_safety import safe_frame
 from registry.summary_stage import SCHEMES
 from registry.summary_stage import SOURCES as STAGE_SOURCES
 from reports.cohorts import COMPARE_BY, STAGE_ORDER
@@ -187,7 +188,7 @@ def to_csv(result: SurvivalResult) -> str:
     table = result.table.rename(columns={"start": "from_year", "end": "to_year", "lo": "lower_95",
                                          "hi": "upper_95"})
     table.insert(0, "measure", result.measure.key)
-    table.to_csv(out, index=False, float_format="%.4f", lineterminator="\n")
+    safe_frame(table).to_csv(out, index=False, float_format="%.4f", lineterminator="\n")
     return out.getvalue()
 
 

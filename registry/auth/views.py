@@ -4,14 +4,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from registry.audit import log_event
-from registry.auth.operations import authenticate
+from registry.auth import begin_session, clear_session
+from registry.auth.operations import authenticate, sign_out
 
 blueprint = Blueprint("auth", __name__, template_folder="../templates")
 
@@ -34,17 +34,18 @@ def login() -> str | Response:
         return redirect(url_for("abstracts.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
+        user = authenticate(form.username.data, form.password.data, address=request.remote_addr or "unknown")
         if user is not None:
-            login_user(user)
+            begin_session(user)
             return redirect(_safe_next(request.args.get("next")))
-        flash("Wrong username or password, or the account is locked for a while.", "error")
+        flash("Wrong username or password, or sign-in is held back for a while.", "error")
     return render_template("auth/login.html", form=form), (200 if request.method == "GET" else 401)
 
 
 @blueprint.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    log_event(current_user, "logout", entity="user_account", entity_id=current_user.id)
+    sign_out(current_user._get_current_object())
     logout_user()
+    clear_session()
     return redirect(url_for("auth.login"))

@@ -18,6 +18,7 @@ import click
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from registry.csv_safety import SafeWriter
 from registry.edits.catalog import item_specs
 from registry.edits.engine import EditFailure
 from registry.edits.records import naaccr_id_map, records_from_orm
@@ -37,7 +38,7 @@ class _Report:
     """The report file and running counts for the closing summary."""
 
     def __init__(self, handle: TextIO):
-        self.writer = csv.writer(handle)
+        self.writer = SafeWriter(handle)
         self.writer.writerow(REPORT_COLUMNS)
         self.counts = {"error": 0, "warning": 0}
 

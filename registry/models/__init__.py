@@ -7,9 +7,9 @@ from registry.models.reference import ReferenceInstall
 from registry.models.research import DataUseAgreement, ResearchRelease, ResearchStudyKey
 from registry.models.submission import Submission, SubmissionTumor
 from registry.models.tumor import FirstCourseTreatment, Tumor, WorkflowState
-from registry.models.user import PHI_ROLES, Role, User
+from registry.models.user import PHI_ROLES, LoginThrottle, Role, User
 
 __all__ = ["AbstractEditStatus", "ApiToken", "AuditEntry", "DataUseAgreement", "FirstCourseTreatment",
-           "FollowUpContact", "FollowUpTumorStatus", "Job", "JobStatus", "PHI_ROLES", "Patient", "PatientNameKey",
+           "FollowUpContact", "FollowUpTumorStatus", "Job", "JobStatus", "LoginThrottle", "PHI_ROLES", "Patient", "PatientNameKey",
            "ReferenceInstall", "ResearchRelease", "ResearchStudyKey", "Role", "Submission", "SubmissionTumor",
            "SuspenseCase", "SuspenseStatus", "Tumor", "User", "WorkflowState"]

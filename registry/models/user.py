@@ -39,6 +39,8 @@ class User(UserMixin, Base):
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Sessions carry the generation they were signed in under; raising it ends every session of the account.
+    session_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
     @property
@@ -48,3 +50,14 @@ class User(UserMixin, Base):
     @property
     def may_see_phi(self) -> bool:
         return self.role in PHI_ROLES
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins from one client address, which hold that address back with growing waits."""
+
+    __tablename__ = "login_throttle"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    held_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -16,7 +16,6 @@ batches; the import has failed then, and running it again adds what is missing (
 """
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from abstracts.operations import TUMOR_SAVED
 from registry.audit import Actor, log_event, operation
+from registry.csv_safety import SafeWriter
 from registry.db import db_session, json_text
 from registry.jobs import job_kind
 from registry.models import FirstCourseTreatment, Patient, Tumor, User
@@ -113,7 +113,7 @@ class ImportResult:
 
     def write_report(self, path: str | os.PathLike[str]) -> None:
         with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)
             writer.writerow(REPORT_COLUMNS)
             for rejection in self.rejections:
                 writer.writerow(rejection.row())

@@ -10,7 +10,6 @@ left, so every hidden cell can take at least two values that agree with every pu
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import os
@@ -22,6 +21,7 @@ from typing import Any
 from flask import current_app
 
 from registry.audit import Actor, log_event, operation
+from registry.csv_safety import SafeWriter
 from registry.db import db_session
 from registry.errors import InvalidInput
 from registry.models import ResearchRelease, User
@@ -170,7 +170,7 @@ def create_table_release(filters: cohort.Filters, row_dim: str, column_dim: str,
     rows, columns, counts = count_table(values(), row_dim, column_dim)
     target = Path(output)
     with target.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(table_csv_rows(row_dim, rows, columns, counts))
+        SafeWriter(handle, lineterminator="\n").writerows(table_csv_rows(row_dim, rows, columns, counts))
     checksum = hashlib.sha256(target.read_bytes()).hexdigest()
     who = actor if isinstance(actor, Actor) else Actor.of(actor)
     total = sum(map(sum, counts))

@@ -9,7 +9,6 @@ transaction. Files expire after ``RESEARCH_FILE_DAYS``; :func:`purge_expired` de
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import io
@@ -27,6 +26,7 @@ from flask import current_app
 from sqlalchemy import insert, select
 
 from registry.audit import Actor, log_event, operation
+from registry.csv_safety import SafeDictWriter, SafeWriter
 from registry.db import db_session
 from registry.errors import InvalidInput, NotAllowed, NotFound
 from registry.files import sha256_of
@@ -111,7 +111,7 @@ def dictionary_rows(variables: list[str], level: str) -> list[dict[str, str]]:
 
 def dictionary_csv(variables: list[str], level: str) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, DICTIONARY_COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(out, DICTIONARY_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(dictionary_rows(variables, level))
     return out.getvalue()
@@ -140,7 +140,7 @@ def dictionary_html(variables: list[str], level: str, summary: dict[str, str]) -
 def _write_csv(archive: zipfile.ZipFile, header: list[str], cells: Iterator[list[str]]) -> None:
     with archive.open(FORMATS["csv"], "w", force_zip64=True) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.writer(text, lineterminator="\n")
+        writer = SafeWriter(text, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(cells)
         text.flush()

@@ -12,6 +12,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from registry.csv_safety import SafeWriter
+
 from .engine import Algorithm
 
 ADDED_COLUMNS = ("schema_id", "result", "errors")
@@ -47,7 +49,7 @@ def stage_csv(algorithm: Algorithm, in_path: str | Path, out_path: str | Path) -
             header = [h.strip() for h in header]
             _check_header(in_path, header, known, algorithm.output_keys)
             used = [(i, h) for i, h in enumerate(header) if h in known]
-            writer = csv.writer(dst)
+            writer = SafeWriter(dst)
             writer.writerow([*header, *ADDED_COLUMNS, *algorithm.output_keys])
             width = len(header)
             while True:

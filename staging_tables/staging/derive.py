@@ -12,7 +12,6 @@ Which algorithm derives on save, for which diagnosis years and into which column
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 import uuid
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from abstracts.operations import after_tumor_saved
 from registry.audit import SYSTEM, Actor, operation
+from registry.csv_safety import SafeWriter
 from registry.db import db_session, session_factory
 from registry.dates import PartialDate
 from registry.errors import InvalidInput
@@ -477,7 +477,7 @@ def rederive(spec: str, result_dir: Path, *, actor: Actor = SYSTEM,
     path = result_dir / f"staging-rederive-{algorithm.name}-{algorithm.version}-{uuid.uuid4().hex[:8]}.csv"
     columns = [*rule.columns, "staging_algorithm"]
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)
         writer.writerow(["tumor_id", "patient_id_number", "result", *(f"{c}_{w}" for c in columns
                                                                         for w in ("before", "after")), "errors"])
         for start in range(0, len(ids), batch):

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 
 import pytest
 from sqlalchemy import select, update
 
-from registry.auth.operations import create_user, set_password
+from registry.auth.operations import MAX_FAILED_LOGINS, create_user, set_password
 from registry.db import db_session
 from registry.errors import InvalidInput
 from registry.models import ApiToken, AuditEntry, User
@@ -61,22 +62,23 @@ def test_revoked_and_expired_tokens_are_refused(app, registry):
         assert principal.client.get("/api/v1/codes", headers={"Authorization": header}).status_code == 401
 
 
-def test_repeated_failures_lock_the_account_and_the_lock_is_logged_and_lapses(app, make_user):
+def _attempt(client, username, password, address="127.0.0.1"):
+    token = csrf_of(client.get("/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_failures_spread_over_many_addresses_lock_the_account_and_the_lock_is_logged_and_lapses(app, make_user):
     user = make_user("reviewer")
     client = new_client(app)
-    for _ in range(5):
-        token = csrf_of(client.get("/login").get_data(as_text=True))
-        assert client.post("/login", data={"username": user.username, "password": "wrong-password-1",
-                                           "csrf_token": token}).status_code == 401
-    token = csrf_of(client.get("/login").get_data(as_text=True))
-    assert client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 401
+    for n in range(MAX_FAILED_LOGINS):
+        assert _attempt(client, user.username, "wrong-password-1", f"10.1.0.{n}").status_code == 401
+    assert _attempt(client, user.username, PASSWORD, "10.2.0.1").status_code == 401
     locked = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "account_locked")).one()
-    assert locked.user_id == user.id and locked.at is not None and "5 failed" in locked.detail
+    assert locked.user_id == user.id and locked.at is not None and f"{MAX_FAILED_LOGINS} failed" in locked.detail
     assert _actions(user.id)[-1] == "login_refused_locked"
     # unknown users are logged too, without creating anything
-    token = csrf_of(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"username": "nobody-here", "password": "x" * 12, "csrf_token": token})
+    _attempt(client, "nobody-here", "x" * 12, "10.3.0.1")
     assert db_session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "login_failed")).all()[-1] \
         == "unknown user 'nobody-here'"
     # the lock lapses after its time; then the right password works and the count starts again
@@ -129,3 +131,20 @@ def test_cookies_are_secure_httponly_samesite_over_https(app, make_user):
     assert "secure" in flags and "httponly" in flags and flags["samesite"].lower() == "samesite=lax"
     assert "expires" in flags  # permanent: lapses with idle time, not at browser close only
     assert client.get("/", base_url="https://registry.example").status_code == 200
+
+
+def test_revoking_a_token_that_does_not_exist_or_is_not_yours_answers_the_same(app, registry):
+    """Otherwise trying ids would tell which tokens exist."""
+    registrar, reviewer = registry.principals["registrar"], registry.principals["reviewer"]
+    missing = db_session.scalar(select(ApiToken.id).order_by(ApiToken.id.desc())) + 1000
+    theirs = reviewer.owned["token_id"]
+    answers = {}
+    for token_id in (missing, theirs):
+        response = registrar.client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": registrar.csrf})
+        page = registrar.client.get(response.headers["Location"]).get_data(as_text=True)
+        flashes = re.findall(r'<p class="flash ([a-z]+)" role="alert">([^<]*)</p>', page)
+        answers[token_id] = (response.status_code, response.headers["Location"],
+                             [(category, text.replace(str(token_id), "ID")) for category, text in flashes])
+    assert answers[missing] == answers[theirs]
+    assert answers[missing][2] == [("error", "you have no API token ID to revoke")]
+    assert db_session.get(ApiToken, theirs).revoked_at is None

@@ -123,7 +123,7 @@ def test_every_sign_in_and_out_is_logged(app, make_user):
     client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token})
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/account").get_data(as_text=True))})
     actions = [(e.action, e.user_id) for e in _since(last)]
-    assert actions == [("login_failed:update", user.id), ("login:update", user.id), ("logout", user.id)]
+    assert actions == [("login_failed:update", user.id), ("login:update", user.id), ("logout:update", user.id)]
 
 
 def test_the_log_cannot_be_changed(app, registry, backend):

@@ -99,3 +99,32 @@ def test_the_api_changes_nothing_for_a_cookie_only_request(app, registry):
     # with the token (not a cookie) the same write goes through: the token is the authentication
     created = registrar.api("POST", "/api/v1/patients", json={"name_last": "Tokendemo", "sex": "1"})
     assert created.status_code == 201, created.json
+
+
+def test_every_response_to_a_signed_in_user_or_token_forbids_caching(app, registry):
+    """Pages, API JSON, letters, exports and job files may name patients: browsers and proxies keep no copy."""
+    admin = registry.principals["admin"]
+    patient_id = registry.ids["patient_id"]
+    files = Path(app.config["JOB_FILES_DIR"])
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "export.csv").write_text("a,b\n1,2\n")
+    job = Job(kind="naaccr-export", params={}, user_id=admin.user.id, status=JobStatus.FINISHED,
+              result_file=str(files / "export.csv"))
+    db_session.add(job)
+    db_session.commit()
+    responses = {
+        "patient page": admin.client.get(f"/patients/{patient_id}"),
+        "API patient": admin.api("GET", f"/api/v1/patients/{patient_id}"),
+        "follow-up letter PDF": admin.client.get(f"/follow-up/letters/{patient_id}.pdf"),
+        "audit export": admin.client.get("/admin/audit/export.csv"),
+        "job result file": admin.client.get(f"/jobs/{job.id}/result"),
+        "API error": admin.api("GET", "/api/v1/patients/999999"),
+        "error page": admin.client.get("/no/such/page"),
+    }
+    for kind, response in responses.items():
+        response.get_data()  # read streamed bodies to their end
+        assert response.status_code == (404 if "error" in kind else 200), f"{kind}: {response.status_code}"
+        assert response.headers.get("Cache-Control") == "no-store", f"{kind}: {response.headers.get('Cache-Control')}"
+    assert responses["job result file"].data == b"a,b\n1,2\n"
+    # what anyone may fetch without signing in stays cacheable
+    assert "no-store" not in registry.anonymous.get("/static/app.css").headers.get("Cache-Control", "")
