@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from registry.csv_safety import SafeDictWriter
+
 from .engine import InvalidTumor, engine, tumor
 from .reference import installed_hematopoietic
 from .tables import HematoSource
@@ -82,7 +84,7 @@ def compare_csv(in_path: Path, out_path: Path, hematopoietic_folder: HematoSourc
             row[header[-1]] = ",".join([row[header[-1]] or "", *overflow])
     counts: collections.Counter = collections.Counter()
     with out_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, [c for c in header if c not in OUTPUT_COLUMNS] + list(OUTPUT_COLUMNS))
+        writer = SafeDictWriter(handle, [c for c in header if c not in OUTPUT_COLUMNS] + list(OUTPUT_COLUMNS))
         writer.writeheader()
         for row in rows:
             result = compare_row({k: (v or "") for k, v in row.items()}, hematopoietic_folder)
