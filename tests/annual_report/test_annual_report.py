@@ -174,3 +174,6 @@ def test_admin_generates_report_as_job_and_downloads_it(app, client, login):
     assert download.status_code == 200 and download.data.startswith(b"%PDF")
     bad = client.post("/admin/annual-report/", data={"csrf_token": token, "year": "1066"})
     assert bad.status_code == 302 and db_session.scalar(select(func.count(Job.id))) == 1
+    Path(job.result_file).unlink()
+    listing = client.get("/admin/annual-report/").get_data(as_text=True)
+    assert f"/jobs/{job.id}/result" not in listing and "file removed" in listing
