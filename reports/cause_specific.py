@@ -192,7 +192,7 @@ def _sequence_type(sequence: Any) -> str | None:
 
 def cause_specific_death(*, cause_of_death: str | None, primary_site: str | None,
                          histology: str | int | None, sequence_number: Any,
-                         icd_revision: str | None = "1", vital_status: str | None = None,
+                         icd_revision: str | None = "1",
                          behavior: str | None = None, diagnosis_year: int | None = None,
                          last_contact_year: int | None = None,
                          cutoff_year: int | None = None) -> tuple[str, str]:
@@ -201,9 +201,11 @@ def cause_specific_death(*, cause_of_death: str | None, primary_site: str | None
     ``cause_of_death`` is the NAACCR causeOfDeath (ICD code without the dot; 0000 alive,
     7777/7797 unknown), ``icd_revision`` NAACCR icdRevisionNumber (1 ICD-10, 9 ICD-9,
     8 ICD-8, 0 patient alive), ``sequence_number`` the central (or hospital) sequence
-    number, ``vital_status`` 1 alive. A patient whose last contact falls after
-    ``cutoff_year`` was alive at the cutoff. A dead patient whose cause was coded in an
-    unknown ICD revision counts as dead of other causes, as at SEER.
+    number. A patient whose last contact falls after ``cutoff_year`` was alive at the
+    cutoff. A dead patient whose cause was coded in an unknown ICD revision counts as dead
+    of other causes, as at SEER. As in SEER's algorithm, Vital Status [1760] is not read:
+    alive is ICD revision 0 or cause 0000, and a cause shorter than three characters (a
+    blank one included) is unknown (8/8) whatever the vital status says.
     """
     sequence_type = _sequence_type(sequence_number)
     if sequence_type is None:
@@ -212,7 +214,7 @@ def cause_specific_death(*, cause_of_death: str | None, primary_site: str | None
     cod = str(cause_of_death or "").strip().upper().replace(".", "")
     after_cutoff = (cutoff_year is not None and last_contact_year is not None
                     and last_contact_year > cutoff_year)
-    if revision == "0" or str(vital_status or "").strip() == "1" or cod == "0000" or after_cutoff:
+    if revision == "0" or cod == "0000" or after_cutoff:
         return ALIVE, ALIVE
     if len(cod) < 3 or cod in ("7777", "7797"):
         return MISSING, MISSING
@@ -240,7 +242,7 @@ def cause_specific_death(*, cause_of_death: str | None, primary_site: str | None
 def cause_specific_deaths(tumors: pd.DataFrame, cutoff_year: int | None = None) -> pd.DataFrame:
     """Row-by-row classification of a table keyed by NAACCR ids
     (``causeOfDeath``, ``primarySite``, ``histologicTypeIcdO3``, ``sequenceNumberCentral``,
-    and optionally ``icdRevisionNumber`` (default ICD-10), ``vitalStatus``,
+    and optionally ``icdRevisionNumber`` (default ICD-10),
     ``behaviorCodeIcdO3``, ``dateOfLastContact``). Returns ``seerCauseSpecificCod`` and
     ``seerOtherCod`` columns aligned with the input."""
     def year(value: Any) -> int | None:
@@ -252,7 +254,7 @@ def cause_specific_deaths(tumors: pd.DataFrame, cutoff_year: int | None = None) 
             cause_of_death=row.get("causeOfDeath"), primary_site=row.get("primarySite"),
             histology=row.get("histologicTypeIcdO3"),
             sequence_number=row.get("sequenceNumberCentral"),
-            icd_revision=row.get("icdRevisionNumber", "1"), vital_status=row.get("vitalStatus"),
+            icd_revision=row.get("icdRevisionNumber", "1"),
             behavior=row.get("behaviorCodeIcdO3"),
             last_contact_year=year(row.get("dateOfLastContact")), cutoff_year=cutoff_year)
     import pandas as pd  # here, not at start-up (the record-level rules above need none)

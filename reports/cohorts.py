@@ -224,7 +224,7 @@ def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd
         specific, _other = cause_specific_death(
             cause_of_death=row.cause_of_death, primary_site=row.primary_site, histology=row.histology,
             sequence_number=row.sequence_number_hospital, icd_revision="1" if dead else "0",
-            vital_status="0" if dead else "1", behavior=row.behavior, diagnosis_year=dx.year)
+            behavior=row.behavior, diagnosis_year=dx.year)
         records.append({
             "site_recode": recode, "site_name": names.get(recode, "unclassified site"),
             "primary_site": row.primary_site, "stage": stage, "stage_scheme": row.summary_stage_scheme,

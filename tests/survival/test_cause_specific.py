@@ -5,6 +5,7 @@ line, with the SEER tables in the reference directory (read, never copied into t
 import csv
 
 import pandas as pd
+import pytest
 
 from reports.cause_specific import (SITE_RULES, cause_specific_death, cause_specific_deaths,
                                     site_recode, site_recodes)
@@ -71,7 +72,7 @@ def test_ims_cases():
         got = cause_specific_death(
             cause_of_death=case["causeOfDeath"], primary_site=case["primarySite"],
             histology=case["histology"], sequence_number=case["seqNumCentral"],
-            icd_revision=case["icdRevisionNum"], vital_status=case["vitalStatus"])
+            icd_revision=case["icdRevisionNum"])
         key = (case["seqNumCentral"], case["icdRevisionNum"], case["causeOfDeath"], case["primarySite"],
                case["histology"])
         if key in RECODE_2008_ONLY:
@@ -113,6 +114,19 @@ def test_death_after_the_cutoff_counts_as_alive():
     assert cause_specific_death(cause_of_death="C509", primary_site="C504", histology="8500",
                                 sequence_number="00", last_contact_year=2026,
                                 cutoff_year=2025) == ("0", "0")
+
+
+@pytest.mark.parametrize("vital_status", ["0", "1", "4", ""])
+def test_vital_status_is_not_read_a_short_cause_is_unknown(vital_status):
+    """SEER's algorithm decides alive from the ICD revision and cause 0000 only: a blank cause is 8/8 even for a
+    patient whose Vital Status [1760] says alive (the product returned 0/0 for that)."""
+    for cause in ("", "C5", "  "):
+        assert cause_specific_death(cause_of_death=cause, primary_site="C504", histology="8500",
+                                    sequence_number="00", icd_revision="1") == ("8", "8")
+    table = cause_specific_deaths(pd.DataFrame({
+        "causeOfDeath": [""], "primarySite": ["C809"], "histologicTypeIcdO3": ["8100"],
+        "sequenceNumberCentral": ["00"], "icdRevisionNumber": ["1"], "vitalStatus": [vital_status]}))
+    assert table.iloc[0].tolist() == ["8", "8"]
 
 
 def test_table_form():
