@@ -216,6 +216,12 @@ def value_checker(item: ItemDef) -> Callable[[str], str | None]:
     return check
 
 
+def _before_1_2(version: str | None) -> bool:
+    """Whether a specificationVersion (``1.0`` … ``1.8``) predates 1.2, the first to allow several user dictionaries."""
+    major, _, minor = (version or "").partition(".")
+    return major.isdecimal() and minor.isdecimal() and (int(major), int(minor)) < (1, 2)
+
+
 class ElementEvents:
     """``start``/``end`` events of the elements named by ``tags`` (all when None), as ``iterparse`` gives them.
 
@@ -609,6 +615,10 @@ class NaaccrReader:
                 self._problem(f"required attribute {required} is missing on NaaccrData", element, code="structure")
         if data.record_type and data.record_type not in RECORD_TYPES:
             self._problem(f"recordType must be A, M, C or I, not {data.record_type!r}", element, code="structure")
+        if len(data.user_dictionary_uris) > 1 and _before_1_2(data.specification_version):
+            self._problem(f"userDictionaryUri names {len(data.user_dictionary_uris)} user dictionaries, but "
+                          f"specificationVersion {data.specification_version} allows one (several need 1.2 or later)",
+                          element, code="structure")
         if data.time_generated is not None and not _DATE_TIME.match(data.time_generated):
             self._problem(f"timeGenerated {data.time_generated!r} is not a valid date and time "
                           "(e.g. 2025-01-31T09:12:41-04:00)", element, code="structure")
@@ -749,7 +759,9 @@ class NaaccrReader:
                           else f"naaccrId {naaccr_id!r} is not a valid identifier", element, code="structure")
             return
         item = lookup.get(naaccr_id)
-        if item is not None and raw == naaccr_id:
+        record_type = self._data.record_type if self._data is not None else None
+        allowed = item is None or record_type not in RECORD_TYPES or record_type in item.record_types
+        if item is not None and raw == naaccr_id and allowed:
             self._known[naaccr_id] = (item, str(item.naaccr_num), value_checker(item))
             self._plain.setdefault(item.parent, {})[naaccr_id] = (*plain_rule(item, self._check_values),
                                                                  item.naaccr_id)
@@ -767,6 +779,10 @@ class NaaccrReader:
             self._problem(f"unknown item {naaccr_id}: not defined in the {where}", element, code="unknown",
                           naaccr_id=naaccr_id)
             return
+        if not allowed:
+            self._problem(f"item {naaccr_id} is not allowed in a record type {record_type} file (its dictionary "
+                          f"allows it in record types {','.join(sorted(item.record_types))})", element,
+                          code="record-type", naaccr_id=naaccr_id)
         self._defined_item(element, level, naaccr_id, item, num, value, functools.partial(check_value, item))
 
 

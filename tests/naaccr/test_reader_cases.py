@@ -176,7 +176,7 @@ def test_every_reader_case_is_covered():
 
 
 SMALL = ('<?xml version="1.0" encoding="UTF-8"?>\n<NaaccrData baseDictionaryUri="http://naaccr.org/naaccrxml/'
-         'naaccr-dictionary-250.xml" recordType="I" specificationVersion="1.8" xmlns="http://naaccr.org/naaccrxml">\n'
+         'naaccr-dictionary-250.xml" recordType="A" specificationVersion="1.8" xmlns="http://naaccr.org/naaccrxml">\n'
          '<Patient><Item naaccrId="patientIdNumber">00000001</Item><Item naaccrId="nameLast">Ol\u00e9</Item>'
          '<Tumor><Item naaccrId="primarySite">C509</Item></Tumor></Patient>\n</NaaccrData>\n')
 
@@ -227,6 +227,34 @@ def test_data_types(store, tmp_path, item, value, ok):
     path.write_text(text)
     problems = validate(path, store).problems
     assert (not problems) == ok, [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("record_type, refused", [("I", True), ("A", False), ("M", False), ("C", False)])
+def test_an_item_the_record_type_does_not_allow_is_refused_where_it_stands(store, tmp_path, record_type, refused):
+    """nameLast [2230] is in record types A, M and C only: an incidence file may not carry it."""
+    path = tmp_path / "r.xml"
+    path.write_text(SMALL.replace('recordType="A"', f'recordType="{record_type}"')
+                    .replace("</Patient>", "</Patient>\n<Patient><Item naaccrId=\"patientIdNumber\">00000002</Item>"
+                             "<Item naaccrId=\"nameLast\">Two</Item></Patient>"))
+    problems = validate(path, store).problems
+    if not refused:
+        assert problems == []
+        return
+    assert [(p.code, p.naaccr_id, p.line, p.patient) for p in problems] == [
+        ("record-type", "nameLast", 3, 1), ("record-type", "nameLast", 4, 2)]
+    assert "item nameLast is not allowed in a record type I file (its dictionary allows it in record types A,C,M)" \
+        in problems[0].message
+
+
+@pytest.mark.parametrize("version, refused", [("1.0", True), ("1.1", True), ("1.2", False), ("1.8", False)])
+def test_several_user_dictionaries_need_specification_1_2(store, tmp_path, version, refused):
+    uris = 'userDictionaryUri="http://example.test/one.xml http://example.test/two.xml"'
+    path = tmp_path / "u.xml"
+    path.write_text(SMALL.replace('specificationVersion="1.8"', f'specificationVersion="{version}" {uris}'))
+    with NaaccrReader(path, store, strict_namespaces=False) as reader:
+        list(reader)
+        messages = [p.message for p in reader.problems if p.code == "structure"]
+    assert any("names 2 user dictionaries, but specificationVersion" in m for m in messages) == refused
 
 
 def test_every_problem_is_reported_in_one_pass(store, tmp_path):
