@@ -44,10 +44,12 @@ def naaccr_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @DICTIONARY_OPTION
 @click.option("--max-problems", type=click.IntRange(min=1), default=None, help="Stop listing after this many.")
-def validate_command(file: str, dictionaries: tuple[str, ...], max_problems: int | None) -> None:
+@click.option("--relaxed", is_flag=True, help="Accept a file without the NAACCR namespace and NaaccrData attributes "
+                                              "of its own without a namespace, as the NAACCR XML rules allow.")
+def validate_command(file: str, dictionaries: tuple[str, ...], max_problems: int | None, relaxed: bool) -> None:
     store, users = _dictionaries(dictionaries)
     try:
-        report = validate(file, store, users, max_problems=max_problems)
+        report = validate(file, store, users, max_problems=max_problems, strict_namespaces=not relaxed)
     except DictionaryError as exc:
         click.echo(f"{file}: unreadable: {exc}")
         sys.exit(2)

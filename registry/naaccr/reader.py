@@ -281,8 +281,10 @@ class NaaccrReader:
     user dictionary applies, whatever ``userDictionaryUri`` says, because the caller
     chose them.  ``renamed_items`` maps old naaccrIds to current ones (see
     :func:`~registry.naaccr.dictionary.load_renamed_items`) for files written with
-    ids a dictionary later renamed; the new id is used only when the old one is unknown.  With ``strict_namespaces=False`` a file without the NAACCR namespace
-    is read without complaint (as older tools wrote them).
+    ids a dictionary later renamed; the new id is used only when the old one is unknown.  With ``strict_namespaces=False`` (the
+    relaxed reading the NAACCR XML rules allow a reader) a file without the NAACCR namespace, and
+    attributes of its own on NaaccrData without a namespace, are read without complaint (as older
+    tools wrote them).
     """
 
     def __init__(self, source: Source, dictionaries: DictionarySource,
@@ -600,7 +602,7 @@ class NaaccrReader:
         for name, value in attrs.items():
             if name in _ROOT_ATTRIBUTES:
                 continue
-            if name.startswith("{") and not name.startswith("{" + NAACCR_NS + "}"):
+            if (name.startswith("{") and not name.startswith("{" + NAACCR_NS + "}")) or not self._strict:
                 data.extra_attributes[name] = value
             else:
                 self._problem(f"attribute {name} is not allowed on NaaccrData (own attributes need their own "

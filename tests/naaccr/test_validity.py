@@ -45,7 +45,22 @@ def test_structure_verdict_agrees_with_xsd(store, path):
 
 def test_relaxed_namespaces_accept_the_missing_default_namespace(store):
     path = VALIDITY_DIR / "invalid_relaxed" / "invalid_default-namespace-missing-1.xml"
+    assert validate(path, store).status == "invalid"
     assert validate(path, store, strict_namespaces=False).status == "valid"
+
+
+def test_relaxed_reading_accepts_an_own_attribute_without_a_namespace(store, tmp_path):
+    """A NaaccrData attribute of the sender's own without any namespace: refused strictly, kept when relaxed.
+    (The official invalid_user-attribute-missing-namespace-2.xml uses an undeclared prefix instead, which
+    libxml2 refuses as not namespace-well-formed in either mode.)"""
+    official = (VALIDITY_DIR / "invalid_relaxed" / "invalid_user-attribute-missing-namespace-2.xml").read_text()
+    path = tmp_path / "own-attribute.xml"
+    path.write_text(official.replace("other:otherAttribute=", "otherAttribute="))
+    strict = validate(path, store)
+    assert strict.status == "invalid" and "attribute otherAttribute is not allowed on NaaccrData" in \
+        strict.problems[0].message
+    relaxed = validate(path, store, strict_namespaces=False)
+    assert relaxed.status == "valid" and relaxed.data.extra_attributes == {"otherAttribute": "XXX"}
 
 
 @pytest.mark.parametrize("name, where, words", [

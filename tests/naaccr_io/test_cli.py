@@ -30,6 +30,14 @@ def test_validate_exit_codes(app, install_dictionaries):
     assert unreadable.exit_code == 2 and "unreadable" in unreadable.output
 
 
+def test_validate_relaxed_accepts_a_file_without_the_naaccr_namespace(app):
+    missing = NAACCR_DIR / "validity" / "invalid_relaxed" / "invalid_default-namespace-missing-1.xml"
+    strict = _run(app, "validate", missing)
+    assert strict.exit_code == 1 and "NAACCR namespace" in strict.output
+    relaxed = _run(app, "validate", "--relaxed", missing)
+    assert relaxed.exit_code == 0 and ": valid," in relaxed.output
+
+
 def test_validate_without_dictionaries_says_what_to_install(app, no_reference_tables):
     result = _run(app, "validate", VALID)
     assert result.exit_code == 2 and "reference install naaccr-dictionary" in result.output
