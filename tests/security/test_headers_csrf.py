@@ -30,15 +30,21 @@ def _state_changing_rules(app, registry, role):
             yield rule.endpoint, method, path
 
 
-def test_every_response_type_carries_the_security_headers(app, registry):
-    admin = registry.principals["admin"]
+def _finished_export(app, admin, name: str) -> Job:
+    """A finished export job of ``admin`` whose result file is in the job files folder."""
     files = Path(app.config["JOB_FILES_DIR"])
     files.mkdir(parents=True, exist_ok=True)
-    (files / "result.csv").write_text("a,b\n1,2\n")
+    (files / name).write_text("a,b\n1,2\n")
     job = Job(kind="naaccr-export", params={}, user_id=admin.user.id, status=JobStatus.FINISHED,
-              result_file=str(files / "result.csv"))
+              result_file=str(files / name))
     db_session.add(job)
     db_session.commit()
+    return job
+
+
+def test_every_response_type_carries_the_security_headers(app, registry):
+    admin = registry.principals["admin"]
+    job = _finished_export(app, admin, "result.csv")
     anonymous = registry.anonymous
     responses = {
         "HTML page": anonymous.get("/login"),
@@ -105,13 +111,7 @@ def test_every_response_to_a_signed_in_user_or_token_forbids_caching(app, regist
     """Pages, API JSON, letters, exports and job files may name patients: browsers and proxies keep no copy."""
     admin = registry.principals["admin"]
     patient_id = registry.ids["patient_id"]
-    files = Path(app.config["JOB_FILES_DIR"])
-    files.mkdir(parents=True, exist_ok=True)
-    (files / "export.csv").write_text("a,b\n1,2\n")
-    job = Job(kind="naaccr-export", params={}, user_id=admin.user.id, status=JobStatus.FINISHED,
-              result_file=str(files / "export.csv"))
-    db_session.add(job)
-    db_session.commit()
+    job = _finished_export(app, admin, "export.csv")
     responses = {
         "patient page": admin.client.get(f"/patients/{patient_id}"),
         "API patient": admin.api("GET", f"/api/v1/patients/{patient_id}"),
