@@ -14,7 +14,7 @@ from registry.audit import SYSTEM
 from registry.db import db_session
 from registry.models import Tumor
 from registry.naaccr.importer import import_file
-from registry.naaccr.primaries import REVIEW, SAME_PRIMARY
+from registry.naaccr.primaries import REVIEW, SAME_PRIMARY, PrimaryDecision
 from registry.naaccr.records import installed_dictionaries
 from tests.naaccr_io.test_import_rules import HEAD, _patient
 
@@ -107,3 +107,37 @@ def test_a_tumor_matched_by_the_keys_is_not_taken_again_by_the_rules(app, dictio
     assert _tumor_count() == 2
     [row] = rows
     assert row["tumor"] == "1" and "another tumor of this record was matched to it" in row["reason"]
+
+
+def test_the_command_prints_each_tumor_matched_or_to_review_with_its_step(app, dictionaries, tmp_path):
+    _import(_file(tmp_path, "stored.xml", [RIGHT_BREAST]), tmp_path)
+    again = _file(tmp_path, "again.xml", [{**RIGHT_BREAST, **LATER}])
+
+    output = app.test_cli_runner().invoke(args=["naaccr", "import", str(again)]).output
+
+    assert f"{SAME_PRIMARY}: line " in output and "Solid Tumor 2018+ Breast M18" in output
+    assert "1 matched as the same primary by the multiple-primary rules, 0 new to review" in output
+
+
+def test_the_rules_run_only_for_tumors_of_stored_patients_the_keys_miss(app, dictionaries, tmp_path, monkeypatch):
+    """New patients (the bulk path) and tumors the keys match never reach the rules."""
+    import registry.naaccr.importer as importer
+    compared = []
+
+    def comparing(*args):
+        compared.append(args)
+        return PrimaryDecision(None)
+    monkeypatch.setattr(importer, "same_primary", comparing)
+    path = tmp_path / "new.xml"
+    path.write_text(HEAD + _patient("00000601", [RIGHT_BREAST, {**RIGHT_BREAST, **LATER}], **PERSON)
+                    + _patient("00000602", [RIGHT_BREAST], nameLast="Otherdemo") + "</NaaccrData>\n")
+
+    first, _ = _import(path, tmp_path)
+    again, _ = _import(path, tmp_path)
+
+    assert (first.tumors_created, again.tumors_unchanged, again.tumors_created) == (3, 3, 0)
+    assert compared == []
+    later = tmp_path / "later.xml"
+    later.write_text(HEAD + _patient("00000602", [{**RIGHT_BREAST, **LATER}], nameLast="Otherdemo") + "</NaaccrData>\n")
+    _import(later, tmp_path)
+    assert len(compared) == 1
