@@ -65,7 +65,9 @@ def validate_command(file: str, dictionaries: tuple[str, ...], max_problems: int
 @click.argument("file", type=click.Path(dir_okay=False))
 @DICTIONARY_OPTION
 @click.option("--dry-run", is_flag=True, help="Check and match everything, write nothing.")
-@click.option("--report", "report", type=click.Path(dir_okay=False), help="Write rejected records to this CSV.")
+@click.option("--report", "report", type=click.Path(dir_okay=False),
+              help="Write rejected records, and the tumors the multiple-primary rules matched or left for review, "
+                   "to this CSV.")
 @click.option("--flat-version", type=click.Choice(["140", "150", "160", "180"]),
               help="Read a legacy fixed-width flat file of this NAACCR version.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
@@ -91,6 +93,9 @@ def import_command(file: str, dictionaries: tuple[str, ...], dry_run: bool, repo
                           ("patient", rejection.patient), ("tumor", rejection.tumor), ("item", rejection.item))
                           if value)
         click.echo(f"rejected: {where}: {rejection.reason}")
+    for note in result.primary_notes:
+        click.echo(f"{note.outcome}: line {note.line}, patient {note.patient}, tumor {note.tumor}: "
+                   f"{note.rule_step}: {note.reason}")
     click.echo(result.summary())
     sys.exit(EXIT_CODES[result.status])
 

@@ -37,8 +37,11 @@ from registry.naaccr.bulk import NewPatient, NewTumor, insert_new_records
 from registry.naaccr.dictionary import Dictionary, DictionaryStore
 from registry.naaccr.intake import (Accepted, Batch, IntakeFailed, Opened, RecordIntake, Rejection,
                                     fewer_collections, read_batches, read_in_helper)
+from registry.naaccr.primaries import SAME_PRIMARY, same_primary
 from registry.naaccr.reader import Problem
 from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap
+from staging_tables.multiple_primaries.reference import installed_hematopoietic
+from staging_tables.multiple_primaries.tables import HematoSource
 
 #: The actor of imports run from the command line.
 IMPORT_ACTOR = Actor(None, "naaccr-import")
@@ -63,7 +66,9 @@ TUMOR_MATCH_RULES: list[tuple[str, tuple[str, ...]]] = [
 _MATCH_ITEMS = ("patientIdNumber", *dict.fromkeys(name for _, fields in TUMOR_MATCH_RULES for name in fields))
 #: The patient columns the rules compare.
 _MATCH_COLUMNS = tuple(dict.fromkeys(name for _, fields in PATIENT_MATCH_RULES for name in fields))
-REPORT_COLUMNS = ["line", "patient", "tumor", "patient_id_number", "item", "reason"]
+REPORT_COLUMNS = ["line", "patient", "tumor", "patient_id_number", "item", "reason", "outcome", "rule_step"]
+#: The ``outcome`` of a rejected record's rows (the other outcomes are in :mod:`registry.naaccr.primaries`).
+REJECTED = "rejected"
 #: Files at least this big are read and checked in a helper process while this one writes
 #: (below it, starting the helper costs more than it saves).
 PARALLEL_FROM_BYTES = 4_000_000
@@ -90,7 +95,13 @@ class ImportResult:
     tumors_updated: int = 0
     tumors_unchanged: int = 0
     records_rejected: int = 0
+    #: tumors matched to a stored tumor by the multiple-primary rules (counted in updated or unchanged too)
+    tumors_same_primary: int = 0
+    #: tumors imported as new that the rules found doubtful (counted in new too), listed for a registrar
+    tumors_to_review: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    #: one row per tumor the multiple-primary rules matched or left for review
+    primary_notes: list[PrimaryNote] = field(default_factory=list)
     fatal: Problem | None = None
     #: batches the helper process left unchecked and this process checked (how the work was shared)
     batches_checked_here: int = 0
@@ -107,7 +118,9 @@ class ImportResult:
         text = (f"{self.file_name}: read {self.patients_read} patients / {self.tumors_read} tumors; {what}: "
                 f"patients {self.patients_created} new, {self.patients_updated} updated, "
                 f"{self.patients_unchanged} unchanged; tumors {self.tumors_created} new, "
-                f"{self.tumors_updated} updated, {self.tumors_unchanged} unchanged; "
+                f"{self.tumors_updated} updated, {self.tumors_unchanged} unchanged, "
+                f"{self.tumors_same_primary} matched as the same primary by the multiple-primary rules, "
+                f"{self.tumors_to_review} new to review; "
                 f"{self.records_rejected} records rejected")
         return text + (f"; stopped: {self.fatal}" if self.fatal else "")
 
@@ -116,16 +129,37 @@ class ImportResult:
             writer = SafeWriter(handle)
             writer.writerow(REPORT_COLUMNS)
             for rejection in self.rejections:
-                writer.writerow(rejection.row())
+                writer.writerow([*rejection.row(), REJECTED, ""])
+            for note in self.primary_notes:
+                writer.writerow(note.row())
             if self.fatal is not None:
                 writer.writerow([self.fatal.line or "", self.fatal.patient or "", self.fatal.tumor or "", "",
-                                 self.fatal.naaccr_id or "", f"file not read further: {self.fatal.message}"])
+                                 self.fatal.naaccr_id or "", f"file not read further: {self.fatal.message}",
+                                 REJECTED, ""])
+
+
+@dataclass
+class PrimaryNote:
+    """A report row for a tumor the multiple-primary rules matched to a stored tumor or left for review."""
+
+    line: int | None
+    patient: int
+    tumor: int
+    patient_id_number: str
+    reason: str
+    outcome: str
+    rule_step: str
+
+    def row(self) -> list[Any]:
+        return [self.line or "", self.patient, self.tumor, self.patient_id_number, "", self.reason, self.outcome,
+                self.rule_step]
 
 
 @dataclass
 class _Counts:
     patients: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
     tumors: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    notes: list[PrimaryNote] = field(default_factory=list)
 
 
 class _DryRun(Exception):
@@ -285,6 +319,7 @@ class Importer:
         self._analyzed_at: int | None = None
         self._created_since = 0
         self._tumors_grew = False
+        self._mp_tables: HematoSource | None = _UNSET
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -373,6 +408,9 @@ class Importer:
             setattr(result, f"patients_{name}", getattr(result, f"patients_{name}") + value)
         for name, value in counts.tumors.items():
             setattr(result, f"tumors_{name}", getattr(result, f"tumors_{name}") + value)
+        result.primary_notes += counts.notes
+        result.tumors_same_primary += sum(note.outcome == SAME_PRIMARY for note in counts.notes)
+        result.tumors_to_review += sum(note.outcome != SAME_PRIMARY for note in counts.notes)
 
     def _refresh_statistics(self, created: int) -> None:
         """On PostgreSQL, ANALYZE the patient table each time an import has about doubled it.
@@ -438,7 +476,7 @@ class Importer:
             counts.patients["updated" if changed else "unchanged"] += 1
             if changed:
                 touched.extend(patient.tumors)
-            touched += self._tumors(patient, tumors, item_map, counts)
+            touched += self._tumors(patient, incoming, tumors, item_map, counts)
         session.flush()
         touched += self._load_tumors(session, self._insert_new(session, pending, counts))
         if self.save_hooks and TUMOR_SAVED:
@@ -577,13 +615,37 @@ class Importer:
         values = entry.values if isinstance(entry, _New) else {"social_security_number": entry.social_security_number}
         return _known_ssn(values.get("social_security_number"))
 
-    def _tumors(self, patient: Patient, tumors: list[tuple[IncomingTumor, dict[str, Any], dict[str, Any]]],
+    def _tumors(self, patient: Patient, record: IncomingPatient,
+                tumors: list[tuple[IncomingTumor, dict[str, Any], dict[str, Any]]],
                 item_map: ItemMap, counts: _Counts) -> list[Tumor]:
+        """Match each incoming tumor to a stored one by the keys, then the rest by the multiple-primary rules.
+
+        The keys go first for every tumor of the record, so a tumor the keys find is never taken by
+        the rules for another; the rules run only for a tumor the keys left unmatched, of a patient
+        with stored tumors, and compare it with every stored tumor (one another tumor of the record
+        took is for review, see :func:`registry.naaccr.primaries.same_primary`).
+        """
         available = {tumor: item_map.record_of(patient, [tumor])["tumors"][0]["items"]
                      for tumor in patient.tumors} if patient.id is not None else {}
-        touched = []
-        for incoming, values, treatment in tumors:
+        stored = list(available)
+        found: list[Tumor | None] = []
+        for incoming, _, _ in tumors:
             tumor = _match_tumor(available, incoming.items)
+            if tumor is not None:
+                del available[tumor]
+            found.append(tumor)
+        taken = {tumor for tumor in found if tumor is not None}
+        touched = []
+        for (incoming, values, treatment), tumor in zip(tumors, found):
+            if tumor is None and stored:
+                decision = same_primary(values, stored, taken, self._hematopoietic())
+                if decision.outcome:
+                    counts.notes.append(PrimaryNote(incoming.line, record.index, incoming.index,
+                                                    record.items.get("patientIdNumber", ""), decision.reason,
+                                                    decision.outcome, decision.step))
+                tumor = decision.tumor
+                if tumor is not None:
+                    taken.add(tumor)
             if tumor is None:
                 tumor = Tumor(**values, site_specific_items=dict(incoming.ssdi), extra_items=dict(incoming.extra))
                 tumor.treatment = FirstCourseTreatment(**treatment)
@@ -591,7 +653,6 @@ class Importer:
                 counts.tumors["created"] += 1
                 touched.append(tumor)
                 continue
-            del available[tumor]
             changed = _assign(tumor, values)
             changed |= _merge(tumor, "site_specific_items", incoming.ssdi)
             changed |= _merge(tumor, "extra_items", incoming.extra)
@@ -605,6 +666,15 @@ class Importer:
             if changed:
                 touched.append(tumor)
         return touched
+
+    def _hematopoietic(self) -> HematoSource | None:
+        """The installed hematopoietic tables for the rules, looked up on the first comparison of the run."""
+        if self._mp_tables is _UNSET:
+            self._mp_tables = installed_hematopoietic()
+        return self._mp_tables
+
+
+_UNSET: Any = object()
 
 
 class _New:
@@ -668,7 +738,8 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
 def import_job(progress: Callable[[int, str], None], path: str, file_name: str | None = None,
                user_id: int | None = None, dry_run: bool = False, dictionaries: list[str] | None = None,
                flat_version: str | None = None) -> str:
-    """Job kind ``naaccr-import``: imports an uploaded file; the result is the reject report (CSV)."""
+    """Job kind ``naaccr-import``: imports an uploaded file; the result is the report (CSV) of rejected
+    records and of the tumors the multiple-primary rules matched or left for review."""
     from registry.naaccr.dictionary import load_dictionary
     from registry.naaccr.records import installed_dictionaries
     store, users = installed_dictionaries()

@@ -52,7 +52,7 @@ def test_import_dry_run_then_import_then_export(app, dictionaries, tmp_path):
     assert done.exit_code == 0, done.output
     assert db_session.scalar(select(func.count(Patient.id))) == 8
     assert list(csv.reader((tmp_path / "report.csv").open())) == [
-        ["line", "patient", "tumor", "patient_id_number", "item", "reason"]]
+        ["line", "patient", "tumor", "patient_id_number", "item", "reason", "outcome", "rule_step"]]
     assert db_session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.username == "naaccr-import",
                                                                      AuditEntry.action == "naaccr_import:create")) > 8
 
