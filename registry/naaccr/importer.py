@@ -37,7 +37,7 @@ from registry.naaccr.bulk import NewPatient, NewTumor, insert_new_records
 from registry.naaccr.dictionary import Dictionary, DictionaryStore
 from registry.naaccr.intake import (Accepted, Batch, IntakeFailed, Opened, RecordIntake, Rejection,
                                     fewer_collections, read_batches, read_in_helper)
-from registry.naaccr.primaries import SAME_PRIMARY, same_primary
+from registry.naaccr.primaries import SAME_PRIMARY, earlier_diagnosis, same_primary
 from registry.naaccr.reader import Problem
 from registry.naaccr.records import IncomingPatient, IncomingTumor, ItemMap
 from staging_tables.multiple_primaries.reference import installed_hematopoietic
@@ -646,6 +646,8 @@ class Importer:
                 tumor = decision.tumor
                 if tumor is not None:
                     taken.add(tumor)
+                    values = {**values, "date_of_diagnosis": earlier_diagnosis(tumor.date_of_diagnosis,
+                                                                               values.get("date_of_diagnosis"))}
             if tumor is None:
                 tumor = Tumor(**values, site_specific_items=dict(incoming.ssdi), extra_items=dict(incoming.extra))
                 tumor.treatment = FirstCourseTreatment(**treatment)

@@ -54,6 +54,17 @@ def describe(tumor: Tumor) -> str:
             f", laterality {tumor.laterality or 'blank'}, diagnosed {tumor.date_of_diagnosis or 'blank'})")
 
 
+def earlier_diagnosis(stored: str | None, incoming: str | None) -> str | None:
+    """The Date of Diagnosis [390] a same-primary merge keeps: the earlier of two partial dates, the more
+    complete one where they agree as far as both go (a primary is diagnosed when it is first found)."""
+    if not stored or not incoming:
+        return stored or incoming
+    shared = min(len(stored), len(incoming))
+    if stored[:shared] == incoming[:shared]:
+        return stored if len(stored) >= len(incoming) else incoming
+    return stored if stored[:shared] < incoming[:shared] else incoming
+
+
 def same_primary(values: Mapping[str, Any], stored: Iterable[Tumor], taken: set[Tumor],
                  tables: HematoSource | None) -> PrimaryDecision:
     """Compare the incoming tumor ``values`` with each ``stored`` tumor of its patient.

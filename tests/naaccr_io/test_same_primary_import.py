@@ -14,7 +14,7 @@ from registry.audit import SYSTEM
 from registry.db import db_session
 from registry.models import Tumor
 from registry.naaccr.importer import import_file
-from registry.naaccr.primaries import REVIEW, SAME_PRIMARY, PrimaryDecision
+from registry.naaccr.primaries import REVIEW, SAME_PRIMARY, PrimaryDecision, earlier_diagnosis
 from registry.naaccr.records import installed_dictionaries
 from tests.naaccr_io.test_import_rules import HEAD, _patient
 
@@ -79,7 +79,17 @@ def test_an_unmatched_tumor_of_a_stored_patient_goes_through_the_multiple_primar
     assert "same primary" in real.summary()
     if outcome == SAME_PRIMARY:
         assert db_session.scalars(select(Tumor.id)).all() == [stored_id]
-        assert db_session.get(Tumor, stored_id).extra_items["tumorRecordNumber"] == "02"
+        merged = db_session.get(Tumor, stored_id)
+        assert merged.extra_items["tumorRecordNumber"] == "02"
+        assert merged.date_of_diagnosis == "20240105", "a same-primary merge keeps the earlier diagnosis date"
+
+
+@pytest.mark.parametrize("stored, incoming, kept", [
+    ("20240105", "20240610", "20240105"), ("20240610", "20240105", "20240105"), ("2024", "20240610", "20240610"),
+    ("202406", "20240105", "20240105"), ("20240105", "", "20240105"), ("", "2024", "2024"),
+])
+def test_a_merge_keeps_the_earlier_diagnosis_date(stored, incoming, kept):
+    assert earlier_diagnosis(stored, incoming) == kept
 
 
 def test_the_same_primary_as_two_stored_tumors_is_a_new_tumor_to_review(app, dictionaries, tmp_path):
