@@ -415,7 +415,9 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/patients/{patient_id}", "get", "One patient", None, "Patient"),
     ("/patients/{patient_id}", "patch", "Change a patient (send the version you read)", "Patient", "Patient"),
     ("/patients/{patient_id}/tumors", "get", "The patient's tumors", None, "TumorPage"),
-    ("/patients/{patient_id}/tumors", "post", "Start an abstract", "Tumor", "Tumor"),
+    ("/patients/{patient_id}/tumors", "post", "Start an abstract (409 same_primary where the multiple-primary rules "
+     "call it an existing primary, unless the body adds multiple_primaries: {override_reason, answers})",
+     "Tumor", "Tumor"),
     ("/tumors", "get", "All tumors, optionally ?workflow_state=", None, "TumorPage"),
     ("/tumors/{tumor_id}", "get", "One tumor with its treatment", None, "Tumor"),
     ("/tumors/{tumor_id}", "patch", "Change a tumor (send the version you read)", "Tumor", "Tumor"),
