@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, select
 from werkzeug.exceptions import HTTPException
 
 from abstracts import operations as ops
+from abstracts import primaries
 from abstracts.codes import codes, lookup, systems
 from abstracts.queries import PatientSearch, search_patients
 from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, PatientSchema,
@@ -233,9 +234,43 @@ def list_patient_tumors(patient_id: int):
 
 @api_route("/patients/<int:patient_id>/tumors", ("POST",), writes=True)
 def create_tumor(patient_id: int):
-    values = _load(TumorSchema(), _json_body(), partial=False)
-    tumor = ops.create_tumor(patient_id, values, actor=g.api_user)
+    """Start an abstract; refused (409 same_primary) where the multiple-primary rules call it the same primary as
+    an existing tumor, unless ``multiple_primaries.override_reason`` says why it is created anyway."""
+    data = _json_body()
+    choice = data.pop("multiple_primaries", None) or {}
+    values = _load(TumorSchema(), data, partial=False)
+    patient = _get(Patient, patient_id)
+    decision = _primary_decision(patient, values, choice) if patient.tumors else None
+    tumor = ops.create_tumor(patient_id, values, actor=g.api_user, decision=decision)
     return jsonify(TumorSchema().dump(tumor)), 201, {"Location": url_for("api.get_tumor", tumor_id=tumor.id)}
+
+
+def _primary_decision(patient: Patient, values: dict[str, Any], choice: Any) -> primaries.PrimaryDecision | None:
+    """The verdicts against the patient's tumors, with the client's answers and reason; None when nothing to
+    record. Raises 409 where a verdict is SINGLE_PRIMARY and no reason is given."""
+    if not isinstance(choice, dict) or set(choice) - {"answers", "override_reason"}:
+        raise ApiError(422, "invalid", "multiple_primaries must be {'answers': {...}, 'override_reason': '...'}",
+                       {"multiple_primaries": "only answers and override_reason"})
+    try:
+        answers = primaries.parse_answers(choice.get("answers"), field_name="multiple_primaries.answers")
+    except ValueError as exc:
+        raise ApiError(422, "invalid", "some fields are not valid; nothing was saved",
+                       {"multiple_primaries.answers": str(exc)}) from None
+    reason = choice.get("override_reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 1000):
+        raise ApiError(422, "invalid", "some fields are not valid; nothing was saved",
+                       {"multiple_primaries.override_reason": "must be text of at most 1000 characters"})
+    reason = (reason or "").strip() or None
+    found = primaries.verdicts(values, sorted(patient.tumors, key=lambda t: t.id), answers)
+    decision = primaries.PrimaryDecision(found, answers, reason)
+    if decision.same_primary and not reason:
+        raise ApiError(409, "same_primary", "the multiple-primary rules call this tumor the same primary as an "
+                       "existing tumor; update that abstract (PATCH /tumors/{id}) or send "
+                       "multiple_primaries.override_reason to create it anyway; nothing was saved",
+                       {"multiple_primaries.override_reason": "required to create a tumor the rules call the same "
+                                                              "primary as an existing one"},
+                       multiple_primaries=[v.as_dict() for v in found])
+    return decision if (primaries.needs_decision(found) or answers or reason) else None
 
 
 @api_route("/tumors/<int:tumor_id>")
@@ -380,7 +415,9 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/patients/{patient_id}", "get", "One patient", None, "Patient"),
     ("/patients/{patient_id}", "patch", "Change a patient (send the version you read)", "Patient", "Patient"),
     ("/patients/{patient_id}/tumors", "get", "The patient's tumors", None, "TumorPage"),
-    ("/patients/{patient_id}/tumors", "post", "Start an abstract", "Tumor", "Tumor"),
+    ("/patients/{patient_id}/tumors", "post", "Start an abstract (409 same_primary where the multiple-primary rules "
+     "call it an existing primary, unless the body adds multiple_primaries: {override_reason, answers})",
+     "Tumor", "Tumor"),
     ("/tumors", "get", "All tumors, optionally ?workflow_state=", None, "TumorPage"),
     ("/tumors/{tumor_id}", "get", "One tumor with its treatment", None, "Tumor"),
     ("/tumors/{tumor_id}", "patch", "Change a tumor (send the version you read)", "Tumor", "Tumor"),

@@ -61,7 +61,8 @@ STAGE_FIELDS = ("summary_stage_2018", "summary_stage_2000", "eod_primary_tumor",
                 "schema_discriminator_3")
 FOLLOW_UP_FIELDS = ("vital_status", "date_of_last_contact", "cause_of_death")
 DIAGNOSIS_ORDER = ("date_of_first_contact", "class_of_case", "type_of_reporting_source", "date_of_diagnosis",
-                   "sequence_number_hospital", "primary_site", "laterality", "histology", "behavior",
+                   "sequence_number_hospital",
+                   "sequence_number_central", "primary_site", "laterality", "histology", "behavior",
                    "diagnostic_confirmation", "grade_clinical", "grade_pathological", "grade_post_therapy",
                    "grade_pre_2018")
 

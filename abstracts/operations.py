@@ -6,6 +6,7 @@ the field and nothing is written.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from registry.audit import Actor, operation
+from abstracts.primaries import PrimaryDecision, PrimaryVerdict
+from registry.audit import Actor, action_part, log_event, operation
 from registry.db import db_session
 from registry.dates import parse_optional
 from registry.edits import EditFailure, records_from_orm, run_edits
@@ -22,6 +24,7 @@ from registry.items import naaccr_items
 from registry.models import (AbstractEditStatus, AuditEntry, FirstCourseTreatment, FollowUpContact,
                              FollowUpTumorStatus, Patient, Role, Tumor, User, WorkflowState)
 from registry.models.patient import utcnow
+from registry.sequence_numbers import SEQUENCE_FIELDS, propose
 
 TumorHook = Callable[[Session, Tumor], None]
 #: Run inside the saving transaction after a tumor, or the patient it belongs to, changed; they
@@ -163,8 +166,10 @@ def update_patient(patient_id: int, changes: dict[str, Any], *, actor: Actor | U
     return patient
 
 
-def create_tumor(patient_id: int, data: dict[str, Any], *, actor: Actor | User) -> Tumor:
-    """Start an abstract for a new primary; ``data['treatment']`` holds first-course treatment fields."""
+def create_tumor(patient_id: int, data: dict[str, Any], *, actor: Actor | User,
+                 decision: PrimaryDecision | None = None) -> Tumor:
+    """Start an abstract for a new primary; ``data['treatment']`` holds first-course treatment fields.
+    ``decision`` is what the registrar decided where the multiple-primary rules questioned it (audited)."""
     data = dict(data)
     treatment = clean(FirstCourseTreatment, data.pop("treatment", None) or {}, record="treatment")
     values = clean(Tumor, data)
@@ -175,8 +180,7 @@ def create_tumor(patient_id: int, data: dict[str, Any], *, actor: Actor | User) 
         tumor.treatment = FirstCourseTreatment(**treatment)
         session.add(tumor)
         session.flush()
-        _tumor_saved(session, [tumor])
-        session.flush()
+        _after_save(session, tumor, actor, decision)
     return tumor
 
 
@@ -198,8 +202,84 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
                 setattr(tumor.treatment, field, value)
             tumor.updated_at = utcnow()
         _flush(session, f"tumor {tumor_id}")
-        _tumor_saved(session, [tumor])
+        _after_save(session, tumor, actor)
+    return tumor
+
+
+def delete_tumor(tumor_id: int, *, actor: Actor | User, expected_version: int | None = None) -> None:
+    """Remove an abstract entered in error; the patient's other sequence numbers are proposed again."""
+    with operation(actor, "delete_tumor") as session:
+        tumor = _get(session, Tumor, tumor_id)
+        _check_version(tumor, expected_version)
+        patient_id = tumor.patient_id
+        session.delete(tumor)
         _flush(session, f"tumor {tumor_id}")
+        for other in _resequence(session, patient_id):
+            record_edit_status(session, other)
+        session.flush()
+
+
+def _resequence(session: Session, patient_id: int) -> list[Tumor]:
+    """Give every tumor of the patient the sequence numbers the rules propose (``registry.sequence_numbers``).
+
+    Flushed as ``<action>:sequence_numbers`` entries of their own, so a number the registrar entered and the
+    rules changed shows in the audit trail with both values. Returns the tumors whose numbers changed."""
+    tumors = list(session.scalars(select(Tumor).where(Tumor.patient_id == patient_id).order_by(Tumor.id)))
+    changed: dict[int, Tumor] = {}
+    for field in SEQUENCE_FIELDS:
+        proposals = propose([{"behavior": t.behavior, "date_of_diagnosis": t.date_of_diagnosis,
+                              field: getattr(t, field)} for t in tumors], field)
+        for tumor, proposed in zip(tumors, proposals):
+            if proposed is not None and getattr(tumor, field) != proposed:
+                setattr(tumor, field, proposed)
+                changed[tumor.id] = tumor
+    if changed:
+        with action_part("sequence_numbers"):
+            _flush(session, f"patient {patient_id}")
+    return list(changed.values())
+
+
+def apply_sequence_numbers(patient_id: int, *, actor: Actor | User) -> list[Tumor]:
+    """Propose and apply the sequence numbers of every tumor of a patient (the save paths do this on their own)."""
+    with operation(actor, "apply_sequence_numbers") as session:
+        _get(session, Patient, patient_id)
+        changed = _resequence(session, patient_id)
+        for tumor in changed:
+            record_edit_status(session, tumor)
+        session.flush()
+    return changed
+
+
+def _after_save(session: Session, tumor: Tumor, actor: Actor | User,
+                decision: PrimaryDecision | None = None) -> None:
+    """What every tumor save does after its own changes: sequence numbers, the decision on multiple primaries,
+    the derived items and the edit status (of the other tumors too when their numbers moved)."""
+    others = [t for t in _resequence(session, tumor.patient_id) if t.id != tumor.id]
+    if decision is not None:
+        _log_decision(actor, tumor, decision)
+    _tumor_saved(session, [tumor])
+    for other in others:
+        record_edit_status(session, other)
+    _flush(session, f"tumor {tumor.id}")
+
+
+def _log_decision(actor: Actor | User, tumor: Tumor, decision: PrimaryDecision) -> None:
+    action = ("multiple_primaries:create_anyway" if decision.same_primary
+              else "multiple_primaries:create_new_primary")
+    log_event(actor, action, entity="tumor", entity_id=tumor.id, patient_id=tumor.patient_id,
+              detail=json.dumps(decision.detail(), sort_keys=True), commit=False)
+
+
+def record_primary_decision(patient_id: int, existing_tumor_id: int, verdict: PrimaryVerdict | None, *,
+                            actor: Actor | User) -> Tumor:
+    """The registrar chose to open (update) the existing abstract instead of creating a new one: audited."""
+    with operation(actor, "multiple_primaries:open_existing") as session:
+        tumor = _get(session, Tumor, existing_tumor_id)
+        if tumor.patient_id != patient_id:
+            raise NotFound(f"tumor {existing_tumor_id} does not belong to patient {patient_id}")
+        log_event(actor, "multiple_primaries:open_existing", entity="tumor", entity_id=tumor.id,
+                  patient_id=patient_id, detail=json.dumps({"verdict": verdict.as_dict() if verdict else None},
+                                                           sort_keys=True), commit=False)
     return tumor
 
 
@@ -316,7 +396,7 @@ def _check_versions(patient: Patient, patient_version: int | None, tumor: Tumor 
 
 def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[str, Any],
                   tumor_changes: dict[str, Any], *, actor: Actor | User, patient_version: int | None = None,
-                  tumor_version: int | None = None) -> Tumor:
+                  tumor_version: int | None = None, decision: PrimaryDecision | None = None) -> Tumor:
     """Save the abstract form: patient items, tumor items and ``tumor_changes['treatment']`` in one
     transaction, refused whole if any field is wrong or anyone saved the patient or tumor meanwhile.
     ``tumor_id`` None starts a new abstract for the patient."""
@@ -364,8 +444,9 @@ def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[s
         if treatment_changed and tumor.id is not None:
             tumor.updated_at = utcnow()
         _flush(session, f"tumor {tumor_id}")
+        _after_save(session, tumor, actor, decision)
         if patient_changed:
             session.expire(patient, ["tumors"])
-        _tumor_saved(session, list(patient.tumors) if patient_changed else [tumor])
-        _flush(session, f"tumor {tumor_id}")
+            _tumor_saved(session, [t for t in patient.tumors if t.id != tumor.id])
+            _flush(session, f"tumor {tumor_id}")
     return tumor

@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_dump, pre_load
 
+from abstracts import primaries
 from registry.items import ItemSpec, naaccr_items
 from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumor
 from registry.models.abstracting import SuspenseStatus
@@ -71,6 +72,8 @@ class ViewSchema(Schema):
     def _years_only(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         if self.view == "deidentified":
             _cut_dates(data, self.date_fields)
+            for verdict in data.get("multiple_primaries") or ():
+                _cut_dates(verdict, frozenset({"date_of_diagnosis"}))
             for name, field in self.fields.items():
                 if isinstance(field, fields.Nested) and isinstance(data.get(name), dict):
                     _cut_dates(data[name], getattr(field.schema, "date_fields", frozenset()))
@@ -117,7 +120,13 @@ TumorSchema = _view_schema(
      **_item_fields(Tumor),
      "site_specific_items": fields.Dict(keys=fields.String(), values=fields.String(allow_none=True)),
      "extra_items": fields.Dict(keys=fields.String(), values=fields.String(allow_none=True)),
-     "treatment": fields.Nested(TreatmentSchema, allow_none=True)},
+     "treatment": fields.Nested(TreatmentSchema, allow_none=True),
+     "multiple_primaries": fields.Function(
+         lambda t: [v.as_dict() for v in primaries.of_tumor(t)] if isinstance(t, Tumor) else [], dump_only=True,
+         metadata={"description": "the multiple-primary rules' verdict against each other tumor of the patient: "
+                                  "tumor_id, sequence_number_hospital, primary_site, morphology, date_of_diagnosis, "
+                                  "result (SINGLE_PRIMARY, MULTIPLE_PRIMARIES, QUESTIONABLE or NOT_COMPARED), "
+                                  "rule_set, step, reason, question_id, question"})},
     deidentified_leaves=frozenset({"extra_items", "workflow_comment"}), dates=_dates(Tumor))
 
 

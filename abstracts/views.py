@@ -11,12 +11,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from abstracts import casefinding, tokens
+from abstracts import casefinding, primaries, tokens
 from abstracts.codes import codes, describe, lookup, morphology_term, system_for
 from abstracts.forms import (FIELD_RECORD, SECTIONS, SPECS, AbstractForm, ConfirmForm, FollowUpForm, NewPatientForm,
                              NotReportableForm, SuspenseForm, TokenForm, WorkflowForm, initial_values, remarks_of,
                              submitted_values, to_naaccr_date)
-from abstracts.operations import create_patient, edit_failures, record_follow_up, save_abstract, set_workflow_state
+from abstracts.operations import (create_patient, edit_failures, record_follow_up, record_primary_decision,
+                                   save_abstract, set_workflow_state)
 from abstracts.queries import (QUEUES, PatientSearch, audit_history, count, page_of, queue_statement,
                                registry_totals, search_patients, tumor_counts_by_patient, work_queue)
 from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, validation_errors
@@ -27,7 +28,7 @@ from registry.db import db_session
 from registry.edits import records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from registry.items import naaccr_items
-from registry.models import FirstCourseTreatment, PHI_ROLES, Patient, SuspenseCase, Tumor, WorkflowState
+from registry.models import FirstCourseTreatment, PHI_ROLES, Patient, Role, SuspenseCase, Tumor, WorkflowState
 from registry.models.abstracting import SuspenseStatus
 from staging_tables.staging import derive as staging
 from staging_tables.staging.views import plain_description
@@ -290,7 +291,8 @@ def _terms(form: Any) -> dict[str, str]:
 
 def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failures: list[dict[str, Any]],
                      conflict: Conflict | None = None, status: int = 200, items: dict[str, str] | None = None,
-                     item_errors: dict[str, str] | None = None) -> tuple[str, int]:
+                     item_errors: dict[str, str] | None = None,
+                     primary_check: dict[str, Any] | None = None) -> tuple[str, int]:
     terms = _terms(form)
     errors = [f for f in failures if f["severity"] == "error"]
     warnings = [f for f in failures if f["severity"] == "warning"]
@@ -300,7 +302,11 @@ def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failur
     editable = tumor is None or tumor.workflow_state is WorkflowState.IN_PROGRESS
     stage = _stage(patient, tumor, form, _stores(tumor, items or {}))
     stage["item_errors"] = item_errors or {}
+    if primary_check is None and tumor is not None:
+        primary_check = {"verdicts": primaries.of_tumor(tumor), "pending": False}
     return render_template("abstracts/abstract.html", patient=patient, tumor=tumor, form=form, sections=SECTIONS,
+                           primary_check=primary_check, SINGLE=primaries.mp.SINGLE,
+                           QUESTIONABLE=primaries.mp.QUESTIONABLE,
                            stage=stage, stage_url=url_for("abstracts.stage_section", patient_id=patient.id,
                                                           tumor_id=tumor.id if tumor else 0),
                            terms=terms, by_field=_by_field(failures), errors=errors, warnings=warnings,
@@ -363,10 +369,16 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
         flash(f"This abstract is {tumor.workflow_state.value.replace('_', ' ')}; reopen it before changing it.",
               "error")
         return _render_abstract(patient, tumor, form, failures=[], status=409)
+    decision = None
+    if tumor is None and patient.tumors:
+        decision, stop = _primary_decision(patient, values)
+        if stop is not None:
+            return _render_abstract(patient, None, form, failures=[], status=stop[1], items=items,
+                                    primary_check=stop[0])
     try:
         saved = save_abstract(patient.id, tumor.id if tumor else None, values["patient"], tumor_changes,
                               actor=current_user, patient_version=_int(form.patient_version.data),
-                              tumor_version=_int(form.tumor_version.data) if tumor else None)
+                              tumor_version=_int(form.tumor_version.data) if tumor else None, decision=decision)
     except Conflict as exc:
         db_session.rollback()
         patient = _patient(patient_id)
@@ -388,6 +400,63 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
                                 item_errors=items_named | rest)
     flash("Saved as in progress.", "ok")
     return redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=saved.id))
+
+
+#: The reason a registrar gives for creating an abstract the rules call the same primary as an existing one.
+OVERRIDE_FIELD = "mp_override_reason"
+ANSWER_PREFIX = "mp_answer."
+
+
+def _primary_decision(patient: Patient, values: dict[str, dict[str, Any]]
+                      ) -> tuple[primaries.PrimaryDecision | None, tuple[dict[str, Any], int] | None]:
+    """The multiple-primary rules for a new abstract against each of the patient's tumors.
+
+    Returns the decision to save with the abstract, or what to show instead of saving (and its status):
+    the verdicts, while a verdict is SINGLE_PRIMARY or QUESTIONABLE and the registrar has not chosen
+    *Create as a new primary* (with a reason where the rules call it the same primary)."""
+    raw = {name[len(ANSWER_PREFIX):]: value for name, value in request.form.items() if name.startswith(ANSWER_PREFIX)}
+    check: dict[str, Any] = {"pending": True, "answers": {k: v for k, v in raw.items() if v},
+                             "reason": (request.form.get(OVERRIDE_FIELD) or "").strip(), "error": ""}
+    try:
+        answers = primaries.parse_answers(raw, field_name="answer")
+    except ValueError as exc:
+        check.update(verdicts=primaries.verdicts(values["tumor"], sorted(patient.tumors, key=lambda t: t.id)),
+                     error=str(exc))
+        return None, (check, 422)
+    found = primaries.verdicts(values["tumor"], sorted(patient.tumors, key=lambda t: t.id), answers)
+    check["verdicts"] = found
+    decision = primaries.PrimaryDecision(found, answers, check["reason"] or None)
+    if not primaries.needs_decision(found):
+        return (decision if answers else None), None
+    if request.form.get("mp_decision") != "create":
+        flash("Not saved yet: the multiple-primary rules question this abstract. Read the verdicts below, then "
+              "open the existing abstract or create this one as a new primary.", "error")
+        return None, (check, 200)
+    if decision.same_primary and not check["reason"]:
+        check["error"] = ("Reason for creating a new primary: required, because the rules call this tumor the "
+                          "same primary as an existing abstract")
+        flash("Nothing was saved: give the reason for creating a new primary.", "error")
+        return None, (check, 422)
+    if len(check["reason"]) > 1000:
+        check["error"] = "Reason for creating a new primary: at most 1000 characters"
+        return None, (check, 422)
+    return decision, None
+
+
+@blueprint.route("/patients/<int:patient_id>/tumors/<int:tumor_id>/same-primary", methods=["POST"])
+@roles_required(Role.REGISTRAR, Role.ADMIN)
+def open_same_primary(patient_id: int, tumor_id: int) -> Response:
+    """The registrar agrees the new report is the existing primary: recorded, then its abstract opens to update."""
+    patient = _patient(patient_id)
+    tumor = _tumor(patient, tumor_id)
+    form = AbstractForm()
+    if not form.validate():
+        abort(400)
+    verdict = next(iter(primaries.verdicts(submitted_values(form)["tumor"], [tumor])), None)
+    record_primary_decision(patient.id, tumor.id, verdict, actor=current_user)
+    flash(f"Recorded: the new report is the same primary as tumor {tumor.sequence_number_hospital or tumor.id}. "
+          "Update this abstract with what it adds.", "ok")
+    return redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=tumor.id))
 
 
 def _int(text: Any) -> int | None:

@@ -5,6 +5,7 @@ is timed apart; the figure that counts is the edits run (patient, tumor and case
 run is timed twice: with the embedded site/histology rules, and with the SEER site/histology
 list (``../shared/reference/icdo3/seer_site_histology_validation_list_20220429.csv``, or the file
 named by ``SEER_SITE_HISTOLOGY``) as an installed list would be used; loading the list is timed apart.
+The sequence-number edit P007 is also timed alone (its share of the whole run).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from registry.demo import DemoGenerator  # noqa: E402
 from registry.edits import all_edits, run_edits  # noqa: E402
+from registry.sequence_numbers import disagreements  # noqa: E402
 from staging_tables.icdo3 import read_site_histology  # noqa: E402
 
 SEER_LIST = Path(os.environ.get("SEER_SITE_HISTOLOGY", Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -64,6 +66,9 @@ def main(tumors: int = 100_000) -> None:
         elapsed, counts = _time(cases, today, listed)
         print(f"  {label}: {elapsed:.2f} s ({total / elapsed:,.0f} tumors/s); {counts['error']} errors, "
               f"{counts['warning']} warnings" + (f"; reading the list took {loading:.2f} s" if listed else ""))
+    started = time.perf_counter()
+    flagged = sum(len(disagreements(patient_tumors)) for _, patient_tumors in cases)
+    print(f"  P007 (sequence numbers) alone: {time.perf_counter() - started:.2f} s; {flagged} numbers disagree")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,18 @@ def operation(actor: Actor | User, action: str) -> Iterator[Session]:
         _action.reset(action_token)
 
 
+@contextmanager
+def action_part(part: str) -> Iterator[None]:
+    """Within an operation, name what is flushed inside as ``<action>:<part>``, so the audit trail tells what
+    the registry changed on its own (e.g. sequence numbers re-proposed) apart from what the user entered."""
+    outer = _action.get()
+    token = _action.set(f"{outer}:{part}" if outer else part)
+    try:
+        yield
+    finally:
+        _action.reset(token)
+
+
 def log_event(actor: Actor | User, action: str, *, entity: str | None = None, entity_id: Any = None,
               patient_id: int | None = None, detail: str | None = None, commit: bool = True) -> None:
     """Record an event that changes no audited row (login, a read of PHI, an export)."""

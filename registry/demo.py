@@ -208,7 +208,7 @@ class DemoGenerator:
         if dco and len(stages) == 1:
             stages = [(death, stages[0][1], "9", "8000/3")]
         malignant = [s for s in stages if s[3][-1] in "23"]
-        seq_malignant, seq_benign = itertools.count(1), itertools.count(60)
+        seq_malignant, seq_benign = itertools.count(1), itertools.count(61)
         treatments, statuses_by_tumor = [], []
         for when, prof, stage, hist in stages:
             tumor_id = self._next("tumor")
@@ -216,7 +216,7 @@ class DemoGenerator:
             if behavior in "23":
                 sequence = "00" if len(malignant) == 1 else f"{next(seq_malignant):02d}"
             else:
-                sequence = f"{next(seq_benign):02d}"
+                sequence = "60" if len(stages) - len(malignant) == 1 else f"{next(seq_benign):02d}"
             tumor_dco = dco and len(stages) == 1
             row = self._tumor(tumor_id, patient_id, when, prof, stage, histology, behavior, sequence, tumor_dco,
                               last_contact)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from registry import sequence_numbers
 from registry.edits.engine import cached_date
 from staging_tables import multiple_primaries
 from staging_tables.multiple_primaries.reference import installed_hematopoietic
@@ -132,3 +133,15 @@ def site_histology_listed(record: dict) -> bool:
         return False
     site, histology, behavior = record.get("primary_site"), record.get("histology"), record.get("behavior")
     return bool(site and histology and behavior) and f"{histology}/{behavior}" not in listed.by_site.get(site, ())
+
+
+@predicate("P007", "Sequence numbers disagree with the registry's rules", "warning",
+           ("sequence_number_hospital", "sequence_number_central", "behavior", "date_of_diagnosis"),
+           "Sequence Number--Hospital [560] {sequence_number_hospital} / --Central [380] {sequence_number_central} "
+           "is not the number the sequence rules give this tumor among the patient's tumors", "case",
+           "fails each tumor whose Sequence Number--Hospital or --Central, where entered, differs from the number "
+           "the rules of staging_tables/sequence_numbers.csv propose: 00 the only in situ/malignant tumor, 01-59 "
+           "in order of diagnosis, 60 the only non-malignant one, 61-87 in order, 99/88 when the order is unknown "
+           "(tumors diagnosed the same day may be in either order; 98 is kept)")
+def sequence_numbers_follow_the_rules(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
+    yield from dict.fromkeys(index for index, *_ in sequence_numbers.disagreements(tumors))

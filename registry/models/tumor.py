@@ -65,6 +65,9 @@ class Tumor(Base):
     sequence_number_hospital: Mapped[str | None] = item(560, "sequenceNumberHospital", 2, kind="pattern",
                                                         pattern=r"[0-5][0-9]|6[0-9]|7[0-9]|8[0-8]|98|99",
                                                         label="Sequence Number--Hospital [560]")
+    sequence_number_central: Mapped[str | None] = item(380, "sequenceNumberCentral", 2, kind="pattern",
+                                                       pattern=r"[0-5][0-9]|6[0-9]|7[0-9]|8[0-8]|98|99",
+                                                       label="Sequence Number--Central [380]")
     class_of_case: Mapped[str | None] = item(610, "classOfCase", 2, kind="code", code_list="class_of_case",
                                              label="Class of Case [610]")
     type_of_reporting_source: Mapped[str | None] = item(500, "typeOfReportingSource", 1, kind="code",

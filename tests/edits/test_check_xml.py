@@ -104,6 +104,9 @@ def test_a_constructed_file_reports_its_known_failures(runner, tmp_path):
         (f"patient 1 tumor 1 (line {tumor_lines[0]})", "00000001", "P001"),
         (f"patient 1 tumor 2 (line {tumor_lines[1]})", "00000001", "P001"),
         (f"patient 1 tumor 2 (line {tumor_lines[1]})", "00000001", "P002"),
+        # both tumors numbered 00: the rules give 01 and 02
+        (f"patient 1 tumor 1 (line {tumor_lines[0]})", "00000001", "P007"),
+        (f"patient 1 tumor 2 (line {tumor_lines[1]})", "00000001", "P007"),
         (f"patient 2 tumor 1 (line {tumor_lines[2]})", "00000002", "E050"),
         (f"patient 2 tumor 1 (line {tumor_lines[2]})", "00000002", "IV0523"),
         # duct carcinoma (8500) of the colon and of the cervix: not on the installed SEER list

@@ -13,6 +13,7 @@ PATIENT_FIELDS = set(item_specs()["patient"])
 VALIDITY = [e for e in all_edits() if e.source == "item"]
 BAD_VALUE = {"code": "~", "date": "20231340", "digits": "1a", "pattern": "!"}
 GOOD_VALUE = {"primary_site": "C509", "histology": "8500", "sequence_number_hospital": "00",
+              "sequence_number_central": "00",
               "cause_of_death": "0000", "addr_at_dx_state": "IL", "addr_at_dx_postal_code": "62701",
               "eod_primary_tumor": "300", "eod_regional_nodes": "000", "eod_mets": "00",
               "surgery_of_primary_site_2023": "A220", "date_of_birth": "19600115"}

@@ -18,6 +18,7 @@ PHI = frozenset({"registrar", "reviewer", "admin"})
 ADMIN = frozenset({"admin"})
 ANALYSTS = frozenset({"researcher", "admin"})
 IMPORTERS = frozenset({"registrar", "admin"})
+WRITERS = frozenset({"registrar", "admin"})
 NOBODY: frozenset[str] = frozenset()
 
 
@@ -50,6 +51,8 @@ RULES: dict[str, Access] = {
     "abstracts.check_abstract": Access(PHI, phi=True, why="live edits on the abstract form"),
     "abstracts.stage_section": Access(PHI, phi=True, why="the abstract form's Stage section for the values entered"),
     "abstracts.workflow": Access(PHI, phi=True, why="complete, review, return an abstract"),
+    "abstracts.open_same_primary": Access(WRITERS, phi=True,
+                                          why="record that a new report is an existing primary and open it"),
     "abstracts.follow_up": Access(PHI, phi=True, why="record a follow-up contact"),
     "abstracts.suspense": Access(PHI, phi=True, why="casefinding suspense list"),
     "abstracts.abstract_suspense": Access(PHI, phi=True, why="start an abstract from a suspense case"),
