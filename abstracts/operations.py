@@ -193,6 +193,7 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
     with operation(actor, "update_tumor") as session:
         tumor = _get(session, Tumor, tumor_id)
         _check_version(tumor, expected_version)
+        renumber = _moves_in_sequence(tumor, values)
         for field, value in values.items():
             setattr(tumor, field, value)
         if treatment:
@@ -202,7 +203,7 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
                 setattr(tumor.treatment, field, value)
             tumor.updated_at = utcnow()
         _flush(session, f"tumor {tumor_id}")
-        _after_save(session, tumor, actor)
+        _after_save(session, tumor, actor, renumber=renumber)
     return tumor
 
 
@@ -250,11 +251,21 @@ def apply_sequence_numbers(patient_id: int, *, actor: Actor | User) -> list[Tumo
     return changed
 
 
+#: The fields whose change moves a tumor within its patient's sequence (re-dated, or another series).
+SEQUENCE_INPUTS = ("date_of_diagnosis", "behavior")
+
+
+def _moves_in_sequence(tumor: Tumor, values: dict[str, Any]) -> bool:
+    return any(field in values and values[field] != getattr(tumor, field) for field in SEQUENCE_INPUTS)
+
+
 def _after_save(session: Session, tumor: Tumor, actor: Actor | User,
-                decision: PrimaryDecision | None = None) -> None:
-    """What every tumor save does after its own changes: sequence numbers, the decision on multiple primaries,
-    the derived items and the edit status (of the other tumors too when their numbers moved)."""
-    others = [t for t in _resequence(session, tumor.patient_id) if t.id != tumor.id]
+                decision: PrimaryDecision | None = None, *, renumber: bool = True) -> None:
+    """What a tumor save does after its own changes: sequence numbers when a tumor was added, re-dated or
+    changed series (``renumber``; otherwise a number the registrar typed, e.g. counting a primary diagnosed
+    elsewhere, stands and edit P007 says where it differs from the rules), the decision on multiple
+    primaries, the derived items and the edit status (of the other tumors too when their numbers moved)."""
+    others = [t for t in _resequence(session, tumor.patient_id) if t.id != tumor.id] if renumber else []
     if decision is not None:
         _log_decision(actor, tumor, decision)
     _tumor_saved(session, [tumor])
@@ -433,6 +444,7 @@ def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[s
             session.add(tumor)
         elif tumor.treatment is None:
             tumor.treatment = FirstCourseTreatment()
+        renumber = tumor.id is None or _moves_in_sequence(tumor, tumor_values)
         for field, value in tumor_values.items():
             if getattr(tumor, field) != value:
                 setattr(tumor, field, value)
@@ -444,7 +456,7 @@ def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[s
         if treatment_changed and tumor.id is not None:
             tumor.updated_at = utcnow()
         _flush(session, f"tumor {tumor_id}")
-        _after_save(session, tumor, actor, decision)
+        _after_save(session, tumor, actor, decision, renumber=renumber)
         if patient_changed:
             session.expire(patient, ["tumors"])
             _tumor_saved(session, [t for t in patient.tumors if t.id != tumor.id])

@@ -97,16 +97,25 @@ def test_numbers_are_proposed_again_when_a_tumor_is_added_redated_or_removed(app
     assert [e.entity_id for e in _entries("delete_tumor:sequence_numbers:update")] == [str(breast.id)]
 
 
-def test_a_hand_entered_number_the_rules_change_shows_in_the_audit_trail(app, make_user):
+def test_a_hand_entered_number_stands_until_the_tumor_moves_in_the_sequence(app, make_user):
+    """A registrar who counts a primary diagnosed elsewhere types 02: the rules do not overwrite it on a save
+    that neither adds, re-dates nor changes the behavior of a tumor (P007 warns); a re-date applies the
+    rules again, and the audit trail shows both values."""
     registrar = make_user("registrar")
     patient = ops.create_patient(PATIENT, actor=registrar)
     tumor = ops.create_tumor(patient.id, BREAST, actor=registrar)
-    ops.save_abstract(patient.id, tumor.id, {}, {"sequence_number_hospital": "03"}, actor=registrar)
-    assert _numbers(patient.id) == [("C504", "00", "00")]
+    ops.save_abstract(patient.id, tumor.id, {}, {"sequence_number_hospital": "02"}, actor=registrar)
+    assert _numbers(patient.id) == [("C504", "02", "00")]
     [entered] = [e for e in _entries("save_abstract:update") if e.entity == "tumor"]
-    assert entered.changes == {"sequence_number_hospital": ["00", "03"]}
-    [applied] = _entries("save_abstract:sequence_numbers:update")
-    assert applied.changes == {"sequence_number_hospital": ["03", "00"]}
+    assert entered.changes == {"sequence_number_hospital": ["00", "02"]}
+    assert _entries("save_abstract:sequence_numbers:update") == []
+    ops.update_tumor(tumor.id, {"laterality": "2"}, actor=registrar)
+    assert _numbers(patient.id) == [("C504", "02", "00")]
+
+    ops.update_tumor(tumor.id, {"date_of_diagnosis": "20240201"}, actor=registrar)
+    assert _numbers(patient.id) == [("C504", "00", "00")]
+    [applied] = _entries("update_tumor:sequence_numbers:update")
+    assert applied.changes == {"sequence_number_hospital": ["02", "00"]}
 
 
 def test_apply_sequence_numbers_is_an_operation_of_its_own(app, make_user):
