@@ -111,11 +111,17 @@ def may_rerun(job: Job, user: User) -> bool:
 
 
 def rerun(job: Job, user: User) -> Job:
-    """Enqueue the same kind with the same parameters for ``user`` (audited): what a stopped job's page offers."""
+    """Enqueue the same kind with the same parameters for ``user`` (audited): what a stopped job's page offers.
+
+    A kind that records who asked for it (``user_id``) records the user who asked again.
+    """
     from registry.audit import log_event
     if not may_rerun(job, user):
         raise NotAllowed(f"you may not run job {job.id} ({job.kind}) again")
-    again = enqueue(job.kind, dict(job.params), user=user)
+    params = dict(job.params)
+    if "user_id" in params:
+        params["user_id"] = user.id
+    again = enqueue(job.kind, params, user=user)
     log_event(user, "job_rerun", entity="job", entity_id=again.id, detail=f"{job.kind}: again of job {job.id}")
     return again
 
