@@ -9,9 +9,9 @@ from sqlalchemy import Select, func, select
 
 from abstracts.search import score_by_name
 from registry.db import db_session
-from registry.reads import note_shown
 from registry.models import (AbstractEditStatus, AuditEntry, Patient, SuspenseCase, SuspenseStatus, Tumor,
                              WorkflowState)
+from registry.reads import note_shown
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from registry.db import db_session
 from registry.models import Patient, PatientNameKey
-from registry.reads import note_shown
 from registry.models.abstracting import fold, soundex
+from registry.reads import note_shown
 
 #: A candidate is kept when its last name is at least this similar (0..1), or starts with what was typed.
 MIN_LAST_NAME_SCORE = 0.7
