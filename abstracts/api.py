@@ -33,6 +33,7 @@ from registry.db import db_session
 from registry.edits import run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound, RegistryError
 from registry.models import PHI_ROLES, FollowUpContact, Patient, Tumor, User, WorkflowState
+from registry.reads import note_shown
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 csrf.exempt(blueprint)  # token-authenticated: no cookie session to forge
@@ -140,6 +141,7 @@ def _paged(stmt: Select, schema: Schema) -> dict[str, Any]:
     page, per_page = _paging()
     total = int(db_session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
     rows = list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    note_shown(rows)
     return _page(schema.dump(rows, many=True), total, page, per_page)
 
 

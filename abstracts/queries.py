@@ -11,6 +11,7 @@ from abstracts.search import score_by_name
 from registry.db import db_session
 from registry.models import (AbstractEditStatus, AuditEntry, Patient, SuspenseCase, SuspenseStatus, Tumor,
                              WorkflowState)
+from registry.reads import note_shown
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,12 @@ def search_patients(criteria: PatientSearch, *, page: int = 1, per_page: int = 5
         scored = score_by_name(criteria.name, base)
         ids = scored.ids[(page - 1) * per_page: page * per_page]
         found = {p.id: p for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
+        note_shown(found.values())
         return [found[i] for i in ids], len(scored.ids)
     total = db_session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db_session.scalars(stmt.order_by(Patient.name_last, Patient.name_first, Patient.id)
                               .offset((page - 1) * per_page).limit(per_page)).all()
+    note_shown(rows)
     return list(rows), int(total or 0)
 
 
@@ -112,7 +115,10 @@ def count(stmt: Select) -> int:
 
 
 def page_of(stmt: Select, page: int, per_page: int) -> list:
-    return list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    """One page of a list; its records are noted as shown (the request's read is audited with their patients)."""
+    rows = list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    note_shown(rows)
+    return rows
 
 
 QUEUES = ("in_progress", "returned", "edit_errors", "awaiting_review", "follow_ups_due", "suspense")

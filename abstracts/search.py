@@ -13,6 +13,7 @@ from sqlalchemy import select
 from registry.db import db_session
 from registry.models import Patient, PatientNameKey
 from registry.models.abstracting import fold, soundex
+from registry.reads import note_shown
 
 #: A candidate is kept when its last name is at least this similar (0..1), or starts with what was typed.
 MIN_LAST_NAME_SCORE = 0.7
@@ -153,4 +154,5 @@ def likely_duplicates(data: dict[str, str | None], limit: int = 10) -> list[Like
                 reasons.setdefault(pid, []).append("same date of birth")
     ranked = sorted(reasons, key=lambda pid: (-len(reasons[pid]), -scores.get(pid, 0.0), pid))[:limit]
     patients = {p.id: p for p in db_session.scalars(select(Patient).where(Patient.id.in_(ranked)))}
+    note_shown(patients.values())
     return [LikelyMatch(patients[pid], scores.get(pid, 0.0), tuple(reasons[pid])) for pid in ranked]

@@ -61,6 +61,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     for dotted in BLUEPRINTS:
         app.register_blueprint(_load(dotted))
+    from registry import reads
+    reads.install(app)
 
     from registry.cli import register_commands
     from registry.demo import register_jobs

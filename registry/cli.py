@@ -211,6 +211,9 @@ def jobs_worker(burst: bool) -> None:
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("REDIS_URL is not set: without it jobs run inside the web process")
+    from registry.jobs import fail_stopped_jobs
+    for job_id in fail_stopped_jobs():
+        click.echo(f"job {job_id}: its worker had stopped; marked failed")
     connection = Redis.from_url(url)
     SimpleWorker([Queue("registry", connection=connection)], connection=connection).work(burst=burst)
 

@@ -43,6 +43,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "PATIENTS_PER_PAGE": 50,
         "JOB_FILES_DIR": str(instance / "job-files"),
+        "JOB_HEARTBEAT_SECONDS": float(os.environ.get("JOB_HEARTBEAT_SECONDS", "30")),
+        "JOB_STALE_SECONDS": float(os.environ.get("JOB_STALE_SECONDS", "300")),
         "RESEARCH_FILE_DAYS": int(os.environ.get("RESEARCH_FILE_DAYS", "30")),
         "SURVIVAL_END_POINT_YEAR": int(os.environ.get("SURVIVAL_END_POINT_YEAR") or dt.date.today().year - 1),
     }

@@ -7,6 +7,8 @@ job's own work is still uncommitted.
 """
 from __future__ import annotations
 
+import datetime as dt
+import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from registry.db import db_session
-from registry.models import Job, JobStatus, User
+from registry.errors import NotAllowed
+from registry.models import Job, JobStatus, Role, User
 from registry.models.job import FAILED_PREFIX
 from registry.models.patient import utcnow
 
@@ -33,6 +38,17 @@ def job_kind(name: str) -> Callable[[JobFunction], JobFunction]:
         return fn
     return register
 
+
+#: Who may run a job of each kind again from its page: the roles whose page starts that kind. Kinds not listed
+#: (research exports, whose release is decided when they are asked for) are not offered again.
+RERUN_ROLES: dict[str, frozenset[Role]] = {
+    "naaccr-import": frozenset({Role.ADMIN, Role.REGISTRAR}),
+    "naaccr-export": frozenset({Role.ADMIN}),
+    "annual-report": frozenset({Role.ADMIN}),
+    "staging-rederive": frozenset({Role.ADMIN}),
+}
+#: Jobs running in this process: alive whatever their heartbeat says (a SQLite job may hold the only write lock).
+RUNNING_HERE: set[int] = set()
 
 #: Progress of jobs running in this process, for SQLite, whose single writer is busy with the job itself.
 LIVE_PROGRESS: dict[int, tuple[int, str]] = {}
@@ -88,6 +104,83 @@ def offered_result(job: Job) -> Path | None:
     return path
 
 
+def may_rerun(job: Job, user: User) -> bool:
+    """Whether ``user`` may run ``job`` again: it has ended, and its kind is one the user's role starts."""
+    return (job.status in (JobStatus.FINISHED, JobStatus.FAILED) and user.role in RERUN_ROLES.get(job.kind, ())
+            and (job.user_id == user.id or user.role is Role.ADMIN))
+
+
+def rerun(job: Job, user: User) -> Job:
+    """Enqueue the same kind with the same parameters for ``user`` (audited): what a stopped job's page offers.
+
+    A kind that records who asked for it (``user_id``) records the user who asked again.
+    """
+    from registry.audit import log_event
+    if not may_rerun(job, user):
+        raise NotAllowed(f"you may not run job {job.id} ({job.kind}) again")
+    params = dict(job.params)
+    if "user_id" in params:
+        params["user_id"] = user.id
+    again = enqueue(job.kind, params, user=user)
+    log_event(user, "job_rerun", entity="job", entity_id=again.id, detail=f"{job.kind}: again of job {job.id}")
+    return again
+
+
+def fail_stopped_jobs() -> list[int]:
+    """Mark failed every running job whose worker stopped (no heartbeat for ``JOB_STALE_SECONDS``), audited.
+
+    A worker killed outright (``kill -9``, a lost machine) cannot record its own end; without this its job
+    would show "running" forever. Called when jobs are listed or shown, and by a worker as it starts.
+    """
+    from registry.audit import SYSTEM, log_event
+    limit = float(current_app.config["JOB_STALE_SECONDS"])
+    cutoff = utcnow() - dt.timedelta(seconds=limit)
+    session = db_session()
+    last_sign = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+    stmt = select(Job.id, last_sign).where(Job.status == JobStatus.RUNNING, last_sign < cutoff)
+    if RUNNING_HERE:
+        stmt = stmt.where(Job.id.not_in(RUNNING_HERE))
+    stopped = []
+    for job_id, seen in session.execute(stmt).all():
+        line = (f"{FAILED_PREFIX}the worker running it stopped (no sign of life since {seen:%Y-%m-%d %H:%M:%S} UTC, "
+                f"limit {limit:g} s); run it again from this page\n")
+        marked = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                                 .values(status=JobStatus.FAILED, finished_at=utcnow(), messages=Job.messages + line))
+        if marked.rowcount:
+            log_event(SYSTEM, "job_worker_stopped", entity="job", entity_id=job_id, detail=line.strip(), commit=False)
+            stopped.append(job_id)
+    session.commit()
+    return stopped
+
+
+class Heartbeat:
+    """Writes the job's ``heartbeat_at`` every ``JOB_HEARTBEAT_SECONDS`` from a thread of its own while it runs."""
+
+    def __init__(self, job_id: int, engine: Any, seconds: float):
+        self.job_id, self._engine, self._seconds = job_id, engine, seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"job-{job_id}-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        RUNNING_HERE.add(self.job_id)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        RUNNING_HERE.discard(self.job_id)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._seconds):
+            try:
+                with Session(self._engine) as session:
+                    session.execute(update(Job).where(Job.id == self.job_id).values(heartbeat_at=utcnow()))
+                    session.commit()
+            except OperationalError:  # SQLite busy with the job's own writes: the next beat tries again
+                continue
+
+
 def enqueue(kind: str, params: dict[str, Any], *, user: User | None) -> Job:
     """Create the job row and hand it to Redis, or to this process's worker threads."""
     if kind not in _KINDS:
@@ -129,11 +222,13 @@ def execute(job_id: int, echo: Callable[[int, str], None] | None = None) -> Job:
     with Session(engine) as session:
         job = session.get(Job, job_id)
         job.status, job.started_at = JobStatus.RUNNING, utcnow()
+        job.heartbeat_at = job.started_at
         session.commit()
         kind, params = job.kind, dict(job.params)
     progress = Progress(job_id, engine, echo)
     try:
-        result = _KINDS[kind](progress, **params)
+        with Heartbeat(job_id, engine, float(current_app.config["JOB_HEARTBEAT_SECONDS"])):
+            result = _KINDS[kind](progress, **params)
         status, message = JobStatus.FINISHED, None
     except Exception as exc:  # the job's error is its result; the worker must go on
         db_session.rollback()

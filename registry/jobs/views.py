@@ -1,14 +1,14 @@
 """Job pages: a list, a page with a live progress bar, its JSON status and the result download."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, send_file
+from flask import Blueprint, abort, jsonify, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from registry.audit import log_event
 from registry.db import db_session
-from registry.jobs import live_status, offered_result
+from registry.jobs import fail_stopped_jobs, live_status, may_rerun, offered_result, rerun
 from registry.models import Job, JobStatus, Role
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/jobs", template_folder="../templates")
@@ -26,6 +26,7 @@ def _visible(job_id: int) -> Job:
 @blueprint.route("/")
 @login_required
 def list_jobs() -> str:
+    fail_stopped_jobs()
     stmt = select(Job).order_by(Job.id.desc()).limit(100)
     if current_user.role is not Role.ADMIN:
         stmt = stmt.where(Job.user_id == current_user.id)
@@ -35,12 +36,24 @@ def list_jobs() -> str:
 @blueprint.route("/<int:job_id>")
 @login_required
 def show(job_id: int) -> str:
-    return render_template("jobs/show.html", job=_visible(job_id))
+    fail_stopped_jobs()
+    job = _visible(job_id)
+    return render_template("jobs/show.html", job=job, may_rerun=may_rerun(job, current_user))
+
+
+@blueprint.route("/<int:job_id>/rerun", methods=["POST"])
+@login_required
+def rerun_job(job_id: int) -> Response:
+    job = _visible(job_id)
+    if not may_rerun(job, current_user):
+        abort(403)
+    return redirect(url_for("jobs.show", job_id=rerun(job, current_user).id))
 
 
 @blueprint.route("/<int:job_id>.json")
 @login_required
 def status(job_id: int) -> Response:
+    fail_stopped_jobs()
     job = _visible(job_id)
     progress, messages = live_status(job)
     return jsonify(id=job.id, kind=job.kind, status=job.status.value, progress=progress,

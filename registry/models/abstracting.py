@@ -8,7 +8,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text, delete, event, insert
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text, event, insert, inspect, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base
@@ -64,12 +64,31 @@ def name_key_row(patient_id: int, name_last: str | None, name_first: str | None,
             "first_name": fold(name_first)[:40], "birth_surname": fold(name_birth_surname)[:40]}
 
 
+NAME_FIELDS = ("name_last", "name_first", "name_birth_surname")
+
+
 @event.listens_for(Patient, "after_insert")
-@event.listens_for(Patient, "after_update")
-def _keep_name_key(_mapper: Any, connection: Any, patient: Patient) -> None:
-    connection.execute(delete(PatientNameKey).where(PatientNameKey.patient_id == patient.id))
+def _add_name_key(_mapper: Any, connection: Any, patient: Patient) -> None:
     connection.execute(insert(PatientNameKey), [name_key_row(patient.id, patient.name_last, patient.name_first,
                                                              patient.name_birth_surname)])
+
+
+@event.listens_for(Patient, "after_update")
+def _keep_name_key(_mapper: Any, connection: Any, patient: Patient) -> None:
+    """Rewrite the key only when a name changed, and in place.
+
+    A save that changes no name issues no UPDATE of the patient, so it holds no lock on it; when every
+    save deleted and re-inserted the key, such a save racing a real change re-inserted a key the other
+    had just inserted (duplicate key, HTTP 500).
+    """
+    state = inspect(patient)
+    if not any(state.attrs[name].history.has_changes() for name in NAME_FIELDS):
+        return
+    row = name_key_row(patient.id, patient.name_last, patient.name_first, patient.name_birth_surname)
+    updated = connection.execute(update(PatientNameKey).where(PatientNameKey.patient_id == patient.id)
+                                 .values({key: value for key, value in row.items() if key != "patient_id"}))
+    if updated.rowcount == 0:
+        connection.execute(insert(PatientNameKey), [row])
 
 
 class SuspenseStatus(enum.StrEnum):

@@ -711,6 +711,8 @@ class NaaccrReader:
                     self._problem(f"attribute {attribute} is not allowed on Item", element, code="structure",
                                   naaccr_id=naaccr_id)
         value = element.text or ""
+        if len(element) and self._unread_entity(element, naaccr_id):
+            return
         known = self._known.get(naaccr_id) if naaccr_id is not None else None
         if known is None:
             self._unusual_item(element, level, holder, naaccr_id, num, value)
@@ -726,6 +728,15 @@ class NaaccrReader:
         if num is not None and num != number:
             num = self._number(num, element, naaccr_id)
         self._defined_item(element, level, naaccr_id, item, num, value, check)
+
+    def _unread_entity(self, element: etree._Element, naaccr_id: str | None) -> bool:
+        """An entity reference is never resolved (external ones could read files), so the Item's text misses it:
+        its value cannot be read, and taking the rest as the value would blank or shorten a stored one."""
+        entities = [child.text for child in element if child.tag is etree.Entity]
+        if entities:
+            self._problem(f"the value holds the entity reference {', '.join(entities)}, which is never resolved, "
+                          "so it cannot be read", element, code="entity", naaccr_id=naaccr_id)
+        return bool(entities)
 
     def _defined_item(self, element: etree._Element, level: str, naaccr_id: str, item: ItemDef, num: str | None,
                       value: str, check: Callable[[str], str | None]) -> None:

@@ -69,6 +69,7 @@ RULES: dict[str, Access] = {
     "jobs.show": Access(ALL, why="one's own job"),
     "jobs.status": Access(ALL, why="one's own job progress"),
     "jobs.result": Access(ALL, why="one's own job result file"),
+    "jobs.rerun_job": Access(IMPORTERS, why="run one's own ended job again (roles that start its kind)"),
     # administration
     "reference.list_installed": Access(ADMIN, why="installed reference tables"),
     "reference.upload": Access(ADMIN, why="install a reference file"),

@@ -236,6 +236,33 @@ def test_an_external_entity_in_a_naaccr_file_is_not_read(app, naaccr_store, tmp_
     assert values and not any("TOP-SECRET" in v for v in values), "the reader resolved an external entity"
 
 
+def test_an_item_holding_an_unresolved_entity_is_rejected_with_its_line_and_blanks_nothing(app, naaccr_store,
+                                                                                            tmp_path):
+    """The record below matches the stored patient by SSN and date of birth under another Patient ID Number;
+    its last name cannot be read, so the record is refused, not taken as a blank last name."""
+    from registry.audit import SYSTEM
+    from registry.naaccr.importer import import_file
+    store, users = naaccr_store
+    original = tmp_path / "first.xml.gz"
+    original.write_bytes(SAMPLE.read_bytes())
+    assert import_file(original, actor=SYSTEM, store=store, user_dictionaries=users).status == "ok"
+    data = gzip.decompress(SAMPLE.read_bytes()).decode()
+    head, _, rest = data.partition("?>")
+    rest = rest.replace('<Item naaccrId="patientIdNumber">00000001</Item>',
+                        '<Item naaccrId="patientIdNumber">00000901</Item>', 1)
+    rest = rest.replace('<Item naaccrId="nameLast">Smith</Item>', '<Item naaccrId="nameLast">&e;</Item>', 1)
+    text = head + "?>" + '<!DOCTYPE NaaccrData [<!ENTITY e "Smith">]>' + rest
+    path = tmp_path / "entity.xml"
+    path.write_text(text)
+    line = next(number for number, content in enumerate(text.splitlines(), 1) if "&e;" in content)
+    result = import_file(path, actor=SYSTEM, store=store, user_dictionaries=users)
+    assert result.records_rejected == 1, result.summary()
+    assert [(r.line, r.item) for r in result.rejections] == [(line, "nameLast")], result.rejections
+    db_session.expire_all()
+    stored = db_session.scalars(select(Patient).where(Patient.patient_id_number == "00000001")).one()
+    assert stored.name_last == "Smith"
+
+
 csv_cell = st.one_of(st.text(alphabet=string.printable.replace("\r", ""), max_size=8),
                      st.sampled_from(["C509", "8500", "3", "20240105", "00", "1", "\"", "\"\"", "x,y"]))
 
