@@ -217,7 +217,7 @@ def derive(values: dict[str, Any], wanted: set[str], cutoff_year: int) -> None:
         specific, other = cause_specific_death(
             cause_of_death=values.get("cause_of_death"), primary_site=values.get("primary_site"),
             histology=values.get("histology"), sequence_number=values.get("sequence_number_hospital"),
-            icd_revision=revision if dead else "0", vital_status=values.get("vital_status"),
+            icd_revision=revision if dead else "0",
             behavior=values.get("behavior"), diagnosis_year=dx_year, last_contact_year=last_year,
             cutoff_year=cutoff_year)
         values["seer_cause_specific_cod"], values["seer_other_cod"] = specific, other
