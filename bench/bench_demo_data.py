@@ -1,10 +1,11 @@
 """Time `demo-data` at 10k and 100k patients on a fresh SQLite file, and on PostgreSQL when
 BENCH_POSTGRES_URL is set (its public schema is dropped and rebuilt).
 
-    .venv/bin/python bench/bench_demo_data.py [--sizes 10000 100000] [--staging-bundle eod_public-3.3.zip]
+    .venv/bin/python bench/bench_demo_data.py [--sizes 10000 100000] [--no-official-tables]
 
-With ``--staging-bundle`` the bundle is installed first, so 2018+ tumors get EOD codes and derived stage; the
-table then gives the share of them whose derived Summary Stage 2018 [762] is known (not 9).
+As `demo-data` does, the official tables shipped in staging_tables/official/ (eod_public 3.3 among them) are
+installed first, so 2018+ tumors get EOD codes and derived stage; the table then gives the share of them
+whose derived Summary Stage 2018 [762] is known (not 9). ``--no-official-tables`` loads without them.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ os.environ.setdefault("REGISTRY_INSTANCE_DIR", tempfile.mkdtemp(prefix="bench-in
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from registry import reference  # noqa: E402
+from registry.reference.official import install_official_tables  # noqa: E402
 from registry.app import create_app  # noqa: E402
 from registry.audit import SYSTEM, operation  # noqa: E402
 from registry.cli import upgrade_database  # noqa: E402
@@ -58,8 +59,8 @@ def fresh_database(kind: str, folder: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--staging-bundle", type=Path, help="SEER bundle to install first, e.g. "
-                        "../shared/reference/staging/algorithms/eod_public-3.3.zip")
+    parser.add_argument("--no-official-tables", action="store_true",
+                        help="load without installing the official tables (no EOD coding)")
     args = parser.parse_args()
     kinds = ["sqlite"] + (["postgresql"] if os.environ.get("BENCH_POSTGRES_URL") else [])
     print(f"# demo-data load, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -72,14 +73,13 @@ def main() -> None:
                 url = fresh_database(kind, Path(folder))
                 app = create_app({"DATABASE_URL": url})
                 with app.app_context():
-                    if args.staging_bundle:
-                        reference.install("staging-algorithm", args.staging_bundle, actor=SYSTEM,
-                                          store=Path(folder) / "reference")
+                    if not args.no_official_tables:
+                        install_official_tables(actor=SYSTEM, store=Path(folder) / "reference")
                     started = time.perf_counter()
                     with operation(SYSTEM, "demo_data") as session:
                         counts = load_demo_data(session, size, seed=1)
                     elapsed = time.perf_counter() - started
-                    known = known_stage_share() if args.staging_bundle else "no bundle"
+                    known = "no bundle" if args.no_official_tables else known_stage_share()
                     db_session.remove()
                 app.extensions["registry_engine"].dispose()
                 print(f"| {kind} | {size} | {counts['tumor']} | {counts['follow_up_contact']} | {elapsed:.1f} | "
