@@ -3,7 +3,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import registry.models  # noqa: F401 - registers every table on the metadata
-from registry.db import Base
+from registry.db import Base, on_this_dialect
 
 config = context.config
 target_metadata = Base.metadata
@@ -22,7 +22,8 @@ def run_migrations_online() -> None:
         connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
                                          poolclass=pool.NullPool)
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=on_this_dialect(connection.dialect.name))
         with context.begin_transaction():
             context.run_migrations()
 

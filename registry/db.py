@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -19,6 +20,20 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: Where a patient's or tumor's NAACCR items without a column live: JSONB on PostgreSQL (GIN-indexed,
+#: filterable with ``->>`` and ``@>``), JSON text on SQLite (``json_extract``). See docs/architecture.md.
+ITEM_STORE = JSON().with_variant(JSONB(), "postgresql")
+
+
+def on_this_dialect(dialect: str) -> Any:
+    """An alembic ``include_object`` hook leaving out indexes declared for another database only
+    (``Index(...).ddl_if(dialect="postgresql")``), so autogenerate compares what each database really has."""
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect is None or condition.dialect == dialect
+    return include
 
 
 class Base(DeclarativeBase):

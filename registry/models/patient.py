@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.db import Base
+from registry.db import ITEM_STORE, Base
 from registry.items import item
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class Patient(Base):
     __tablename__ = "patient"
     __table_args__ = (
         Index("ix_patient_name", "name_last", "name_first"),
+        Index("ix_patient_extra_items", "extra_items", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -76,7 +77,9 @@ class Patient(Base):
                                                     label="Date of Last Contact [1750]")
     cause_of_death: Mapped[str | None] = item(1910, "causeOfDeath", 4, kind="pattern", pattern=ICD10_CAUSE,
                                               label="Cause of Death [1910]")
-    extra_items: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    extra_items: Mapped[dict[str, Any]] = mapped_column(
+        ITEM_STORE, default=dict, nullable=False,
+        doc="catalogued NAACCR Patient items without a column, keyed by naaccrId (registry.catalogue)")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
                                                     nullable=False)

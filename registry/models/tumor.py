@@ -5,11 +5,11 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ColumnElement, DateTime, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ColumnElement, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.db import Base
+from registry.db import ITEM_STORE, Base
 from registry.items import item
 from registry.models.patient import utcnow
 from registry.summary_stage import SummaryStage, summary_stage, summary_stage_sql
@@ -36,6 +36,9 @@ class Tumor(Base):
     __tablename__ = "tumor"
     __table_args__ = (
         Index("ix_tumor_site_dx", "primary_site", "date_of_diagnosis"),
+        Index("ix_tumor_extra_items", "extra_items", postgresql_using="gin").ddl_if(dialect="postgresql"),
+        Index("ix_tumor_site_specific_items", "site_specific_items", postgresql_using="gin").ddl_if(
+            dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -143,10 +146,12 @@ class Tumor(Base):
                                                        derived=True, label="Surv-Mos Presumed Alive [1787]")
     surv_date_dx_recode: Mapped[str | None] = item(1788, "survDateDxRecode", 8, kind="date", derived=True,
                                                    label="Surv-Date DX Recode [1788]")
-    site_specific_items: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, nullable=False,
+    site_specific_items: Mapped[dict[str, str]] = mapped_column(ITEM_STORE, default=dict, nullable=False,
                                                                 doc="SSDIs keyed by naaccrId")
-    extra_items: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False,
-                                                        doc="NAACCR items without a column, kept verbatim")
+    extra_items: Mapped[dict[str, Any]] = mapped_column(
+        ITEM_STORE, default=dict, nullable=False,
+        doc="catalogued NAACCR items without a column, keyed by naaccrId (registry.catalogue), and items of "
+            "user dictionaries kept verbatim")
 
     workflow_state: Mapped[WorkflowState] = mapped_column(
         Enum(WorkflowState, name="workflow_state", native_enum=False, length=20,
