@@ -40,6 +40,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("text", "Text documentation"),
     ("administrative", "Administrative and hospital-specific"),
 )
+RETIRED_GROUP = "Retired items (older NAACCR versions)"
+UNPLACED_GROUP = "Items not yet placed in a section"
 SSDI_STORE = "site_specific_items"
 EXTRA_STORE = "extra_items"
 #: Site-specific data items: the 2018+ SSDI number block, less the NCDB COVID-19 items that share it.
@@ -164,7 +166,7 @@ class CatalogueItem:
     @property
     def retired(self) -> bool:
         """Not in the newest installed dictionary (kept so older files still import and export)."""
-        return self.group.startswith("Retired")
+        return self.group == RETIRED_GROUP
 
     @property
     def entered(self) -> bool:
@@ -229,25 +231,42 @@ class Catalogue:
             item = self.items.get(naaccr_id)
             if item is None:
                 return f"'{naaccr_id}' is not an item of the NAACCR dictionaries installed"
-            check = self._checks[naaccr_id] = _checker(item, self.code_lists.get(item.code_list or ""))
+            check = self._checks[naaccr_id] = _checker(item, self._code_list_checked(item))
         return check(value)
 
     def accepts(self, naaccr_id: str) -> Callable[[str], Any]:
-        """A fast test passing only values :meth:`problem` accepts (for the import's hot path)."""
+        """A test passing only non-blank, unpadded values :meth:`problem` accepts, C-level where it can be
+        (a frozenset or compiled pattern: the import calls it for millions of values); a value it does not
+        pass is then asked of :meth:`problem`, which decides and says why."""
         item = self.items.get(naaccr_id)
         if item is None:
             return _never
-        codes = self.code_lists.get(item.code_list or "")
-        if codes is not None and not codes.ranges:
-            allowed = frozenset(codes.codes)
-            return lambda value: len(value) <= item.length and value in allowed
-        if item.data_type == "date" or codes is not None:
-            return lambda value: self.problem(naaccr_id, value) is None
-        pattern = _DATA_TYPES.get(item.data_type)
-        if pattern is None:
-            return lambda value: len(value) <= item.length or item.allow_unlimited_text
-        match = pattern[0].fullmatch
-        return lambda value: len(value) <= item.length and match(value) is not None
+        if item.column is not None:
+            spec = item.column
+            return lambda value: bool(value) and value.strip() == value and spec.problem(value) is None
+        codes = self._code_list_checked(item)
+        if codes is not None:
+            if not codes.ranges:
+                return frozenset(code for code in codes.codes if len(code) <= item.length).__contains__
+            return lambda value: len(value) <= item.length and value in codes
+        if item.data_type == "date":
+            return lambda value: bool(value) and value.strip() == value and date_problem(value) is None
+        most = "" if item.allow_unlimited_text else str(item.length)
+        shapes = {"digits": f"[0-9]{{1,{most}}}", "alpha": f"[A-Z]{{1,{most}}}", "mixed": f"[A-Z0-9]{{1,{most}}}",
+                  "numeric": r"-?[0-9]*\.?[0-9]+"}
+        if item.data_type in shapes:
+            pattern = re.compile(shapes[item.data_type]).fullmatch
+            if item.data_type != "numeric":
+                return pattern
+            return lambda value: len(value) <= item.length and pattern(value) is not None
+        inner = "" if item.length < 2 else f"(?:.{{0,{'' if item.allow_unlimited_text else item.length - 2}}}\\S)?"
+        return re.compile(f"\\S{inner}", re.DOTALL).fullmatch
+
+    def _code_list_checked(self, item: CatalogueItem) -> CodeList | None:
+        """The code list values must come from: not for derived items, which other systems compute with
+        the code lists of their own time (a 2010 CS-derived descriptor 'N' is no v26 code) and which
+        are checked for length and type only."""
+        return None if item.derived else self.code_lists.get(item.code_list or "")
 
     def required(self, year: int | None, analytic: bool) -> list[tuple[CatalogueItem, Requirement]]:
         """The items completing an abstract of a ``year`` diagnosis needs, with the list that asks for each."""
@@ -332,10 +351,22 @@ def build(dictionaries: Iterable[Any], lookups: Mapping[str, list[tuple[str, str
                 first_year=_year(row["first_year"]), last_year=_year(row["last_year"]),
                 versions=tuple(versions[definition.naaccr_id]), column=spec, column_part=part,
                 allow_unlimited_text=definition.allow_unlimited_text)
-    missing = sorted(set(defs) - set(items), key=lambda i: defs[i].naaccr_num)
-    if missing:
-        raise ValueError(f"{ITEMS_FILE.name} has no row for {len(missing)} dictionary item(s): "
-                         + ", ".join(f"{i} [{defs[i].naaccr_num}]" for i in missing[:10]))
+    newest = versions and max(v for vs in versions.values() for v in vs)
+    for naaccr_id in sorted(set(defs) - set(items), key=lambda i: defs[i].naaccr_num):
+        # an item our table does not place yet (an older or newer dictionary): kept, validated, editable
+        definition = defs[naaccr_id]
+        part, spec = columns.get(naaccr_id, (None, None))
+        retired = newest not in versions[naaccr_id]
+        items[naaccr_id] = CatalogueItem(
+            naaccr_id=naaccr_id, naaccr_num=definition.naaccr_num, name=definition.name or naaccr_id,
+            level=definition.parent, length=definition.length, data_type=definition.data_type,
+            record_types=definition.record_types, section="administrative",
+            group=RETIRED_GROUP if retired else UNPLACED_GROUP,
+            label=f"{definition.name or naaccr_id} [{definition.naaccr_num}]",
+            code_list=naaccr_id if naaccr_id in lookups else None, text_documentation=False,
+            derived=bool(spec is not None and spec.derived), first_year=None, last_year=None,
+            versions=tuple(versions[naaccr_id]), column=spec, column_part=part,
+            allow_unlimited_text=definition.allow_unlimited_text)
     code_lists = {name: CodeList.of(name, rows) for name, rows in lookups.items()}
     requirements = []
     with REQUIRED_FILE.open(newline="", encoding="utf-8") as handle:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Union
 
+from registry.catalogue import Catalogue, catalogue
 from registry.dates import MIN_YEAR
 from registry.items import ItemSpec, naaccr_items
 from registry.models import FirstCourseTreatment, Patient, Tumor
@@ -198,8 +199,9 @@ def _slim(accepted: Accepted, keep: tuple[str, ...] | None) -> Accepted:
 class RecordChecker:
     """The registry's column rules applied to a read record (what the abstract forms check)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cat: Catalogue | None = None) -> None:
         self._item_ids = {(c.part, c.attribute): c.naaccr_id for c in column_items().values()}
+        self.catalogue = cat or catalogue()
 
     def check(self, incoming: IncomingPatient, rejections: list[Rejection]) -> Accepted | None:
         """The record's cleaned values, or None after adding every reason to reject it to ``rejections``."""
@@ -219,9 +221,22 @@ class RecordChecker:
                                          incoming.index, tumor, patient_id, naaccr_id, message))
             return cleaned
 
+        def catalogued(values: dict[str, str], level: str, lines: dict[str, int], line: int | None,
+                       tumor: int | None) -> None:
+            for naaccr_id, value in values.items():
+                item = self.catalogue.get(naaccr_id)
+                if item is None or item.column is not None or (tumor, naaccr_id) in flagged:
+                    continue  # not catalogued (kept verbatim), or a carried column checked with its column
+                problem = self.catalogue.problem(naaccr_id, value.strip())
+                if problem:
+                    reasons.append(Rejection(lines.get(naaccr_id) or line, incoming.index, tumor, patient_id,
+                                             naaccr_id, problem))
+
         patient_values = checked(Patient, "patient", incoming.values, incoming.item_lines, incoming.line, None)
+        catalogued(incoming.extra, "Patient", incoming.item_lines, incoming.line, None)
         tumors = []
         for tumor in incoming.tumors:
+            catalogued({**tumor.ssdi, **tumor.extra}, "Tumor", tumor.item_lines, tumor.line, tumor.index)
             values = checked(Tumor, "tumor", tumor.values, tumor.item_lines, tumor.line, tumor.index)
             treatment = checked(FirstCourseTreatment, "treatment", tumor.treatment, tumor.item_lines, tumor.line,
                                 tumor.index)
@@ -251,6 +266,10 @@ _ACCEPT: dict[str, Callable[[ItemSpec], Callable[[str], Any] | None]] = {
 @functools.cache
 def _column_checks(model: type) -> dict[str, tuple[ItemSpec, int, Callable[[str], Any] | None]]:
     return {name: (spec, spec.length, _ACCEPT[spec.kind](spec)) for name, spec in naaccr_items(model).items()}
+
+
+def _ANY(value: str) -> bool:
+    return True
 
 
 #: A value with no white space at either end (``str.strip`` and ``\\s`` agree on what white space is).
@@ -305,12 +324,13 @@ class CleanRecords:
                          for naaccr_id, column in item_map.columns.items()}
         self._carried_checks = [(naaccr_id, attribute, *checks[("patient", attribute)])
                                 for naaccr_id, attribute in self.carried]
+        self.catalogue = catalogue()
 
     def _route(self, naaccr_id: str, patient_level: bool) -> tuple[int, str, int, Callable[[str], Any]]:
         column = self._columns.get(naaccr_id)
+        kept = (naaccr_id, 0, self._catalogued(naaccr_id))
         if patient_level:
-            route = (_PATIENT, *column[1:]) if column is not None and column[0] == "patient" else \
-                (_EXTRA, naaccr_id, 0, _NEVER)
+            route = (_PATIENT, *column[1:]) if column is not None and column[0] == "patient" else (_EXTRA, *kept)
             self._patient_routes[naaccr_id] = route
             return route
         if column is not None and column[0] in ("tumor", "treatment"):
@@ -318,9 +338,17 @@ class CleanRecords:
         elif naaccr_id in self.item_map.carried:
             route = (_CARRIED, naaccr_id, 0, _NEVER)
         else:
-            route = (_SSDI if self.item_map.is_ssdi(naaccr_id) else _EXTRA, naaccr_id, 0, _NEVER)
+            route = (_SSDI if self.item_map.is_ssdi(naaccr_id) else _EXTRA, *kept)
         self._routes[naaccr_id] = route
         return route
+
+    def _catalogued(self, naaccr_id: str) -> Callable[[str], Any]:
+        """The test a kept (SSDI or extra) item's value passes: the catalogue's, or none for an item
+        the catalogue does not hold (a user dictionary's, kept verbatim)."""
+        item = self.catalogue.get(naaccr_id)
+        if item is None or item.column is not None:
+            return _ANY
+        return self.catalogue.accepts(naaccr_id)
 
     def accept(self, patient: NaaccrPatient) -> Accepted | None:
         if patient.problems or any(tumor.problems for tumor in patient.tumors):
@@ -332,6 +360,8 @@ class CleanRecords:
         for naaccr_id, value in patient.items.items():
             where, name, limit, ok = routes.get(naaccr_id) or self._route(naaccr_id, True)
             if where == _EXTRA:
+                if not ok(value):
+                    return None
                 extra[naaccr_id] = value
             elif not value:
                 values[name] = None
@@ -363,7 +393,9 @@ class CleanRecords:
             own = tumor.items
             for naaccr_id, value in own.items():
                 where, name, limit, ok = routes.get(naaccr_id) or self._route(naaccr_id, False)
-                if where > _CARRIED:  # SSDI or extra: kept verbatim under its naaccrId
+                if where > _CARRIED:  # SSDI or extra: kept under its naaccrId once the catalogue agrees
+                    if not ok(value):
+                        return None
                     parts[where][name] = value
                 elif where == _CARRIED:
                     continue

@@ -95,3 +95,19 @@ def test_items_sit_where_queries_and_the_staging_engine_expect():
     assert cat.get("tumorSizeSummary").field_name == "extra_items.tumorSizeSummary"
     assert cat.get("addrCurrentCity").field_name == "patient_items.addrCurrentCity"
     assert cat.get("rxSummSurgPrimSite2023").record == "treatment"
+
+
+def test_the_fast_test_never_passes_what_the_full_check_refuses():
+    """``accepts`` is the import's shortcut; a value it passes must be one ``problem`` accepts."""
+    cat = shipped_catalogue()
+    probes = ["", " ", "1", "01", "001", "A", "a", "XX", "1 ", " 1", "-1", "1.5", "20250101", "2025", "20251399",
+              "99999999", "C504", "A200", "9999", "x" * 4000, "x" * 4001, "0" * 20, "ÄÖ", "2-3"]
+    checked = 0
+    for item in cat:
+        accepts = cat.accepts(item.naaccr_id)
+        codes = cat.codes(item.naaccr_id)
+        for value in probes + ([code for code, _ in codes.entries()[:5]] if codes else []):
+            if accepts(value):
+                checked += 1
+                assert value and cat.problem(item.naaccr_id, value) is None, (item.naaccr_id, value)
+    assert checked > 1000
