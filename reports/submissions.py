@@ -28,15 +28,37 @@ from registry.db import db_session
 from registry.errors import InvalidInput, NotFound
 from registry.files import sha256_of
 from registry.jobs import job_kind
-from registry.models import FirstCourseTreatment, Patient, Submission, SubmissionTumor, Tumor, User
+from registry.edits.runner import run_edits
+from registry.models import (FirstCourseTreatment, Patient, Submission, SubmissionLeftOut, SubmissionTumor, Tumor, User,
+                             WorkflowState)
 from registry.naaccr.dictionary import RECORD_TYPES, Dictionary
 from registry.naaccr.records import ItemMap, attributes, installed_dictionaries
 from registry.naaccr.writer import NaaccrWriter
+from staging_tables.icdo3 import installed_site_histology
 
 #: Versions a submission may be written in (the NAACCR standard of the diagnosis year being sent).
 SUBMISSION_VERSIONS = ("250", "260")
 CHUNK_PATIENTS = 1000
 ACTION = "naaccr_export"
+
+
+#: Abstracts a submission sends: complete or reviewed (and passing every error edit, checked as it is written).
+READY_STATES = (WorkflowState.COMPLETE.value, WorkflowState.REVIEWED.value)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A tumor the selection named that a submission did not send, and why."""
+
+    tumor_id: int
+    patient_id_number: str
+    primary_site: str | None
+    date_of_diagnosis: str | None
+    reason: str
+
+    def line(self) -> str:
+        return (f"left out: patient {self.patient_id_number}, {self.primary_site or 'site ?'} diagnosed "
+                f"{self.date_of_diagnosis or '?'}: {self.reason}")
 
 
 @dataclass
@@ -46,6 +68,40 @@ class ExportResult:
     tumors: int = 0
     sent: list[tuple[int, int, int]] = field(default_factory=list, repr=False)
     skipped: dict[str, int] = field(default_factory=dict)
+    left_out: list[LeftOut] = field(default_factory=list)
+
+
+def _state(value: Any) -> str:
+    return value.value if isinstance(value, WorkflowState) else str(value or "")
+
+
+def screen_ready(patient: dict[str, Any], tumors: list[tuple[dict[str, Any], dict[str, Any] | None]],
+                 site_histology: Any) -> tuple[list[tuple[dict, dict | None]], list[LeftOut]]:
+    """The tumors of one patient a submission may send, and the others with the reason for each:
+    an abstract still in progress, or one that fails an error-level edit (patient edits count for every tumor)."""
+    records = [{**tumor, **(treatment or {})} for tumor, treatment in tumors]
+    failures = run_edits(patient, records, site_histology=site_histology)
+    errors: dict[int | None, list[str]] = {}
+    for failure in failures:
+        if failure.severity == "error":
+            errors.setdefault(failure.tumor_index, []).append(f"{failure.edit_id} {failure.message}")
+    ready, left = [], []
+    for index, (tumor, treatment) in enumerate(tumors):
+        reasons = []
+        state = _state(tumor.get("workflow_state"))
+        if state not in READY_STATES:
+            reasons.append(f"abstract {state.replace('_', ' ') or 'without a state'}: only complete or reviewed "
+                           "abstracts are sent")
+        failing = errors.get(None, []) + errors.get(index, [])
+        if failing:
+            reasons.append(f"{len(failing)} error edit(s) failing: " + "; ".join(failing[:3])
+                           + (" …" if len(failing) > 3 else ""))
+        if reasons:
+            left.append(LeftOut(tumor["id"], patient.get("patient_id_number") or "", tumor.get("primary_site"),
+                                tumor.get("date_of_diagnosis"), "; ".join(reasons)[:1000]))
+        else:
+            ready.append((tumor, treatment))
+    return ready, left
 
 
 def tumor_conditions(*, diagnosis_year: int | None = None, changed_only: bool = False) -> list[ColumnElement[bool]]:
@@ -89,7 +145,8 @@ def _rows(conditions: list[ColumnElement[bool]]) -> Iterator[tuple[dict[str, Any
 
 def _chunks(session: Session, conditions: list[ColumnElement[bool]]) -> Iterator[Chunk]:
     patient_names = ("id", "version", "extra_items", *attributes("patient"))
-    tumor_names = ("id", "patient_id", "version", "extra_items", "site_specific_items", *attributes("tumor"))
+    tumor_names = ("id", "patient_id", "version", "workflow_state", "extra_items", "site_specific_items",
+                   *attributes("tumor"))
     treatment_names = attributes("treatment")
     patient_columns = [getattr(Patient, name) for name in patient_names]
     tumor_columns = [*(getattr(Tumor, name) for name in tumor_names), FirstCourseTreatment.tumor_id,
@@ -163,8 +220,9 @@ def count_tumors(conditions: list[ColumnElement[bool]]) -> int:
 def export_file(target: str | os.PathLike[str], dictionary: Dictionary, record_type: str = "A", *,
                 user_dictionaries: Iterable[Dictionary] = (), diagnosis_year: int | None = None,
                 changed_only: bool = False, compress: bool | None = None, allow_any_version: bool = False,
-                progress: Callable[[int, str], None] | None = None) -> ExportResult:
-    """Stream the chosen tumors (all, one diagnosis year, or those changed since sent) into ``target``."""
+                ready_only: bool = False, progress: Callable[[int, str], None] | None = None) -> ExportResult:
+    """Stream the chosen tumors (all, one diagnosis year, or those changed since sent) into ``target``;
+    ``ready_only`` sends only complete or reviewed abstracts passing every error edit and lists the others."""
     conditions = tumor_conditions(diagnosis_year=diagnosis_year, changed_only=changed_only)
     total = count_tumors(conditions) if progress else 0
     result = ExportResult(os.fspath(target))
@@ -172,7 +230,13 @@ def export_file(target: str | os.PathLike[str], dictionary: Dictionary, record_t
     with NaaccrWriter(target, dictionary, record_type, user_dictionaries, compress=compress,
                       root_items=root_items, allow_any_version=allow_any_version) as writer:
         item_map = ItemMap(writer.lookup)
+        site_histology = installed_site_histology() if ready_only else None
         for patient, tumors in _rows(conditions):
+            if ready_only:
+                tumors, left = screen_ready(patient, tumors, site_histology)
+                result.left_out += left
+                if not tumors:
+                    continue
             writer.write_patient(item_map.record(patient, tumors))
             result.sent += [(tumor["id"], tumor["version"], patient["version"]) for tumor, _ in tumors]
             if progress and writer.patients % CHUNK_PATIENTS == 0:
@@ -182,9 +246,12 @@ def export_file(target: str | os.PathLike[str], dictionary: Dictionary, record_t
 
 
 def create_submission(output: str | os.PathLike[str], *, version: str = "250", record_type: str = "A",
-                      diagnosis_year: int | None = None, actor: Actor | User,
+                      diagnosis_year: int | None = None, actor: Actor | User, include_incomplete: bool = False,
                       progress: Callable[[int, str], None] | None = None) -> Submission:
-    """Export to ``output`` (gzip when it ends in ``.gz``) and record the submission; ``M`` sends changed tumors."""
+    """Export to ``output`` (gzip when it ends in ``.gz``) and record the submission; ``M`` sends changed tumors.
+
+    Only complete or reviewed abstracts that pass every error edit are sent; the others are recorded on the
+    submission with the reason. ``include_incomplete`` (test files) sends them all and says so on the submission."""
     errors = {}
     if str(version) not in SUBMISSION_VERSIONS:
         errors["version"] = f"must be one of {', '.join(SUBMISSION_VERSIONS)}, not {version!r}"
@@ -202,7 +269,7 @@ def create_submission(output: str | os.PathLike[str], *, version: str = "250", r
     try:
         result = export_file(partial, dictionary, record_type, user_dictionaries=users, diagnosis_year=diagnosis_year,
                              changed_only=record_type == "M", compress=target.name.endswith(".gz"),
-                             progress=progress)
+                             ready_only=not include_incomplete, progress=progress)
         checksum = sha256_of(partial)
         partial.replace(target)
     finally:
@@ -212,18 +279,27 @@ def create_submission(output: str | os.PathLike[str], *, version: str = "250", r
         submission = Submission(file_name=target.name, stored_path=str(target.resolve()), checksum=checksum,
                                 naaccr_version=str(version), record_type=record_type, diagnosis_year=diagnosis_year,
                                 patient_count=result.patients, tumor_count=result.tumors,
+                                include_incomplete=include_incomplete, left_out_count=len(result.left_out),
                                 created_by_id=who.user_id, created_by=who.username)
         session.add(submission)
         session.flush()
+        left = [{"submission_id": submission.id, "tumor_id": item.tumor_id, "patient_id_number": item.patient_id_number,
+                 "primary_site": item.primary_site, "date_of_diagnosis": item.date_of_diagnosis, "reason": item.reason}
+                for item in result.left_out]
+        for start in range(0, len(left), 5000):
+            session.execute(insert(SubmissionLeftOut), left[start:start + 5000])
         rows = [{"submission_id": submission.id, "tumor_id": tumor_id, "tumor_version": tumor_version,
                  "patient_version": patient_version} for tumor_id, tumor_version, patient_version in result.sent]
         for start in range(0, len(rows), 5000):
             session.execute(insert(SubmissionTumor), rows[start:start + 5000])
         log_event(who, ACTION, entity="submission", entity_id=submission.id, commit=False,
                   detail=f"{target.name}: NAACCR {version} record type {record_type}, {result.patients} patients, "
-                         f"{result.tumors} tumors, sha256 {checksum}")
+                         f"{result.tumors} tumors, {len(result.left_out)} left out"
+                         f"{' (incomplete abstracts included: a test file)' if include_incomplete else ''}, "
+                         f"sha256 {checksum}")
     if progress:
-        progress(100, f"{result.tumors} tumors of {result.patients} patients written to {target.name}")
+        progress(100, f"{result.tumors} tumors of {result.patients} patients written to {target.name}; "
+                      f"{len(result.left_out)} left out (listed on the submission)")
     return submission
 
 
@@ -244,7 +320,7 @@ def changes_since_last() -> dict[str, Any]:
 
 @job_kind("naaccr-export")
 def export_job(progress: Callable[[int, str], None], version: str = "250", record_type: str = "A",
-               diagnosis_year: int | None = None, user_id: int | None = None) -> str:
+               diagnosis_year: int | None = None, user_id: int | None = None, include_incomplete: bool = False) -> str:
     """Job kind ``naaccr-export``: a submission file under the job files folder, recorded as a submission."""
     user = db_session.get(User, user_id) if user_id else None
     folder = Path(current_app.config["JOB_FILES_DIR"]) / "submissions"
@@ -253,5 +329,6 @@ def export_job(progress: Callable[[int, str], None], version: str = "250", recor
     year = f"-{diagnosis_year}" if diagnosis_year else ""
     output = folder / f"naaccr-{version}-{record_type}{year}-{stamp}.xml.gz"
     submission = create_submission(output, version=version, record_type=record_type, diagnosis_year=diagnosis_year,
-                                   actor=user or Actor(None, "naaccr-export"), progress=progress)
+                                   actor=user or Actor(None, "naaccr-export"), include_incomplete=include_incomplete,
+                                   progress=progress)
     return submission.stored_path

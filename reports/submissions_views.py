@@ -46,10 +46,22 @@ def submissions_page() -> str | Response:
         else:
             job = enqueue("naaccr-export", {"version": version, "record_type": record_type,
                                             "diagnosis_year": int(year_text) if year_text else None,
+                                            "include_incomplete": request.form.get("include_incomplete") == "1",
                                             "user_id": current_user.id}, user=current_user)
             return redirect(url_for("jobs.show", job_id=job.id))
     return render_template("naaccr/submissions.html", submissions=submissions(), changes=changes_since_last(),
                            versions=SUBMISSION_VERSIONS, record_types=RECORD_TYPES)
+
+
+@blueprint.route("/admin/submissions/<int:submission_id>")
+@roles_required(Role.ADMIN)
+def submission_page(submission_id: int) -> str:
+    """One submission: what it carried, and each tumor it left out with the reason."""
+    submission = db_session.get(Submission, submission_id)
+    if submission is None:
+        abort(404)
+    log_event(current_user, "view_submission", entity="submission", entity_id=submission_id)
+    return render_template("naaccr/submission.html", submission=submission)
 
 
 @blueprint.route("/admin/submissions/<int:submission_id>/download")

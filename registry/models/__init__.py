@@ -5,11 +5,11 @@ from registry.models.job import Job, JobStatus
 from registry.models.patient import FollowUpContact, FollowUpTumorStatus, Patient
 from registry.models.reference import ReferenceInstall
 from registry.models.research import DataUseAgreement, ResearchRelease, ResearchStudyKey
-from registry.models.submission import Submission, SubmissionTumor
+from registry.models.submission import Submission, SubmissionLeftOut, SubmissionTumor
 from registry.models.tumor import FirstCourseTreatment, Tumor, WorkflowState
 from registry.models.user import PHI_ROLES, LoginThrottle, Role, User
 
 __all__ = ["AbstractEditStatus", "ApiToken", "AuditEntry", "DataUseAgreement", "FirstCourseTreatment",
            "FollowUpContact", "FollowUpTumorStatus", "Job", "JobStatus", "LoginThrottle", "PHI_ROLES", "Patient", "PatientNameKey",
-           "ReferenceInstall", "ResearchRelease", "ResearchStudyKey", "Role", "Submission", "SubmissionTumor",
+           "ReferenceInstall", "ResearchRelease", "ResearchStudyKey", "Role", "Submission", "SubmissionLeftOut", "SubmissionTumor",
            "SuspenseCase", "SuspenseStatus", "Tumor", "User", "WorkflowState"]

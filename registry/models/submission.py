@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base
@@ -28,9 +28,16 @@ class Submission(Base):
     created_by: Mapped[str] = mapped_column(String(80), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False,
                                                     index=True)
+    include_incomplete: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="0",
+        doc="a test file: abstracts in progress or failing error edits were sent too")
+    left_out_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     tumors: Mapped[list[SubmissionTumor]] = relationship(back_populates="submission",
                                                          cascade="all, delete-orphan", passive_deletes=True)
+    left_out: Mapped[list[SubmissionLeftOut]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="SubmissionLeftOut.tumor_id")
 
 
 class SubmissionTumor(Base):
@@ -44,3 +51,18 @@ class SubmissionTumor(Base):
     patient_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     submission: Mapped[Submission] = relationship(back_populates="tumors")
+
+
+class SubmissionLeftOut(Base):
+    """A tumor the submission's selection named but did not send, and why (in progress, failing error edits)."""
+
+    __tablename__ = "submission_left_out"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), primary_key=True)
+    tumor_id: Mapped[int] = mapped_column(ForeignKey("tumor.id", ondelete="CASCADE"), primary_key=True, index=True)
+    patient_id_number: Mapped[str] = mapped_column(String(8), nullable=False)
+    primary_site: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    date_of_diagnosis: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    reason: Mapped[str] = mapped_column(String(1000), nullable=False)
+
+    submission: Mapped[Submission] = relationship(back_populates="left_out")

@@ -106,14 +106,23 @@ def import_command(file: str, dictionaries: tuple[str, ...], dry_run: bool, repo
 @click.option("--record-type", type=click.Choice(["A", "M", "C", "I"]), default="A", show_default=True,
               help="A abstract, M modified (only tumors changed since last sent), C confidential, I incidence.")
 @click.option("--diagnosis-year", type=click.IntRange(1900, 2100), default=None)
-def export_command(output: str, version: str, record_type: str, diagnosis_year: int | None) -> None:
+@click.option("--include-incomplete", is_flag=True,
+              help="A test file: also send abstracts in progress or failing error edits (recorded on the submission).")
+def export_command(output: str, version: str, record_type: str, diagnosis_year: int | None,
+                   include_incomplete: bool) -> None:
     from registry.audit import Actor
     from reports.submissions import create_submission
     try:
         submission = create_submission(output, version=version, record_type=record_type,
-                                       diagnosis_year=diagnosis_year, actor=Actor(None, "naaccr-export"))
+                                       diagnosis_year=diagnosis_year, actor=Actor(None, "naaccr-export"),
+                                       include_incomplete=include_incomplete)
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
+    for left in submission.left_out:
+        click.echo(f"left out: patient {left.patient_id_number}, {left.primary_site or 'site ?'} diagnosed "
+                   f"{left.date_of_diagnosis or '?'}: {left.reason}")
+    if include_incomplete:
+        click.echo("test file: abstracts in progress or failing error edits were included")
     click.echo(f"{submission.file_name}: NAACCR {submission.naaccr_version} record type {submission.record_type}, "
                f"{submission.patient_count} patients, {submission.tumor_count} tumors, "
-               f"sha256 {submission.checksum}; submission {submission.id}")
+               f"{submission.left_out_count} left out, sha256 {submission.checksum}; submission {submission.id}")

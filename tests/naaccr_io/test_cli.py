@@ -56,11 +56,14 @@ def test_import_dry_run_then_import_then_export(app, dictionaries, tmp_path):
     assert db_session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.username == "naaccr-import",
                                                                      AuditEntry.action == "naaccr_import:create")) > 8
 
+    held = _run(app, "export", "--output", tmp_path / "held.xml", "--version", "260", "--record-type", "I")
+    assert held.exit_code == 0 and held.output.count("abstract in progress") == 10, held.output
     out = tmp_path / "state.xml.gz"
-    exported = _run(app, "export", "--output", out, "--version", "260", "--record-type", "I")
+    exported = _run(app, "export", "--output", out, "--version", "260", "--record-type", "I", "--include-incomplete")
     assert exported.exit_code == 0, exported.output
-    submission = db_session.scalars(select(Submission)).one()
+    submission = db_session.scalars(select(Submission).order_by(Submission.id.desc())).first()
     assert (submission.file_name, submission.tumor_count, submission.record_type) == ("state.xml.gz", 10, "I")
+    assert submission.include_incomplete and "test file" in exported.output
     assert _run(app, "validate", out).exit_code == 0
 
 

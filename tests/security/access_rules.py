@@ -76,6 +76,7 @@ RULES: dict[str, Access] = {
     "annual_report.index": Access(ADMIN, why="annual report jobs"),
     "submissions.submissions_page": Access(ADMIN, phi=True, why="NAACCR submissions (identified files)"),
     "submissions.download": Access(ADMIN, phi=True, why="a submission file"),
+    "submissions.submission_page": Access(ADMIN, phi=True, why="a submission and the tumors it left out"),
     "submissions.import_page": Access(IMPORTERS, phi=True, why="load a NAACCR file into the registry"),
     "submissions.import_status": Access(IMPORTERS, phi=True, why="import report naming rejected records"),
     "audit.search": Access(ADMIN, why="search the audit log"),
