@@ -5,9 +5,13 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+import re
 
+from sqlalchemy import Select, false, func, or_, select
+
+from abstracts.forms import to_naaccr_date
 from abstracts.search import score_by_name
+from registry.dates import date_problem
 from registry.db import db_session
 from registry.models import (AbstractEditStatus, AuditEntry, Patient, SuspenseCase, SuspenseStatus, Tumor,
                              WorkflowState)
@@ -16,23 +20,61 @@ from registry.reads import note_shown
 
 @dataclass(frozen=True)
 class PatientSearch:
+    """Search criteria as typed: dates in any format the abstract form accepts, MRNs in any case, an SSN
+    whole (with or without dashes) or its last four digits. :meth:`problems` says what cannot be read."""
+
     name: str = ""
     date_of_birth: str = ""
     medical_record_number: str = ""
     patient_id_number: str = ""
     ssn_last4: str = ""
 
+    @property
+    def birth_date(self) -> str | None:
+        """The date of birth as NAACCR writes it (CCYY, CCYYMM or CCYYMMDD), or None when unreadable."""
+        value = to_naaccr_date(self.date_of_birth)
+        return value if re.fullmatch(r"\d{4}(\d{2}){0,2}", value) and not date_problem(value) else None
+
+    @property
+    def ssn_digits(self) -> str:
+        return re.sub(r"[\s-]", "", self.ssn_last4)
+
+    def problems(self) -> dict[str, str]:
+        """``{criterion: why it cannot be read}``; such a criterion matches nothing."""
+        out = {}
+        if self.date_of_birth.strip() and self.birth_date is None:
+            out["date_of_birth"] = (f"Date of birth '{self.date_of_birth.strip()}' cannot be read: type it as "
+                                    "1947-07-21, 07/21/1947 or 19470721 (or 1947-07, 1947 when part is unknown)")
+        digits = self.ssn_digits
+        if digits and not (digits.isdigit() and len(digits) in (4, 9)):
+            out["ssn_last4"] = (f"SSN '{self.ssn_last4.strip()}' cannot be read: type all nine digits "
+                                "(123-45-6789 or 123456789) or the last four (6789)")
+        pid = self.patient_id_number.strip()
+        if pid and not (pid.isdigit() and len(pid) <= 8):
+            out["patient_id_number"] = f"Patient ID '{pid}' cannot be read: it is up to 8 digits, e.g. 00012345"
+        return out
+
     def statement(self) -> Select:
         """Patients matching every criterion except the name (names are matched by :func:`score_by_name`)."""
         stmt = select(Patient)
-        if self.date_of_birth.strip():
-            stmt = stmt.where(Patient.date_of_birth == self.date_of_birth.strip().replace("-", ""))
-        if self.medical_record_number.strip():
-            stmt = stmt.where(Patient.medical_record_number == self.medical_record_number.strip())
+        problems = self.problems()
+        if problems:
+            return stmt.where(false())
+        birth = self.birth_date
+        if birth:
+            stmt = stmt.where(Patient.date_of_birth == birth if len(birth) == 8
+                              else Patient.date_of_birth.startswith(birth, autoescape=True))
+        mrn = self.medical_record_number.strip()
+        if mrn:
+            stmt = stmt.where(or_(Patient.medical_record_number == mrn,
+                                  func.upper(Patient.medical_record_number) == mrn.upper()))
         if self.patient_id_number.strip():
             stmt = stmt.where(Patient.patient_id_number == self.patient_id_number.strip().zfill(8))
-        if self.ssn_last4.strip():
-            stmt = stmt.where(Patient.social_security_number.endswith(self.ssn_last4.strip(), autoescape=True))
+        digits = self.ssn_digits
+        if len(digits) == 9:
+            stmt = stmt.where(Patient.social_security_number == digits)
+        elif digits:
+            stmt = stmt.where(Patient.social_security_number.endswith(digits, autoescape=True))
         return stmt
 
     @property
@@ -45,6 +87,8 @@ def search_patients(criteria: PatientSearch, *, page: int = 1, per_page: int = 5
     """One page of matching patients and the number of matches: by name similarity (best first) when a
     name is given, else by name then id."""
     stmt = criteria.statement()
+    if criteria.problems():
+        return [], 0
     if criteria.name.strip():
         base = stmt.with_only_columns(Patient.id) if criteria.has_other_criteria else None
         scored = score_by_name(criteria.name, base)

@@ -86,6 +86,35 @@ def test_patient_list_searches_and_pages(app, client, login):
     assert "No patient matches" in client.get("/patients?name=Nobody-like-this").get_data(as_text=True)
 
 
+def test_patient_search_reads_what_the_form_accepts_and_says_what_it_cannot(app, client, login):
+    """Issue 20.10: US and ISO dates, MRNs in any case, a whole SSN with dashes; an unreadable query is named."""
+    import html
+    from urllib.parse import quote
+    with operation(SYSTEM, "demo_data") as session:
+        load_demo_data(session, 30, seed=8)
+    target = db_session.scalars(select(Patient).where(Patient.medical_record_number.is_not(None),
+                                                      Patient.date_of_birth.like("________"))
+                                .order_by(Patient.id)).first()
+    with operation(SYSTEM, "test: a lower-case-able MRN") as session:
+        session.get(Patient, target.id).medical_record_number = "MRN-AB12"
+    login("registrar")
+    dob = target.date_of_birth
+    us = f"{dob[4:6]}/{dob[6:]}/{dob[:4]}"
+    for query in (f"date_of_birth={quote(us)}", f"date_of_birth={dob[:4]}-{dob[4:6]}-{dob[6:]}",
+                  "medical_record_number=mrn-ab12",
+                  f"ssn_last4={target.social_security_number[:3]}-{target.social_security_number[3:5]}-"
+                  f"{target.social_security_number[5:]}"):
+        page = client.get(f"/patients?{query}").get_data(as_text=True)
+        assert target.patient_id_number in page, query
+        assert 'class="flash error"' not in page, query
+    for query, field, typed in (("date_of_birth=31%2F31%2F1947", "date_of_birth", "31/31/1947"),
+                                ("ssn_last4=12-345", "ssn_last4", "12-345")):
+        page = html.unescape(client.get(f"/patients?{query}").get_data(as_text=True))
+        assert f'id="problem-{field}"' in page and f"'{typed}' cannot be read" in page, query
+        assert "0 patients" in page
+    assert 'maxlength="11"' in client.get("/patients").get_data(as_text=True)
+
+
 def test_reading_a_patient_is_audited(app, client, login):
     with operation(SYSTEM, "demo_data") as session:
         load_demo_data(session, 3, seed=2)
