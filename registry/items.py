@@ -17,6 +17,19 @@ from registry.dates import date_problem
 from staging_tables.codes import terms
 
 KINDS = {"code", "date", "digits", "text", "pattern"}
+#: What a pattern asks for, in the registrar's words with an example (shown when a value does not fit).
+PATTERN_HINTS = {
+    r"C[0-9]{3}": "C and three digits, e.g. C504 (C50.4 is read too)",
+    r"[89][0-9]{3}": "four digits from 8000 to 9999, e.g. 8500",
+    r"[0-5][0-9]|6[0-9]|7[0-9]|8[0-8]|98|99": "two digits, e.g. 00 or 01 (60-88 for non-malignant tumors, 98, 99)",
+    r"[0-9]{3}|[0-9]{2}[A-Z]|[A-Z0-9]{3}": "three characters, e.g. 100 or 30A",
+    r"[0-9]{2}": "two digits, e.g. 00 or 70",
+    r"[A-Za-z0-9:.+()-]{1,15}": "the AJCC category as written, up to 15 characters, e.g. cT2, p1A or 88",
+    r"[A-Z]{2}": "two capital letters, e.g. IL",
+    r"[0-9]{5}([0-9]{4})?|[A-Z0-9]{3,9}": "a 5- or 9-digit ZIP code, e.g. 60601, or a foreign postal code",
+    r"0000|7777|7797|[A-Z][0-9]{2,3}": "an ICD-10 code, e.g. C509, or 0000 (alive), 7777 or 7797",
+    r"[A-B][0-9]{3}": "A or B and three digits, e.g. A200",
+}
 
 
 @dataclass(frozen=True)
@@ -39,17 +52,18 @@ class ItemSpec:
         if value == "":
             return None
         if len(value) > self.length:
-            return f"'{value}' is longer than {self.length} characters"
+            return f"'{value}' is longer than the {self.length} characters {self.label} holds"
         if self.kind == "date":
             return date_problem(value)
         if self.kind == "digits" and not value.isdigit():
-            return f"'{value}' must contain digits only"
+            return f"{self.label} takes digits only (up to {self.length}); '{value}' was typed"
         if self.kind == "code":
             codes = terms(self.code_list or "")
             if value not in codes:
                 return f"'{value}' is not a valid code for {self.label} (allowed: {', '.join(codes)})"
         if self.kind == "pattern" and not re.fullmatch(self.pattern or "", value):
-            return f"'{value}' is not in the form {self.label} requires"
+            hint = PATTERN_HINTS.get(self.pattern or "", f"in the form {self.pattern}")
+            return f"{self.label} is {hint}; '{value}' was typed"
         return None
 
 

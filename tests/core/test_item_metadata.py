@@ -46,10 +46,26 @@ def test_every_code_list_named_by_a_column_exists():
     ("sex", "2", "7", "not a valid code for Sex [220]"),
     ("date_of_birth", "19500312", "19500231", "day 31 does not exist"),
     ("social_security_number", "999123456", "99912345X", "digits only"),
-    ("cause_of_death", "C509", "C5.9", "form"),
+    ("cause_of_death", "C509", "C5.9", "was typed"),
     ("race1", "01", "1", "not a valid code"),
 ])
 def test_item_validation(attribute, good, bad, message):
     spec = naaccr_items(Patient)[attribute]
     assert spec.problem(good) is None
     assert message in spec.problem(bad)
+
+
+def test_every_pattern_says_what_it_wants_with_an_example():
+    """Issue 20.12: a refused value is shown as typed, with the expected format and an example."""
+    from registry.items import PATTERN_HINTS
+    from registry.models import FirstCourseTreatment, Patient, Tumor
+    for model in (Patient, Tumor, FirstCourseTreatment):
+        for name, spec in naaccr_items(model).items():
+            if spec.kind == "pattern":
+                assert spec.pattern in PATTERN_HINTS, name
+                assert "e.g." in PATTERN_HINTS[spec.pattern]
+    sequence = naaccr_items(Tumor)["sequence_number_hospital"].problem("1")
+    assert sequence.startswith("Sequence Number--Hospital [560] is two digits, e.g. 00 or 01") and "'1' was typed" in sequence
+    ssn = naaccr_items(Patient)["social_security_number"].problem("12345678X")
+    assert "takes digits only" in ssn and "'12345678X'" in ssn
+    assert "9 characters" in naaccr_items(Patient)["social_security_number"].problem("1234567890")
