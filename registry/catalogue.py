@@ -425,24 +425,47 @@ def shipped_catalogue() -> Catalogue:
     return _built(paths, str(shipped[-1]) if shipped else None)
 
 
+def user_dictionary_items() -> dict[str, Any]:
+    """``{naaccrId: ItemDef}`` of the installed user dictionaries (items a registry defines for itself)."""
+    try:
+        from registry.naaccr.records import installed_dictionaries
+        return {item.naaccr_id: item for dictionary in installed_dictionaries()[1] for item in dictionary.items.values()}
+    except Exception:  # no application context: no user dictionary is known
+        return {}
+
+
 def check_items(values: Mapping[str, Any], *, level: str, store: str = EXTRA_STORE,
-                cat: Catalogue | None = None) -> dict[str, str]:
-    """``{"<store>.<naaccrId>": message}`` for the items of a patient's or tumor's item store that the
-    catalogue refuses: an unknown item, one of the other level, a value that is not text or not valid."""
+                cat: Catalogue | None = None, existing: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """``{"<store>.<naaccrId>": message}`` for the items of a patient's or tumor's item store that may not be
+    saved: an item that is neither catalogued nor in an installed user dictionary, one of the other level,
+    a value that is not text, too long or not valid for the item. A value equal to the one ``existing``
+    already holds is not asked again (a record imported with an item of a user dictionary since removed
+    can still be edited elsewhere)."""
     cat = cat or catalogue()
+    existing = existing or {}
     errors: dict[str, str] = {}
+    users: dict[str, Any] | None = None
     for naaccr_id, value in values.items():
         key = f"{store}.{naaccr_id}"
+        if naaccr_id in existing and existing[naaccr_id] == value:
+            continue
+        if value is not None and not isinstance(value, str):
+            errors[key] = f"{naaccr_id} must be text, not {type(value).__name__}"
+            continue
         item = cat.get(naaccr_id)
         if item is None:
-            continue  # kept verbatim: an item of a user dictionary or a NAACCR version not installed
+            users = user_dictionary_items() if users is None else users
+            own = users.get(naaccr_id)
+            if own is None:
+                errors[key] = (f"'{str(naaccr_id)[:60]}' is not an item of the NAACCR dictionaries installed "
+                               "(base or user dictionaries)")
+            elif value and len(value) > own.length and not own.allow_unlimited_text:
+                errors[key] = f"'{value[:40]}' is longer than the {own.length} characters {naaccr_id} holds"
+            continue
         if item.level != level and item.column is None:
             errors[key] = f"{item.label} is a {item.level} item, not an item of this {level.lower()}"
             continue
         if value is None:
-            continue
-        if not isinstance(value, str):
-            errors[key] = f"{item.label} must be text, not {type(value).__name__}"
             continue
         problem = cat.problem(naaccr_id, value.strip())
         if problem:

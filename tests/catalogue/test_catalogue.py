@@ -83,7 +83,10 @@ def test_check_items_names_the_store_and_item():
     cat = shipped_catalogue()
     errors = check_items({"tumorSizeSummary": "995", "maritalStatusAtDx": "2", "addrCurrentCity": "X", "userItem": "x"},
                          level="Tumor", cat=cat)
-    assert set(errors) == {"extra_items.tumorSizeSummary", "extra_items.addrCurrentCity"}
+    assert set(errors) == {"extra_items.tumorSizeSummary", "extra_items.addrCurrentCity", "extra_items.userItem"}
+    assert "not an item of the NAACCR dictionaries installed" in errors["extra_items.userItem"]
+    assert check_items({"userItem": "x", "tumorSizeSummary": "015"}, level="Tumor", cat=cat,
+                       existing={"userItem": "x"}) == {}
     assert "Tumor Size Summary [756]" in errors["extra_items.tumorSizeSummary"]
     assert "is a Patient item" in errors["extra_items.addrCurrentCity"]
 
