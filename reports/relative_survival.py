@@ -25,7 +25,15 @@ __all__ = ["life_table", "relative_survival", "ICSS_AGE_GROUPS", "ICSS_WEIGHTS",
 
 Z95 = 1.959963984540054
 METHODS = ("ederer1", "ederer2", "hakulinen", "pohar_perme")
-ESTIMATORS = ("actuarial", "hazard")
+#: ``actuarial``: n' = n - w/2 life table; ``hazard``: the strs hazard transformation with actuarial person-time
+#: (a patient surviving the interval contributes its full length, one dying, censored or entering in it half) and,
+#: for Pohar Perme, weights 1/S* at the interval midpoint (S* at the start times the square root of the interval's
+#: expected survival); ``hazard-exact``: the same with each patient's exact time at risk and S* at the midpoint
+#: computed from the life table.
+ESTIMATORS = ("actuarial", "hazard", "hazard-exact")
+#: The estimator each method uses unless told: strs's conventions, which registries compare against.
+DEFAULT_ESTIMATOR = {"ederer1": "actuarial", "ederer2": "actuarial", "hakulinen": "actuarial",
+                     "pohar_perme": "hazard"}
 
 def icss_age_group(age: pd.Series | np.ndarray) -> pd.Series:
     """ICSS age-group label for each age at diagnosis (NaN below 15)."""
@@ -225,7 +233,7 @@ class _ExpectedRates:
 
 def relative_survival(data: pd.DataFrame, lifetable: pd.DataFrame, *, time: str, event: str,
                       age: str, sex: str, year: str, breaks: Sequence[float],
-                      method: str = "ederer2", estimator: str = "actuarial",
+                      method: str = "ederer2", estimator: str | None = None,
                       potential_followup: str | None = None,
                       standard: str | None = None) -> pd.DataFrame:
     """Relative survival (Ederer I, Ederer II, Hakulinen) or net survival (Pohar Perme).
@@ -244,8 +252,9 @@ def relative_survival(data: pd.DataFrame, lifetable: pd.DataFrame, *, time: str,
     diagnosis to the closing date; both need it) ends. Pohar Perme weights each patient
     by the inverse of their expected survival (at the middle of the interval) and
     subtracts the expected deaths, estimating net survival without Ederer II's bias
-    when excess mortality depends on age. ``estimator="hazard"`` uses person-time
-    (p = exp(−h·rate)) instead of n′ = n − w/2.
+    when excess mortality depends on age. ``estimator`` (see ``ESTIMATORS``; by default
+    ``DEFAULT_ESTIMATOR[method]``: ``hazard`` for Pohar Perme, as strs computes it) chooses
+    between the life-table n′ = n − w/2 and person-time with p = exp(−h·rate).
 
     Returns one row per interval: ``start``, ``end``, ``n``, ``d``, ``w``, ``n_eff``,
     ``p``, ``p_star``, ``r``, ``cp``, ``cp_star``, ``cr`` (cumulative relative, or net
@@ -255,6 +264,7 @@ def relative_survival(data: pd.DataFrame, lifetable: pd.DataFrame, *, time: str,
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    estimator = estimator or DEFAULT_ESTIMATOR[method]
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)}, not {estimator!r}")
     if method in ("ederer1", "hakulinen") and potential_followup is None:
@@ -309,7 +319,7 @@ def _estimate(data: pd.DataFrame, rates: _ExpectedRates, edges: np.ndarray, *, t
             p = 1 - d / n_eff
             var_step = d / (n_eff * (n_eff - d)) if n_eff > d else 0.0
         else:
-            person_years = iv.exposed.sum()
+            person_years = _exposure(iv, estimator).sum()
             p = math.exp(-d / person_years * h) if person_years > 0 else 1.0
             var_step = d * h ** 2 / person_years ** 2 if person_years > 0 else 0.0
         cp *= p
@@ -348,11 +358,12 @@ def _expected_step(method: str, estimator: str, iv: _Interval, whole: np.ndarray
     a, b = iv.start, iv.end
     if method == "ederer2":
         present = iv.in_interval
-        if estimator == "hazard":
-            person_years = iv.exposed[present].sum()
+        if estimator != "actuarial":
+            exposed = _exposure(iv, estimator)
+            person_years = exposed[present].sum()
             if person_years <= 0:
                 return 1.0
-            expected_rate = (whole[present] / (b - a) * iv.exposed[present]).sum() / person_years
+            expected_rate = (whole[present] / (b - a) * exposed[present]).sum() / person_years
             return math.exp(-expected_rate * (b - a))
         return float(np.exp(-whole[present]).mean())
     alive = potfu > a
@@ -375,15 +386,18 @@ def _pohar_perme_step(iv: _Interval, rates: _ExpectedRates, all_rows: np.ndarray
     """Interval net survival, weighted expected survival and variance increment."""
     a, b, h = iv.start, iv.end, iv.end - iv.start
     present = all_rows[iv.in_interval]
-    half = rates.hazard(present, sex_index, ages, years, a, a + h / 2, a, b)
+    if estimator == "hazard-exact":
+        half = rates.hazard(present, sex_index, ages, years, a, a + h / 2, a, b)
+    else:  # strs: S*(midpoint) = S*(start) · sqrt(p*) of the interval
+        half = whole[present] / 2
     weight = np.exp(cum_hazard[present] + half)
     died = iv.died[present]
     withdrawn = iv.withdrawn[present]
     at_start = iv.at_start[present]
     entering = iv.entering[present]
     d_w = weight[died].sum()
-    if estimator == "hazard":
-        exposed = iv.exposed[present]
+    if estimator != "actuarial":
+        exposed = _exposure(iv, estimator)[present]
         y_w = (weight * exposed).sum()
         if y_w <= 0:
             return 1.0, 1.0, 0.0
@@ -396,6 +410,16 @@ def _pohar_perme_step(iv: _Interval, rates: _ExpectedRates, all_rows: np.ndarray
     expected_w = (weight * q_star).sum() - (weight * q_star)[withdrawn | entering].sum() / 2
     return (1 - (d_w - expected_w) / n_w, 1 - expected_w / n_w,
             (weight[died] ** 2).sum() / n_w ** 2)
+
+
+def _exposure(iv: _Interval, estimator: str) -> np.ndarray:
+    """Person-time in the interval per patient: exact (``hazard-exact``) or strs's actuarial approximation,
+    the full interval for a patient followed through it and half of it for one who dies, is censored or enters."""
+    if estimator == "hazard-exact":
+        return iv.exposed
+    h = iv.end - iv.start
+    partial = iv.died | iv.withdrawn | iv.entering
+    return np.where(iv.in_interval, np.where(partial, h / 2, h), 0.0)
 
 
 def _standardised(data: pd.DataFrame, rates: _ExpectedRates, edges: np.ndarray,

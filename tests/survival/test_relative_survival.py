@@ -90,7 +90,8 @@ def test_other_methods_agree_with_ederer2_early_on(localized, popmort, method):
     ederer2 = relsurv(localized, popmort)
     other = relsurv(localized, popmort, method=method, potential_followup="potfu")
     np.testing.assert_allclose(other["cr"].iloc[:5], ederer2["cr"].iloc[:5], atol=0.01)
-    np.testing.assert_allclose(other["cp"], ederer2["cp"])
+    same_observed = relsurv(localized, popmort, estimator=other.attrs["estimator"])  # Pohar Perme: hazard
+    np.testing.assert_allclose(other["cp"], same_observed["cp"])
     assert ((other["lo"] <= other["cr"]) & (other["cr"] <= other["hi"])).iloc[:15].all()
 
 
@@ -195,3 +196,41 @@ def test_period_window_entries_inside_intervals(localized, popmort):
     result = relsurv(data, popmort)
     assert (result["n_eff"] != result["n"] - result["w"] / 2).any()
     assert result["cr"].between(0.5, 1.05).all()
+
+
+def test_pohar_perme_follows_the_strs_hazard_conventions(popmort):
+    """Issue 20.5: actuarial person-time, weights 1/S* at the interval midpoint (S* at the start times the
+    square root of the interval's expected survival), weighted expected hazard over the same person-time;
+    computed here by hand from the life table, patient by patient."""
+    data = pd.DataFrame({"t": [0.4, 1.5, 2.0 + 1e-9, 0.7, 1.2, 2.5, 2.5, 1.9],
+                         "dead": [1, 1, 0, 0, 1, 0, 1, 0],
+                         "age": [60, 72, 55, 80, 66, 49, 77, 70], "sex": [1, 2, 1, 2, 1, 2, 1, 2],
+                         "yydx": [1985] * 8})
+    result = relative_survival(data, popmort, time="t", event="dead", age="age", sex="sex", year="yydx",
+                               breaks=[0, 1, 2], method="pohar_perme")
+    assert result.attrs["estimator"] == "hazard"
+    prob = popmort.set_index(["sex", "age", "year"])["prob"]
+    cumulative = np.zeros(len(data))
+    net_hazard, variance, expected = 0.0, 0.0, []
+    for k, (a, b) in enumerate([(0, 1), (1, 2)]):
+        whole = np.array([-np.log(prob[(s, g + k, 1985 + k)]) for s, g in zip(data["sex"], data["age"])])
+        present = data["t"].to_numpy() > a
+        leaves = present & (data["t"].to_numpy() <= b)
+        died = leaves & (data["dead"].to_numpy() == 1)
+        weight = np.exp(cumulative + whole / 2)
+        years = np.where(present, np.where(leaves, 0.5, 1.0), 0.0)
+        y_w = (weight * years).sum()
+        excess = (weight[died].sum() - (weight * whole * years).sum()) / y_w
+        net_hazard += excess
+        variance += (weight[died] ** 2).sum() / y_w ** 2
+        expected.append((np.exp(-net_hazard), np.exp(-net_hazard) * np.sqrt(variance)))
+        cumulative += whole
+    np.testing.assert_allclose(result["cr"], [e[0] for e in expected], rtol=1e-12)
+    np.testing.assert_allclose(result["se_cr"], [e[1] for e in expected], rtol=1e-12)
+
+    exact = relative_survival(data, popmort, time="t", event="dead", age="age", sex="sex", year="yydx",
+                              breaks=[0, 1, 2], method="pohar_perme", estimator="hazard-exact")
+    assert exact.attrs["estimator"] == "hazard-exact"
+    assert not np.allclose(exact["cr"], result["cr"], rtol=1e-6)
+    assert relative_survival(data, popmort, time="t", event="dead", age="age", sex="sex", year="yydx",
+                             breaks=[0, 1, 2]).attrs["estimator"] == "actuarial"
