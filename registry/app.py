@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "registry.auth.views:blueprint",
     "abstracts.views:blueprint",
     "abstracts.followup:blueprint",
+    "abstracts.printout:blueprint",  # before the API: it adds the API's printout route
     "abstracts.api:blueprint",
     "registry.jobs.views:blueprint",
     "registry.reference.views:blueprint",

@@ -60,6 +60,8 @@ RULES: dict[str, Access] = {
     "abstracts.code_lookup": Access(ALL, why="code and term look-up (no patient data)"),
     "abstracts.account": Access(ALL, why="the user's own API tokens"),
     "abstracts.revoke_token": Access(ALL, why="revoke one's own token"),
+    # printout
+    "printout.printout": Access(PHI, phi=True, why="the abstract printout (PDF) naming the patient"),
     # follow-up
     "followup.worklist": Access(PHI, phi=True, why="due and delinquent patients"),
     "followup.letter": Access(PHI, phi=True, why="follow-up letter naming the patient"),
@@ -113,6 +115,7 @@ RULES: dict[str, Access] = {
     "api.update_treatment": Access(PHI, token=True, phi=True, why="change treatment"),
     "api.move_workflow": Access(PHI, token=True, phi=True, why="workflow"),
     "api.add_follow_up": Access(PHI, token=True, phi=True, why="record a follow-up"),
+    "api.tumor_printout": Access(PHI, token=True, phi=True, why="the abstract printout (PDF)"),
 }
 
 
