@@ -13,6 +13,7 @@ from abstracts.queries import FOLLOW_UP_DELINQUENT_MONTHS, _months_ago, count, f
 from registry.audit import log_event
 from registry.auth import roles_required
 from registry.db import db_session
+from registry.facility import current_facility
 from registry.models import PHI_ROLES, Patient, Tumor
 
 blueprint = Blueprint("followup", __name__, template_folder="templates")
@@ -116,7 +117,7 @@ def worklist() -> str:
 def _letters_pdf(patients: list[Patient]) -> bytes:
     from weasyprint import HTML
     html = render_template("abstracts/follow_up_letter.html", patients=patients, today=dt.date.today(),
-                           describe=describe, morphology_term=morphology_term)
+                           describe=describe, morphology_term=morphology_term, facility=current_facility())
     return HTML(string=html, base_url=request.host_url).write_pdf()
 
 

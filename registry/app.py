@@ -35,6 +35,7 @@ BLUEPRINTS = [
     "reports.submissions_views:blueprint",
     "reports.research.views:blueprint",
     "registry.audit_views:blueprint",
+    "registry.admin_views:blueprint",
 ]
 
 

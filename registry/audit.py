@@ -20,11 +20,12 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from registry.db import db_session, session_factory, transaction
-from registry.models import (AuditEntry, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient,
-                             ReferenceInstall, Tumor, User)
+from registry.models import (AuditEntry, Facility, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus,
+                             Patient, ReferenceInstall, Tumor, User)
 from registry.models.patient import utcnow
 
-AUDITED = (Patient, Tumor, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, User, ReferenceInstall)
+AUDITED = (Patient, Tumor, FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, User, ReferenceInstall,
+           Facility)
 NOT_LOGGED = {"version", "updated_at", "created_at"}
 REDACTED = {"password_hash"}
 #: A part created in the same flush as its owner is recorded in the owner's creation entry, not one

@@ -29,7 +29,7 @@ from registry.errors import InvalidInput, NotFound
 from registry.files import sha256_of
 from registry.jobs import job_kind
 from registry.edits.runner import run_edits
-from registry.models import (FirstCourseTreatment, Patient, Submission, SubmissionLeftOut, SubmissionTumor, Tumor, User,
+from registry.models import (Facility, FirstCourseTreatment, Patient, Submission, SubmissionLeftOut, SubmissionTumor, Tumor, User,
                              WorkflowState)
 from registry.naaccr.dictionary import RECORD_TYPES, Dictionary
 from registry.naaccr.records import ItemMap, attributes, installed_dictionaries
@@ -217,6 +217,16 @@ def count_tumors(conditions: list[ColumnElement[bool]]) -> int:
                              .where(*conditions)) or 0
 
 
+def facility_items() -> dict[str, str]:
+    """The facility's NAACCR items an exported tumor carries when its abstract does not hold its own."""
+    facility = db_session.get(Facility, 1)
+    if facility is None:
+        return {}
+    values = {"reportingFacility": facility.reporting_facility, "npiReportingFacility": facility.npi_reporting_facility,
+              "archiveFin": facility.archive_fin}
+    return {naaccr_id: value for naaccr_id, value in values.items() if value}
+
+
 def export_file(target: str | os.PathLike[str], dictionary: Dictionary, record_type: str = "A", *,
                 user_dictionaries: Iterable[Dictionary] = (), diagnosis_year: int | None = None,
                 changed_only: bool = False, compress: bool | None = None, allow_any_version: bool = False,
@@ -231,13 +241,19 @@ def export_file(target: str | os.PathLike[str], dictionary: Dictionary, record_t
                       root_items=root_items, allow_any_version=allow_any_version) as writer:
         item_map = ItemMap(writer.lookup)
         site_histology = installed_site_histology() if ready_only else None
+        defaults = facility_items()
         for patient, tumors in _rows(conditions):
             if ready_only:
                 tumors, left = screen_ready(patient, tumors, site_histology)
                 result.left_out += left
                 if not tumors:
                     continue
-            writer.write_patient(item_map.record(patient, tumors))
+            record = item_map.record(patient, tumors)
+            if defaults:
+                for tumor_record in record["tumors"]:
+                    for naaccr_id, value in defaults.items():
+                        tumor_record["items"].setdefault(naaccr_id, value)
+            writer.write_patient(record)
             result.sent += [(tumor["id"], tumor["version"], patient["version"]) for tumor, _ in tumors]
             if progress and writer.patients % CHUNK_PATIENTS == 0:
                 progress(len(result.sent) * 99 // max(total, 1), f"{len(result.sent)} of {total} tumors written")

@@ -74,6 +74,7 @@ RULES: dict[str, Access] = {
     "jobs.rerun_job": Access(IMPORTERS, why="run one's own ended job again (roles that start its kind)"),
     # administration
     "reference.list_installed": Access(ADMIN, why="installed reference tables"),
+    "admin.facility": Access(ADMIN, why="facility settings"),
     "reference.upload": Access(ADMIN, why="install a reference file"),
     "annual_report.index": Access(ADMIN, why="annual report jobs"),
     "submissions.submissions_page": Access(ADMIN, phi=True, why="NAACCR submissions (identified files)"),
