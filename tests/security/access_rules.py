@@ -75,6 +75,9 @@ RULES: dict[str, Access] = {
     # administration
     "reference.list_installed": Access(ADMIN, why="installed reference tables"),
     "admin.facility": Access(ADMIN, why="facility settings"),
+    "admin.users": Access(ADMIN, why="accounts"),
+    "admin.create_account": Access(ADMIN, why="create an account"),
+    "admin.account_action": Access(ADMIN, why="change an account: role, state, password, sessions"),
     "reference.upload": Access(ADMIN, why="install a reference file"),
     "annual_report.index": Access(ADMIN, why="annual report jobs"),
     "submissions.submissions_page": Access(ADMIN, phi=True, why="NAACCR submissions (identified files)"),

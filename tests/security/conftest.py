@@ -104,8 +104,11 @@ def registry(app, make_user) -> Registry:
                             naaccr_version="250", record_type="A", created_by="system")
     db_session.add(submission)
     db_session.commit()
+    from registry.auth.operations import create_user
+    bystander = create_user("bystander.demo", "correct-horse-9", "registrar")  # the Users page acts on this one
     tumor = db_session.scalars(select(Tumor).order_by(Tumor.id)).first()
     ids = {"patient_id": tumor.patient_id, "tumor_id": tumor.id, "case_id": case.id, "submission_id": submission.id,
+           "user_id": bystander.id, "action": "end_sessions",
            "system": "sex", "name": "in_progress", "fmt": "png", "filename": "app.css"}
     identifiers = set()
     for patient in db_session.scalars(select(Patient)):
