@@ -30,6 +30,8 @@ BLUEPRINTS = [
     "registry.reference.views:blueprint",
     "reports.annual_report.views:blueprint",
     "reports.survival_views:blueprint",
+    "reports.rates.views:blueprint",
+    "reports.rates.views:api",
     "staging_tables.staging.views:blueprint",
     "reports.submissions_views:blueprint",
     "reports.research.views:blueprint",

@@ -201,7 +201,7 @@ def suppress(table: pd.DataFrame, *, min_rate_cases: int = MIN_RATE_CASES, min_c
     few = count < min_rate_cases
     small = (count > 0) & (count < min_count)
     out[list(c for c in rate_columns if c in out)] = out[list(c for c in rate_columns if c in out)].mask(few)
-    out["count"] = count.mask(small)
+    out["count"] = count.mask(small).round().astype("Int64")
     out["suppressed"] = np.where(small, f"count under {min_count}",
                                  np.where(few, f"rate from fewer than {min_rate_cases} cases", ""))
     return out
