@@ -199,3 +199,33 @@ def test_without_a_population_the_page_says_how_to_install_one(app, client, logi
     login("admin")
     text = client.get(f"/incidence/?{QUERY}").get_data(as_text=True)
     assert "reference install population" in text
+
+
+def test_annual_report_gains_an_incidence_section_with_the_library_numbers(demo_registry):
+    import datetime as dt
+
+    from reports.annual_report import builder, queries
+    scope = queries.Scope(2020, None, dt.date(2026, 6, 30))
+    context = builder.collect(scope, public=True, progress=lambda *_: None)
+    section = context["incidence"]
+    assert section["synthetic"] and not section.get("note")
+    cases = incidence_cases(db_session(), first_year=2020, last_year=2020)
+    expected = rates_table(cases, load_population(), RatesRequest(first_year=2020, last_year=2020)).table.iloc[0]
+    assert section["total"]["count"] == expected["count"]
+    assert section["total"]["aa_rate"] == pytest.approx(expected["aa_rate"])
+    assert [row["year"] for row in section["trend"]] == [str(y) for y in range(2011, 2021)]
+    shown = [row for row in section["sites"] if row["suppressed"] == ""]
+    assert all(row["count"] >= 16 for row in shown) and len(shown) < len(section["sites"])
+    assert all(row["aa_rate"] != row["aa_rate"] for row in section["sites"] if row["suppressed"])
+    text = builder.render_html(context)
+    assert 'id="incidence"' in text and "SYNTHETIC" in text and f"{expected['aa_rate']:.1f}" in text
+
+
+def test_annual_report_has_no_incidence_section_without_a_population(app):
+    import datetime as dt
+
+    from reports.annual_report import builder, queries
+    context = builder.collect(queries.Scope(2020, None, dt.date(2026, 6, 30)), public=False,
+                              progress=lambda *_: None)
+    assert context["incidence"] is None
+    assert 'id="incidence"' not in builder.render_html(context)
