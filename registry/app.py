@@ -30,6 +30,7 @@ BLUEPRINTS = [
     "registry.reference.views:blueprint",
     "reports.annual_report.views:blueprint",
     "reports.survival_views:blueprint",
+    "reports.survival_views:api",
     "reports.rates.views:blueprint",
     "reports.rates.views:api",
     "staging_tables.staging.views:blueprint",

@@ -142,23 +142,30 @@ def _row(rates: AdjustedRates, index: np.ndarray) -> AdjustedRates:
                            ("rate", "lo", "hi", "y", "v", "w_mean", "w2_mean", "w_max")), per=rates.per)
 
 
+def _upper(values: pd.Series) -> pd.Series:
+    codes, uniques = pd.factorize(values.fillna(""))
+    return pd.Series(pd.Series(uniques, dtype=object).str.upper().to_numpy()[codes], index=values.index)
+
+
 def race_recode(race1: pd.Series) -> pd.Series:
     return race1.map(RACE_RECODE).fillna("9")
 
 
 def _ages(dx: pd.Series, birth: pd.Series) -> pd.Series:
-    """Whole years between two NAACCR dates; an unknown month or day is taken as the middle of its range."""
-    def parts(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-        text = text.fillna("").str.strip()
-        year = pd.to_numeric(text.str[:4], errors="coerce")
-        month = pd.to_numeric(text.str[4:6], errors="coerce")
-        day = pd.to_numeric(text.str[6:8], errors="coerce")
+    """Whole years between two NAACCR dates; an unknown month or day is taken as the middle of its range.
+    Each distinct date is parsed once (registries repeat dates a lot)."""
+    def parts(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(text.fillna(""))
+        unique = pd.Series(uniques, dtype=object).astype(str).str.strip()
+        year = pd.to_numeric(unique.str[:4], errors="coerce")
+        month = pd.to_numeric(unique.str[4:6], errors="coerce")
+        day = pd.to_numeric(unique.str[6:8], errors="coerce")
         day = day.where(day.notna(), np.where(month.notna(), 15, 1))
         month = month.fillna(7)
-        return year, month * 100 + day
+        return year.to_numpy()[codes], (month * 100 + day).to_numpy()[codes]
     dx_year, dx_md = parts(dx)
     birth_year, birth_md = parts(birth)
-    return dx_year - birth_year - (dx_md < birth_md).astype(int)
+    return pd.Series(dx_year - birth_year - (dx_md < birth_md).astype(int), index=dx.index)
 
 
 def incidence_cases(session: Session, *, first_year: int | None = None, last_year: int | None = None) -> pd.DataFrame:
@@ -187,10 +194,13 @@ def cases_frame(raw: pd.DataFrame, recode) -> pd.DataFrame:
                              "sex": pd.Series(dtype=object), "race": pd.Series(dtype=object),
                              "state": pd.Series(dtype=object), "county": pd.Series(dtype=object),
                              "age": pd.Series(dtype=float)})
-    year = pd.to_numeric(raw["dx"].fillna("").str[:4], errors="coerce")
+    dx_codes, dx_uniques = pd.factorize(raw["dx"].fillna("").astype(str))
+    year = pd.Series(pd.to_numeric(pd.Series(dx_uniques, dtype=object).str[:4], errors="coerce").to_numpy()[dx_codes],
+                     index=raw.index)
     keys = pd.DataFrame({"site": raw["primary_site"].fillna(""), "hist": raw["histology"].fillna(""),
                          "beh": raw["behavior"].fillna(""), "year": year.fillna(0).astype(int)})
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
+    codes = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    uniques = keys.drop_duplicates().itertuples(index=False)
     recodes = np.array([recode(s, h, b, y or None) or "" for s, h, b, y in uniques], dtype=object)
     age = _ages(raw["dx"], raw["birth"])
     edges = np.asarray(SEER_19_GROUPS)
@@ -199,7 +209,7 @@ def cases_frame(raw: pd.DataFrame, recode) -> pd.DataFrame:
                                    np.nan), index=raw.index)
     return pd.DataFrame({"year": year, "site_recode": recodes[codes],
                          "sex": raw["sex"].fillna(""), "race": race_recode(raw["race1"]),
-                         "state": raw["state"].fillna("").str.upper(), "county": raw["county"].fillna(""),
+                         "state": _upper(raw["state"]), "county": raw["county"].fillna(""),
                          "age": age_group})
 
 

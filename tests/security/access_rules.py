@@ -115,6 +115,7 @@ RULES: dict[str, Access] = {
     "api.update_treatment": Access(PHI, token=True, phi=True, why="change treatment"),
     "api.move_workflow": Access(PHI, token=True, phi=True, why="workflow"),
     "api.add_follow_up": Access(PHI, token=True, phi=True, why="record a follow-up"),
+    "survival_api.api_figures": Access(ANALYSTS, token=True, why="survival figures (the Survival page's)"),
     "rates_api.api_table": Access(ANALYSTS, token=True, why="incidence rates (the Incidence page's table)"),
 }
 
