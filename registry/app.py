@@ -69,8 +69,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from registry.cli import register_commands
     from registry.demo import register_jobs
+    from registry.jobs import serve
     register_commands(app)
     register_jobs()
+    serve(app)
 
     from registry.dates import display_date
     from staging_tables.codes import term
