@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Mapping
 
 import numpy as np
@@ -186,7 +187,7 @@ def incidence_cases(session: Session, *, first_year: int | None = None, last_yea
     return cases_frame(frame, site_recode)
 
 
-def cases_frame(raw: pd.DataFrame, recode) -> pd.DataFrame:
+def cases_frame(raw: pd.DataFrame, recode: Callable[[str, str, str, int | None], str | None]) -> pd.DataFrame:
     """The tumor rows (``dx``, ``primary_site``, ``histology``, ``behavior``, ``sex``, ``race1``, ``state``,
     ``county``, ``birth``) as incidence cases; the site recode is looked up once per distinct combination."""
     if raw.empty:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from reports.rates.standards import Standard, collapse_index, common_groups
@@ -39,7 +40,7 @@ class AdjustedRates:
         return pd.DataFrame({"rate": self.rate, "lo": self.lo, "hi": self.hi})
 
 
-def crude_rate(count, population, *, per: float = 100_000, conf: float = 0.95) -> pd.DataFrame:
+def crude_rate(count: ArrayLike, population: ArrayLike, *, per: float = 100_000, conf: float = 0.95) -> pd.DataFrame:
     """Crude rate ``count / population × per`` with exact Poisson (chi-square) limits; arrays in, frame out."""
     d = np.atleast_1d(np.asarray(count, dtype=float))
     n = np.atleast_1d(np.asarray(population, dtype=float))
@@ -60,7 +61,7 @@ def _weights(population: np.ndarray, counts: np.ndarray, standard: np.ndarray) -
         return np.where(pop > 0, share / pop, 0.0)
 
 
-def adjusted_rates(counts: np.ndarray, population: np.ndarray, standard: np.ndarray, *, per: float = 100_000,
+def adjusted_rates(counts: ArrayLike, population: ArrayLike, standard: ArrayLike, *, per: float = 100_000,
                    method: str = "tiwari", conf: float = 0.95, midp: bool = False) -> AdjustedRates:
     """Age-adjusted rates of the rows of ``counts`` and ``population`` (groups × age groups, aligned with
     ``standard``) with gamma limits: ``fay-feuer`` adds the largest weight to the upper limit's gamma,
@@ -96,7 +97,8 @@ def adjusted_rates(counts: np.ndarray, population: np.ndarray, standard: np.ndar
     return AdjustedRates(y * per * nan, lo * per * nan, hi * per * nan, y, v, w_mean, w2_mean, w_max, per)
 
 
-def _midp(y, v, y_up, v_up, alpha):
+def _midp(y: np.ndarray, v: np.ndarray, y_up: np.ndarray, v_up: np.ndarray, alpha: float
+          ) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles of the half-and-half mixture of the lower and upper gammas (Fay & Kim 2017)."""
     lows, highs = [], []
     for yi, vi, yu, vu in zip(y, v, y_up, v_up):
@@ -128,7 +130,8 @@ def align(counts: pd.Series | pd.DataFrame, population: pd.Series | pd.DataFrame
     return collapse(counts), collapse(population), weights
 
 
-def age_adjusted_rate(counts, population, standard: Standard, *, per: float = 100_000, method: str = "tiwari",
+def age_adjusted_rate(counts: ArrayLike | pd.Series | pd.DataFrame, population: ArrayLike | pd.Series | pd.DataFrame,
+                      standard: Standard, *, per: float = 100_000, method: str = "tiwari",
                       conf: float = 0.95, midp: bool = False) -> pd.DataFrame:
     """Age-adjusted rate with lower and upper limits (columns ``rate``, ``lo``, ``hi``, one row per group).
 
@@ -165,7 +168,8 @@ def rate_ratio(numerator: AdjustedRates, denominator: AdjustedRates, *, method: 
     return pd.DataFrame({"ratio": ratio, "lo": lo, "hi": np.where(b.y > 0, hi, np.nan)})
 
 
-def annual_percent_change(years, rates, se=None, *, conf: float = 0.95) -> dict[str, float]:
+def annual_percent_change(years: ArrayLike, rates: ArrayLike, se: ArrayLike | None = None, *,
+                          conf: float = 0.95) -> dict[str, float]:
     """APC from the least-squares line through ln(rate) against calendar year, weighted by the inverse of
     each log rate's variance (se² / rate²) when standard errors ``se`` are given, as SEER*Stat does:
     APC = 100 (e^b − 1), limits from b ± t(n−2) SE(b). NaN where a rate is 0 or fewer than 3 years."""

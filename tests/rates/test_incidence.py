@@ -6,7 +6,6 @@ import html
 import io
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 
