@@ -31,6 +31,9 @@ BLUEPRINTS = [
     "registry.reference.views:blueprint",
     "reports.annual_report.views:blueprint",
     "reports.survival_views:blueprint",
+    "reports.survival_views:api",
+    "reports.rates.views:blueprint",
+    "reports.rates.views:api",
     "staging_tables.staging.views:blueprint",
     "reports.submissions_views:blueprint",
     "reports.research.views:blueprint",
@@ -68,8 +71,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from registry.cli import register_commands
     from registry.demo import register_jobs
+    from registry.jobs import serve
     register_commands(app)
     register_jobs()
+    serve(app)
 
     from registry.dates import display_date
     from staging_tables.codes import term

@@ -149,8 +149,16 @@ def demo_data(patients: int, seed: int, if_empty: bool) -> None:
         with operation(SYSTEM, "demo_data") as session:
             counts = load_demo_data(session, patients, seed, progress)
             log_event(SYSTEM, "demo_data", detail=f"seed {seed}: {counts}", commit=False)
+    install_demo_population(click.echo)
     elapsed = time.perf_counter() - started
     click.echo(", ".join(f"{n} {table}" for table, n in counts.items()) + f" in {elapsed:.1f} s")
+
+
+def install_demo_population(echo: Callable[[str], None]) -> None:
+    """The synthetic population that goes with demo data (reports.rates.demo_population)."""
+    from registry.reference.cli import reference_store
+    from reports.rates.demo_population import install_demo_population as install
+    install(actor=SYSTEM, store=reference_store(), echo=echo)
 
 
 @click.command("bootstrap", help="Used by 'make run': migrate, load demo data when empty, ensure an admin login.")
@@ -164,6 +172,7 @@ def bootstrap(demo_patients: int) -> None:
         click.echo(f"loading {demo_patients} demo patients …")
         with operation(SYSTEM, "demo_data") as session:
             load_demo_data(session, demo_patients, seed=1)
+        install_demo_population(click.echo)
     password_file = Path(current_app.config["INSTANCE_DIR"]) / "admin-password"
     if not db_session.scalar(select(User.id).where(User.username == "admin")):
         password = secrets.token_urlsafe(12) + "-7"
@@ -223,6 +232,7 @@ COMMAND_GROUPS = [
     "registry.reference.cli:reference_group",
     "reports.annual_report.cli:report_group",
     "reports.survival_cli:survival_group",
+    "reports.rates.cli:rates_group",
     "staging_tables.staging.cli:staging_group",
     "registry.edits.cli:edits_group",
     "registry.naaccr.cli:naaccr_group",

@@ -46,6 +46,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOB_HEARTBEAT_SECONDS": float(os.environ.get("JOB_HEARTBEAT_SECONDS", "30")),
         "JOB_STALE_SECONDS": float(os.environ.get("JOB_STALE_SECONDS", "300")),
         "RESEARCH_FILE_DAYS": int(os.environ.get("RESEARCH_FILE_DAYS", "30")),
+        "RATE_MIN_CASES": int(os.environ.get("RATE_MIN_CASES", "16")),
+        "RATE_MIN_COUNT": int(os.environ.get("RATE_MIN_COUNT", "11")),
         "SURVIVAL_END_POINT_YEAR": int(os.environ.get("SURVIVAL_END_POINT_YEAR") or dt.date.today().year - 1),
     }
     config.update(overrides or {})

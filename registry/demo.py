@@ -415,6 +415,9 @@ def _demo_data_job(progress: Callable[[int, str], None], patients: int, seed: in
     with operation(SYSTEM, "demo_data") as session:
         counts = load_demo_data(session, patients, seed, progress)
         log_event(SYSTEM, "demo_data", detail=f"seed {seed}: {counts}", commit=False)
+    from registry.reference.cli import reference_store
+    from reports.rates.demo_population import install_demo_population
+    install_demo_population(actor=SYSTEM, store=reference_store())
     progress(100, ", ".join(f"{n} {table}" for table, n in counts.items()))
     return None
 

@@ -16,7 +16,7 @@ from flask import current_app
 from registry.audit import SYSTEM, log_event, operation
 from reports import survival_store
 from reports.cohorts import COMPARE_BY
-from reports.survival_measures import MEASURES, SurvivalRefused
+from reports.survival_measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, SurvivalRefused
 
 if TYPE_CHECKING:
     from reports.survival_report import SurvivalResult
@@ -42,6 +42,16 @@ def cohort_options(command):
         click.option("--measure", type=click.Choice(list(MEASURES)), default="observed", show_default=True),
         click.option("--by", type=click.Choice(list(COMPARE_BY)), help="One curve per stage, sex, age group or site."),
         click.option("--lifetable", help="Installed life table by name (default: the newest)."),
+        click.option("--analysis", type=click.Choice(list(ANALYSES)), default="cohort", show_default=True),
+        click.option("--window", help="Period analysis: calendar years of follow-up, e.g. 2020-2024."),
+        click.option("--condition", type=float, help="Conditional survival: years already survived."),
+        click.option("--interval", type=click.Choice(list(INTERVALS)), default="1y", show_default=True,
+                     help="Width of the table's intervals."),
+        click.option("--standard", type=click.Choice(["icss1", "icss2", "icss3"]),
+                     help="Age-standardise relative or net survival with ICSS weights."),
+        click.option("--strata", type=click.Choice(list(COMPARE_BY)), help="Stratify the log-rank test."),
+        click.option("--cox", "cox", multiple=True, type=click.Choice(list(COX_COVARIATES)),
+                     help="Covariate of a Cox model; repeatable."),
         click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True),
     ]
     for option in reversed(options):
@@ -49,11 +59,14 @@ def cohort_options(command):
     return command
 
 
-def _result(sites, first_year, last_year, stages, sexes, ages, measure, by, lifetable) -> SurvivalResult:
+def _result(sites, first_year, last_year, stages, sexes, ages, measure, by, lifetable, analysis="cohort",
+            window=None, condition=None, interval="1y", standard=None, strata=None, cox=()) -> SurvivalResult:
     from reports.survival_views import run
     args = {"site": list(sites), "from": str(first_year or ""), "to": str(last_year or ""),
             "stage": list(stages), "sex": list(sexes), "age": list(ages), "measure": measure,
-            "by": by or "", "lifetable": lifetable or ""}
+            "by": by or "", "lifetable": lifetable or "", "analysis": analysis, "window": window or "",
+            "condition": "" if condition is None else str(condition), "interval": interval,
+            "standard": standard or "", "strata": strata or "", "cox": list(cox)}
     try:
         return run(args, current_app.config["SURVIVAL_END_POINT_YEAR"])
     except SurvivalRefused as exc:
@@ -69,6 +82,12 @@ def _summary(result: SurvivalResult) -> None:
         click.echo(f"{group}: {values}")
     for note in result.notes:
         click.echo(f"  {note}")
+    if result.comparison:
+        click.echo(f"log-rank chi-square {result.comparison['chisq']:.2f} on {result.comparison['df']} df, "
+                   f"p = {result.comparison['p']:.4g}")
+    if result.cox is not None:
+        for row in result.cox.itertuples():
+            click.echo(f"Cox HR {row.covariate}: {row.hr:.3f} ({row.hr_lo:.3f}-{row.hr_hi:.3f}), p = {row.p:.4g}")
 
 
 @survival_group.command("table", help="Write the annual survival table of a cohort as CSV.")

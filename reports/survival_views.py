@@ -19,7 +19,7 @@ from registry.db import db_session
 from registry.models import Role
 from reports import survival_store  # noqa: F401 - registers the survival-time save hook
 from reports.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, Cohort, cohort_frame, site_choices
-from reports.survival_measures import MEASURES, SurvivalRefused
+from reports.survival_measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, SurvivalRefused
 
 if TYPE_CHECKING:
     from reports.survival_report import SurvivalResult
@@ -33,8 +33,46 @@ survival_store.register_jobs()
 IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
+def _one(args, name: str) -> str:
+    value = args.get(name)
+    value = value[0] if isinstance(value, list) and value else value
+    return str(value or "").strip()
+
+
+def _many(args, name: str) -> list[str]:
+    values = args.getlist(name) if hasattr(args, "getlist") else args.get(name) or []
+    values = [values] if isinstance(values, str) else values
+    return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
+
+
+def options(args) -> dict:
+    """The method options of a query (page, CLI and API alike), each refused by name when not valid."""
+    analysis = _one(args, "analysis") or "cohort"
+    window = None
+    text = _one(args, "window")
+    if text:
+        low, _, high = text.partition("-")
+        if not (low.isdigit() and len(low) == 4 and high.isdigit() and len(high) == 4 and low <= high):
+            raise SurvivalRefused(f"window: {text!r} is not a range of calendar years like 2020-2024")
+        window = (int(low), int(high))
+    condition = 0.0
+    text = _one(args, "condition")
+    if text:
+        try:
+            condition = float(text)
+        except ValueError:
+            raise SurvivalRefused(f"condition: {text!r} is not a number of years") from None
+        if not 0 < condition < 10:
+            raise SurvivalRefused("condition: the years survived must be more than 0 and less than 10")
+    if analysis == "conditional" and not condition:
+        raise SurvivalRefused("condition: conditional survival needs the years already survived, e.g. 1")
+    return {"standard": _one(args, "standard") or None, "analysis": analysis, "window": window,
+            "condition": condition, "interval": _one(args, "interval") or "1y",
+            "strata": _one(args, "strata") or None, "cox": _many(args, "cox") or None}
+
+
 def run(args, end_point_year: int) -> SurvivalResult:
-    """The survival result for query arguments (page, chart and CSV alike)."""
+    """The survival result for query arguments (page, chart, CSV, CLI and API alike)."""
     from reports.lifetables import NoLifeTable, load_life_table
     from reports.survival_report import compute
     try:
@@ -43,18 +81,19 @@ def run(args, end_point_year: int) -> SurvivalResult:
         raise SurvivalRefused(str(exc)) from None
     problems = cohort.problems()
     if problems:
-        raise SurvivalRefused("; ".join(problems.values()))
-    measure = args.get("measure") or "observed"
+        raise SurvivalRefused("; ".join(f"{name}: {text}" for name, text in problems.items()))
+    measure = _one(args, "measure") or "observed"
     if measure not in MEASURES:
         raise SurvivalRefused(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
+    chosen = options(args)
     lifetable = None
     if MEASURES[measure].method:
         try:
-            lifetable = load_life_table(args.get("lifetable") or None)
+            lifetable = load_life_table(_one(args, "lifetable") or None)
         except NoLifeTable as exc:
             raise SurvivalRefused(str(exc)) from None
     frame = cohort_frame(db_session(), cohort, end_point_year=end_point_year)
-    return compute(frame, measure, by=args.get("by") or None, lifetable=lifetable)
+    return compute(frame, measure, by=_one(args, "by") or None, lifetable=lifetable, **chosen)
 
 
 def _result_or_400():
@@ -79,6 +118,7 @@ def page() -> str:
     return render_template("survival/page.html", result=result, error=error, query=query,
                            args=request.args, site_prefixes=prefixes, sites=site_choices(), stages=STAGE_ORDER, sexes=SEX_LABELS,
                            ages=[label for _, _, label in AGE_GROUPS], measures=MEASURES, compare=COMPARE_BY,
+                           analyses=ANALYSES, intervals=INTERVALS, cox_covariates=COX_COVARIATES,
                            lifetables=installed_life_tables(),
                            end_point_year=current_app.config["SURVIVAL_END_POINT_YEAR"])
 
@@ -92,6 +132,8 @@ def chart_image(fmt: str) -> Response:
     result = _result_or_400()
     response = Response(chart(result, fmt), mimetype=IMAGE_TYPES[fmt])
     if request.args.get("download"):
+        log_event(current_user._get_current_object(), "survival_export",
+                  detail=f"chart {fmt} {result.measure.key}: {result.cohort}")
         response.headers["Content-Disposition"] = f'attachment; filename="survival-{result.measure.key}.{fmt}"'
     return response
 
@@ -105,3 +147,42 @@ def table_csv() -> Response:
               detail=f"{result.measure.key}: {result.cohort}")
     return Response(to_csv(result), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="survival-{result.measure.key}.csv"'})
+
+
+def payload(result: SurvivalResult) -> dict:
+    """The result as JSON-ready data (the API's body)."""
+    def clean(frame) -> list[dict]:
+        return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                for row in frame.astype(object).to_dict(orient="records")]
+    comparison = None
+    if result.comparison:
+        comparison = {k: v for k, v in result.comparison.items() if k != "groups"}
+        comparison["groups"] = clean(result.comparison["groups"])
+    return {"measure": result.measure.key, "label": result.measure.label, "cohort": result.cohort,
+            "by": result.by, "interval": result.interval, "life_table": result.lifetable, "notes": result.notes,
+            "table": clean(result.table), "figures": clean(result.figures()), "logrank": comparison,
+            "cox": clean(result.cox) if result.cox is not None else None}
+
+
+api = Blueprint("survival_api", __name__, url_prefix="/api/v1/survival")
+
+
+@api.route("/")
+def api_figures():
+    """GET /api/v1/survival?site=39&measure=relative&by=stage… — the Survival page's figures as JSON."""
+    from flask import g, jsonify
+
+    from abstracts.api import ApiError, _api_error, _user
+    try:
+        g.api_user = _user()
+    except ApiError as exc:
+        return _api_error(exc)
+    if g.api_user.role not in (Role.RESEARCHER, Role.ADMIN):
+        return _api_error(ApiError(403, "not_allowed", f"a {g.api_user.role.value} may not read survival figures"))
+    try:
+        result = run(request.args, current_app.config["SURVIVAL_END_POINT_YEAR"])
+    except SurvivalRefused as exc:
+        field = str(exc).split(":", 1)[0] if ":" in str(exc) else "request"
+        return _api_error(ApiError(400, "invalid", str(exc), {field.split()[0]: str(exc)}))
+    log_event(g.api_user, "survival_export", detail=f"api {result.measure.key}: {result.cohort}")
+    return jsonify(payload(result))

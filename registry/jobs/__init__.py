@@ -207,6 +207,16 @@ def _pool() -> ThreadPoolExecutor:
     return _local_pool
 
 
+_SERVING: Flask | None = None
+
+
+def serve(app: Flask) -> None:
+    """The application a worker without one (RQ) runs jobs in; ``create_app`` hands it over, so the job runner
+    never imports the application factory (which imports the commands, demo data and jobs back)."""
+    global _SERVING
+    _SERVING = app
+
+
 def _execute_in_app(app: Flask, job_id: int) -> None:
     with app.app_context():
         execute(job_id)
@@ -215,8 +225,9 @@ def _execute_in_app(app: Flask, job_id: int) -> None:
 def execute(job_id: int, echo: Callable[[int, str], None] | None = None) -> Job:
     """Run one job to the end, recording success or the error; used by every kind of worker."""
     if not has_app_context():
-        from registry.app import create_app
-        with create_app().app_context():
+        if _SERVING is None:
+            raise RuntimeError("no application to run the job in: start workers with 'flask --app wsgi jobs worker'")
+        with _SERVING.app_context():
             return execute(job_id, echo)
     engine = current_app.extensions["registry_engine"]
     with Session(engine) as session:

@@ -228,6 +228,48 @@ def relative_at(group: pd.DataFrame, life_table: pd.DataFrame) -> list[float | N
     return [float(values[y]) if y in values and pd.notna(values[y]) else None for y in SURVIVAL_YEARS]
 
 
+def incidence_section(scope: queries.Scope, public: bool) -> dict[str, Any] | None:
+    """Crude and age-adjusted rates of the year by site and sex, and the all-sites trend with its APC, over
+    the installed population (None when none is installed). Rates from fewer than 16 cases are never shown;
+    a public report also hides counts under 11."""
+    from registry.db import db_session
+    from reports.cohorts import site_names
+    from reports.rates.incidence import RatesRefused, RatesRequest, incidence_cases, rates_table, trends
+    from reports.rates.methods import MIN_COUNT, MIN_RATE_CASES, suppress
+    from reports.rates.populations import has_population, load_population
+    if not has_population():
+        return None
+    population = load_population()
+    covered = sorted(int(y) for y in population["year"].unique())
+    section: dict[str, Any] = {"population": population.attrs["name"], "synthetic": population.attrs["synthetic"],
+                               "facility_note": bool(scope.facility)}
+    if scope.year not in covered:
+        section["note"] = f"the population covers {covered[0]}-{covered[-1]}, not {scope.year}"
+        return section
+    first = max(scope.year - 9, covered[0])
+    cases = incidence_cases(db_session(), first_year=first, last_year=scope.year)
+    names = site_names()
+    limits = {"min_rate_cases": MIN_RATE_CASES, "min_count": MIN_COUNT if public else 1}
+    try:
+        year = RatesRequest(first_year=scope.year, last_year=scope.year)
+        by_site = rates_table(cases, population, RatesRequest(**{**year.__dict__, "by": ["site"]}), site_names=names)
+        by_sex = rates_table(cases, population, RatesRequest(**{**year.__dict__, "by": ["sex"]}), site_names=names)
+        total = rates_table(cases, population, year, site_names=names)
+        yearly, apc = trends(cases, population, RatesRequest(first_year=first, last_year=scope.year),
+                             site_names=names)
+    except RatesRefused as exc:
+        section["note"] = str(exc)
+        return section
+    sites = suppress(by_site.table, **limits).assign(_n=by_site.table["count"]).sort_values("_n", ascending=False)
+    section.update(
+        sites=[row for row in sites.to_dict(orient="records") if row["_n"] > 0],
+        sexes=suppress(by_sex.table, **limits).to_dict(orient="records"),
+        total=suppress(total.table, **limits).to_dict(orient="records")[0],
+        trend=suppress(yearly, **limits).to_dict(orient="records"),
+        apc=apc.to_dict(orient="records")[0] if len(apc) else None, notes=total.notes)
+    return section
+
+
 def collect(scope: queries.Scope, public: bool, progress: Progress) -> dict[str, Any]:
     """Every number and chart of the report, as a template context."""
     numbers = Numbers(public)
@@ -246,6 +288,8 @@ def collect(scope: queries.Scope, public: bool, progress: Progress) -> dict[str,
     trend_rows = [{"site": s, "counts": [int(yearly[(yearly["year"] == y) & (yearly["site_group"] == s)]["n"].sum())
                                          for y in years]} for s in trend_sites]
     trend_total = [int(yearly[yearly["year"] == y]["n"].sum()) for y in years]
+
+    incidence = incidence_section(scope, public)
 
     progress(35, "age, stage and treatment")
     age_sites = ranked[:TOP_CHART_SITES]
@@ -286,7 +330,7 @@ def collect(scope: queries.Scope, public: bool, progress: Progress) -> dict[str,
                                              charts.STAGE_COLOURS) if stage_rows else None,
         "ajcc_order": d.AJCC_ORDER, "ajcc": ajcc_table(cases, ranked[:10]),
         "modalities": list(d.TREATMENT_GIVEN), "treatment": treatment_tables(cases, major),
-        "survival": survival, "survival_years": SURVIVAL_YEARS,
+        "survival": survival, "survival_years": SURVIVAL_YEARS, "incidence": incidence,
         "counties": county_table(cases),
         "follow_up": follow, "timeliness": timely, "workflow": states, "edits": edits,
         "definitions": d, "analytic_classes": sorted(d.ANALYTIC_CLASSES),
@@ -306,7 +350,7 @@ def _age_chart(cases: pd.DataFrame, sites: list[str], numbers: Numbers) -> str |
 
 
 SECTIONS = [("summary", "The year at a glance"), ("sites", "New cases by primary site"),
-            ("trend", "Ten-year trend"), ("age", "Age at diagnosis"), ("stage", "Stage at diagnosis"),
+            ("trend", "Ten-year trend"), ("incidence", "Incidence rates"), ("age", "Age at diagnosis"), ("stage", "Stage at diagnosis"),
             ("treatment", "First-course treatment"), ("survival", "Survival"),
             ("county", "County of residence"), ("quality", "Data quality"), ("methods", "Methods and definitions")]
 
@@ -315,7 +359,8 @@ def render_html(context: dict[str, Any]) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["percent"] = lambda text: text if text == "—" else f"{text}%"
-    return env.get_template("report.html").render(sections=SECTIONS, **context)
+    sections = [(key, heading) for key, heading in SECTIONS if key != "incidence" or context.get("incidence")]
+    return env.get_template("report.html").render(sections=sections, **context)
 
 
 def build_report(year: int, output: str | Path, *, facility: str | None = None, public: bool = False,

@@ -95,6 +95,9 @@ RULES: dict[str, Access] = {
     "survival.page": Access(ANALYSTS, why="survival of cohorts (aggregates only)"),
     "survival.chart_image": Access(ANALYSTS, why="survival chart"),
     "survival.table_csv": Access(ANALYSTS, why="survival table export"),
+    "incidence.page": Access(ANALYSTS, why="incidence rates (aggregates, small counts suppressed)"),
+    "incidence.table_csv": Access(ANALYSTS, why="incidence table export"),
+    "incidence.chart_image": Access(ANALYSTS, why="incidence trend chart"),
     # research datasets (de-identified, limited under a data use agreement, or aggregate)
     "research.builder": Access(ANALYSTS, why="build a research dataset"),
     "research.download": Access(ANALYSTS, why="one's own released dataset"),
@@ -120,6 +123,8 @@ RULES: dict[str, Access] = {
     "api.move_workflow": Access(PHI, token=True, phi=True, why="workflow"),
     "api.add_follow_up": Access(PHI, token=True, phi=True, why="record a follow-up"),
     "api.tumor_printout": Access(PHI, token=True, phi=True, why="the abstract printout (PDF)"),
+    "survival_api.api_figures": Access(ANALYSTS, token=True, why="survival figures (the Survival page's)"),
+    "rates_api.api_table": Access(ANALYSTS, token=True, why="incidence rates (the Incidence page's table)"),
 }
 
 
