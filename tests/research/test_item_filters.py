@@ -93,3 +93,13 @@ def test_the_dictionary_offers_every_catalogued_item_but_identifiers(app):
     with pytest.raises(ValueError, match="textRemarks: no such variable"):
         choose(["textRemarks"], SAFE_HARBOR)
     assert "tumorSizeSummary" not in released(SAFE_HARBOR)
+
+
+def test_survival_page_takes_item_filters_and_names_a_bad_one(client, login, sized):
+    login("researcher")
+    page = client.get("/survival/", query_string={"measure": "observed", "item": "tumorSizeSummary=030"})
+    assert page.status_code == 200 and 'value="tumorSizeSummary=030"' in page.get_data(as_text=True)
+    bad = client.get("/survival/", query_string={"measure": "observed", "item": "tumorSizeSummary=abc"})
+    assert "Tumor Size Summary [756]" in bad.get_data(as_text=True)
+    assert client.get("/survival/table.csv", query_string={"measure": "observed",
+                                                           "item": "nameLast=SMITH"}).status_code == 400
