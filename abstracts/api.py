@@ -4,7 +4,15 @@ Authentication is a personal token (``Authorization: Bearer crt_…``) made on t
 token carries its owner's role, and the same rules as the web apply: registrars, reviewers and
 admins see identified data (``phi`` view), researchers only the de-identified view and no writes.
 Every error is JSON naming each field; every list is paged. The OpenAPI document is generated
-from the same marshmallow schemas (apispec).
+from the same marshmallow schemas (apispec) and the NAACCR item catalogue: every catalogued item is a
+property carrying ``x-naaccr-id`` and ``x-naaccr-number``, its length, label and code list (``enum`` where
+the list is short and has no ranges, always ``x-code-list`` with ``x-codes-url``, the /codes look-up).
+
+Items with a column are fields of their own; every other item is a property of the nested object ``items``
+of a patient or tumor, and the 2018+ site-specific data items of ``site_specific_items``, keyed by naaccrId.
+A PATCH changes only the items it sends (null removes one); a bad value or an unknown naaccrId is a 422
+naming ``items.<naaccrId>``. Items of a state's user dictionary, kept from import, are returned but cannot
+be written here. The de-identified view leaves out every item the catalogue marks an identifier.
 """
 from __future__ import annotations
 
@@ -24,14 +32,16 @@ from abstracts import operations as ops
 from abstracts import primaries
 from abstracts.codes import codes, lookup, systems
 from abstracts.queries import PatientSearch, search_patients
-from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, PatientSchema,
-                               TreatmentSchema, TumorSchema, validation_errors)
+from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, ItemStore,
+                               PatientSchema, TreatmentSchema, TumorSchema, validation_errors, with_stores_merged)
 from abstracts.tokens import user_for_token
 from registry.app import csrf
 from registry.audit import log_event
+from registry.catalogue import Catalogue, CatalogueItem, catalogue
 from registry.db import db_session
 from registry.edits import run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound, RegistryError
+from registry.item_filters import DATE_TYPES
 from registry.models import PHI_ROLES, FollowUpContact, Patient, Tumor, User, WorkflowState
 from registry.reads import note_shown
 
@@ -39,6 +49,8 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="te
 csrf.exempt(blueprint)  # token-authenticated: no cookie session to forge
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
+#: Code lists longer than this are given by ``x-code-list`` and the look-up only, not as an ``enum``.
+ENUM_LIMIT = 60
 
 
 class ApiError(Exception):
@@ -188,7 +200,7 @@ def list_patients():
 
 @api_route("/patients", ("POST",), writes=True)
 def create_patient():
-    values = _load(PatientSchema(), _json_body(), partial=False)
+    values = with_stores_merged(_load(PatientSchema(), _json_body(), partial=False), None)
     patient = ops.create_patient(values, actor=g.api_user)
     return jsonify(PatientSchema().dump(patient)), 201, {"Location": url_for("api.get_patient", patient_id=patient.id)}
 
@@ -204,7 +216,7 @@ def get_patient(patient_id: int):
 def update_patient(patient_id: int):
     data = _json_body()
     version = _version(data)
-    values = _load(PatientSchema(), data)
+    values = with_stores_merged(_load(PatientSchema(), data), _get(Patient, patient_id))
     patient = ops.update_patient(patient_id, values, actor=g.api_user, expected_version=version)
     return jsonify(PatientSchema().dump(patient))
 
@@ -240,7 +252,7 @@ def create_tumor(patient_id: int):
     an existing tumor, unless ``multiple_primaries.override_reason`` says why it is created anyway."""
     data = _json_body()
     choice = data.pop("multiple_primaries", None) or {}
-    values = _load(TumorSchema(), data, partial=False)
+    values = with_stores_merged(_load(TumorSchema(), data, partial=False), None)
     patient = _get(Patient, patient_id)
     decision = _primary_decision(patient, values, choice) if patient.tumors else None
     tumor = ops.create_tumor(patient_id, values, actor=g.api_user, decision=decision)
@@ -286,7 +298,7 @@ def get_tumor(tumor_id: int):
 def update_tumor(tumor_id: int):
     data = _json_body()
     version = _version(data)
-    values = _load(TumorSchema(), data)
+    values = with_stores_merged(_load(TumorSchema(), data), _get(Tumor, tumor_id))
     tumor = ops.update_tumor(tumor_id, values, actor=g.api_user, expected_version=version)
     return jsonify(TumorSchema().dump(tumor))
 
@@ -350,23 +362,41 @@ def add_follow_up(patient_id: int):
 
 # --- codes and edits ---------------------------------------------------------------------------
 
+def _all_systems() -> list[str]:
+    """Our code systems, then the NAACCR lookups of the catalogue's items."""
+    ours = systems()
+    return ours + sorted(set(catalogue().code_lists) - set(ours))
+
+
 @api_route("/codes")
 def list_code_systems():
-    names = systems()
+    names = _all_systems()
     return jsonify(_page([{"system": s, "url": url_for("api.code_lookup", system=s)} for s in names],
                          len(names), 1, len(names)))
+
+
+def _lookup_naaccr(name: str, query: str) -> list[dict[str, str]]:
+    """A NAACCR lookup's codes (ranges as ``low-high``) whose code starts with ``query`` or whose term holds
+    every word of it."""
+    entries = catalogue().code_lists[name].entries()
+    words = query.lower().split()
+    return [{"code": code, "term": term} for code, term in entries
+            if not query or code.startswith(query.upper()) or all(word in term.lower() for word in words)]
 
 
 @api_route("/codes/<system>")
 def code_lookup(system: str):
     """Codes and terms of one system whose code starts with ``q`` or whose term holds every word of ``q``."""
+    query = request.args.get("q", "")[:80].strip()
     try:
         everything = codes(system)
+        found = lookup(system, query, limit=len(everything))
     except KeyError:
-        raise ApiError(404, "not_found", f"no code system named '{system}'",
-                       {"system": f"one of {', '.join(systems())}"}) from None
+        if system not in catalogue().code_lists:
+            raise ApiError(404, "not_found", f"no code system named '{system}'",
+                           {"system": f"one of {', '.join(_all_systems())}"}) from None
+        found = _lookup_naaccr(system, query)
     page, per_page = _paging()
-    found = lookup(system, request.args.get("q", "")[:80], limit=len(everything))
     return jsonify(_page(found[(page - 1) * per_page: page * per_page], len(found), page, per_page))
 
 
@@ -377,8 +407,8 @@ def check_abstract():
     values, errors = validation_errors(AbstractCheckSchema(), data, partial=True)
     if "_schema" in errors or not values:
         raise ApiError(422, "invalid", "send {'patient': {...}, 'tumor': {...}}", errors)
-    patient = dict(values.get("patient", {}))
-    tumor = dict(values.get("tumor", {}))
+    patient = with_stores_merged(dict(values.get("patient", {})), None)
+    tumor = with_stores_merged(dict(values.get("tumor", {})), None)
     tumor.update(tumor.pop("treatment", None) or {})
     failures = run_edits(patient, [tumor])
     return jsonify(invalid=errors, failures=[EditFailureSchema.of(f) for f in failures],
@@ -433,11 +463,73 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
 )
 
 
+def _codes_url(system: str) -> str:
+    return f"{blueprint.url_prefix}/codes/{system}"
+
+
+def _code_properties(system: str, table: dict[str, str] | None, ranged: bool = False) -> dict[str, Any]:
+    found: dict[str, Any] = {"x-code-list": system, "x-codes-url": _codes_url(system)}
+    if table is not None and not ranged and len(table) <= ENUM_LIMIT:
+        found["enum"] = list(table)
+    return found
+
+
+def _item_property(item: CatalogueItem, cat: Catalogue) -> dict[str, Any]:
+    """The OpenAPI property of an item without a column, from its catalogue entry."""
+    prop: dict[str, Any] = {"type": "string", "nullable": True, "description": item.label,
+                            "x-naaccr-id": item.naaccr_id, "x-naaccr-number": item.naaccr_num,
+                            "x-naaccr-data-type": item.data_type}
+    if not item.allow_unlimited_text:
+        prop["maxLength"] = item.length
+    if item.data_type in DATE_TYPES:
+        prop["description"] += "; NAACCR date CCYYMMDD (the day or month may be left off)"
+    codes = cat.codes(item.naaccr_id)
+    if codes is not None and item.code_list:
+        prop.update(_code_properties(item.code_list, codes.codes, bool(codes.ranges)))
+    if item.first_year or item.last_year:
+        prop["x-diagnosis-years"] = f"{item.first_year or ''}-{item.last_year or ''}"
+    if item.derived:
+        prop["readOnly"] = True
+    if item.retired:
+        prop["deprecated"] = True
+    if item.identifier:
+        prop["x-identifier"] = True
+    return prop
+
+
+def _catalogue_attributes(cat: Catalogue) -> Callable[..., dict[str, Any]]:
+    """An apispec attribute function: every catalogued item of an item store as a property of its object, and
+    the code list look-up of every coded field (one catalogue for the whole document)."""
+    def attributes(self: Any, field: fields.Field, **_kwargs: Any) -> dict[str, Any]:
+        if isinstance(field, ItemStore):
+            return {"type": "object", "properties": {item.naaccr_id: _item_property(item, cat)
+                                                     for item in field.catalogued(cat)},
+                    "additionalProperties": {"type": "string", "readOnly": True,
+                                             "description": "an item of a user dictionary, kept from import"}}
+        found: dict[str, Any] = {}
+        item = cat.get(field.metadata.get("x-naaccr-id", ""))
+        if item is not None and item.retired:
+            found["deprecated"] = True
+        if item is not None and item.identifier:
+            found["x-identifier"] = True
+        system = field.metadata.get("x-code-list")
+        if system:
+            try:
+                table = codes(system)
+            except KeyError:
+                table = None
+            found.update(_code_properties(system, table))
+        return found
+    return attributes
+
+
 def openapi_spec() -> dict[str, Any]:
+    plugin = MarshmallowPlugin()
     spec = APISpec(title="Cancer Registry API", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
+                   plugins=[plugin],
                    info={"description": __doc__.strip()},
-                   servers=[{"url": "/api/v1"}])
+                   servers=[{"url": blueprint.url_prefix}])
+    plugin.converter.add_attribute_function(_catalogue_attributes(catalogue()))
     spec.components.security_scheme("token", {"type": "http", "scheme": "bearer",
                                                "description": "a personal API token from your account page"})
     for name, schema in (("Treatment", TreatmentSchema), ("Patient", PatientSchema), ("Tumor", TumorSchema),

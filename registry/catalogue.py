@@ -3,7 +3,8 @@
 The installed NAACCR base dictionaries (``naaccr-dictionary`` reference installs; the shipped official copies
 when nothing is installed yet) say what each item *is*: number, naaccrId, level, length, data type, record
 types. Our own table ``staging_tables/naaccr_items.csv`` says where a registrar finds it (section, group,
-label), which NAACCR lookup is its code list, whether it is text documentation or derived, and the diagnosis
+label), which NAACCR lookup is its code list, whether it is text documentation or derived, whether it is a
+HIPAA Safe Harbor identifier (left out of every de-identified view and research release), and the diagnosis
 years it applies to; ``staging_tables/completion_required.csv`` says which items completing an abstract needs
 and which list (CoC STORE, NPCR) asks for them. Validation, the abstract form, the API schemas, the research
 data dictionary, NAACCR import/export and the edits read this one table: a new NAACCR version is a new
@@ -138,6 +139,7 @@ class CatalogueItem:
     column: ItemSpec | None = None
     column_part: str | None = None  # patient, tumor or treatment when the item is a typed column
     allow_unlimited_text: bool = False
+    identifier: bool = False  # a HIPAA Safe Harbor identifier: never in a de-identified view
 
     @property
     def store(self) -> str:
@@ -350,7 +352,7 @@ def build(dictionaries: Iterable[Any], lookups: Mapping[str, list[tuple[str, str
                 derived=row["derived"] == "Y" or bool(spec is not None and spec.derived),
                 first_year=_year(row["first_year"]), last_year=_year(row["last_year"]),
                 versions=tuple(versions[definition.naaccr_id]), column=spec, column_part=part,
-                allow_unlimited_text=definition.allow_unlimited_text)
+                allow_unlimited_text=definition.allow_unlimited_text, identifier=row.get("identifier") == "Y")
     newest = versions and max(v for vs in versions.values() for v in vs)
     for naaccr_id in sorted(set(defs) - set(items), key=lambda i: defs[i].naaccr_num):
         # an item our table does not place yet (an older or newer dictionary): kept, validated, editable
@@ -366,7 +368,7 @@ def build(dictionaries: Iterable[Any], lookups: Mapping[str, list[tuple[str, str
             code_list=naaccr_id if naaccr_id in lookups else None, text_documentation=False,
             derived=bool(spec is not None and spec.derived), first_year=None, last_year=None,
             versions=tuple(versions[naaccr_id]), column=spec, column_part=part,
-            allow_unlimited_text=definition.allow_unlimited_text)
+            allow_unlimited_text=definition.allow_unlimited_text, identifier=True)  # unknown: kept from researchers
     code_lists = {name: CodeList.of(name, rows) for name, rows in lookups.items()}
     requirements = []
     with REQUIRED_FILE.open(newline="", encoding="utf-8") as handle:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from registry.item_filters import parse_item_filters
 from registry.models import Patient, Tumor
 from reports.cause_specific import cause_specific_death, site_recode, site_recodes
 from reports.icss import ICSS_AGE_GROUPS
@@ -50,13 +51,15 @@ COMPARE_BY = {"stage": "stage", "sex": "sex_label", "age": "age_group", "site": 
 @dataclass
 class Cohort:
     """Which tumors: SEER site recodes or primary-site prefixes, diagnosis years, stage
-    groups, sexes (NAACCR codes) and age groups; empty means no restriction."""
+    groups, sexes (NAACCR codes), age groups and any catalogued item that is not an identifier
+    (``items``: ``naaccrId=codes or ranges``, registry.item_filters); empty means no restriction."""
     sites: list[str] = field(default_factory=list)
     first_year: int | None = None
     last_year: int | None = None
     stages: list[str] = field(default_factory=list)
     sexes: list[str] = field(default_factory=list)
     ages: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
 
     @property
     def site_recodes(self) -> list[str]:
@@ -86,11 +89,13 @@ class Cohort:
         bad = [a for a in self.ages if a not in labels]
         if bad:
             errors["age"] = f"{', '.join(bad)}: age group must be one of {', '.join(labels)}"
+        errors.update(parse_item_filters(self.items)[1])
         return errors
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> Cohort:
-        """From query arguments (a MultiDict or a dict of lists): site, from, to, stage, sex, age."""
+        """From query arguments (a MultiDict or a dict of lists): site, from, to, stage, sex, age, and
+        ``item`` (one ``naaccrId=codes`` filter per argument, since the codes are comma-separated)."""
         def many(name: str) -> list[str]:
             values = args.getlist(name) if hasattr(args, "getlist") else args.get(name) or []
             values = [values] if isinstance(values, str) else values
@@ -105,11 +110,15 @@ class Cohort:
             if not text.isdigit() or len(text) != 4:
                 raise ValueError(f"{name}: {text!r} is not a year")
             return int(text)
+        items = args.getlist("item") if hasattr(args, "getlist") else args.get("item") or []
+        items = [items] if isinstance(items, str) else items
         return cls(sites=many("site"), first_year=year("from"), last_year=year("to"),
-                   stages=many("stage"), sexes=many("sex"), ages=many("age"))
+                   stages=many("stage"), sexes=many("sex"), ages=many("age"),
+                   items=[str(entry).strip() for entry in items if str(entry).strip()])
 
     def to_args(self) -> dict[str, Any]:
-        args: dict[str, Any] = {"site": self.sites, "stage": self.stages, "sex": self.sexes, "age": self.ages}
+        args: dict[str, Any] = {"site": self.sites, "stage": self.stages, "sex": self.sexes, "age": self.ages,
+                                "item": self.items}
         if self.first_year:
             args["from"] = self.first_year
         if self.last_year:
@@ -127,6 +136,7 @@ class Cohort:
             parts.append(", ".join(SEX_LABELS.get(s, s) for s in self.sexes))
         if self.ages:
             parts.append("aged " + ", ".join(self.ages))
+        parts += self.items
         return "; ".join(parts)
 
 
@@ -194,6 +204,10 @@ def cohort_frame(session: Session, cohort: Cohort, *, end_point_year: int) -> pd
         stmt = stmt.where(p.sex.in_(cohort.sexes))
     if cohort.site_prefixes and not cohort.site_recodes:
         stmt = stmt.where(or_(*[t.primary_site.startswith(prefix) for prefix in cohort.site_prefixes]))
+    item_filters, problems = parse_item_filters(cohort.items)
+    if problems:
+        raise ValueError("; ".join(problems.values()))
+    stmt = stmt.where(*[item_filter.condition() for item_filter in item_filters])
     rows = session.execute(stmt).all()
     names = site_names()
     records, excluded = [], {}

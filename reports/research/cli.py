@@ -26,6 +26,9 @@ def _filter_options(command):
         click.option("--age", "ages", default="", help="Age at diagnosis range, e.g. 20-64."),
         click.option("--vital-status", "vital_statuses", multiple=True, help="alive or dead."),
         click.option("--class-of-case", "classes_of_case", multiple=True, help="Class of case or range, e.g. 00-22."),
+        click.option("--item", "items", multiple=True,
+                     help="Any catalogued item that is not an identifier: naaccrId=codes or ranges, "
+                          "e.g. tumorSizeSummary=010-020,990 (dates by year: dateOfDiagnosis=2018-2020)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -33,7 +36,7 @@ def _filter_options(command):
 
 
 FILTER_NAMES = ("years", "sites", "site_groups", "histologies", "behaviors", "stages", "sexes", "ages",
-                "vital_statuses", "classes_of_case")
+                "vital_statuses", "classes_of_case", "items")
 
 
 class _Bar:

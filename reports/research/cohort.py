@@ -3,7 +3,9 @@
 Filters are the registrar's: diagnosis years, primary site codes and ranges (C50, C18-C20),
 SEER site recode groups, histology (8500, 8000-8799), behavior, stage (group names as on the
 Survival page, or Summary Stage codes), sex, age range at diagnosis, vital status and class of
-case. Rows stream from the database in patient order, with only the columns a release needs, and
+case, and any catalogued item that is not an identifier (``tumorSizeSummary=010-020``, whatever its
+store: registry.item_filters).
+Rows stream from the database in patient order, with only the columns a release needs, and
 the derived values (age at diagnosis, SEER site recode, vital status at the cutoff, cause-specific
 death) computed from the full dates before any de-identification; the summary stage and its scheme are
 selected in SQL by the registry's one rule (registry.summary_stage).
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
+from registry.item_filters import item_expression, parse_item_filters
 from registry.models import FirstCourseTreatment, Patient, Tumor
 from reports.cause_specific import cause_specific_death, site_recode
 from reports.cohorts import STAGE_GROUPS, STAGE_ORDER, _partial_to_date, site_names
@@ -44,6 +47,12 @@ SQL_DERIVED = {"summary_stage": lambda: Tumor.summary_stage,
 def _many(values: Any) -> list[str]:
     values = [values] if isinstance(values, str) else list(values or [])
     return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
+
+
+def _entries(values: Any) -> list[str]:
+    """Item filters (``naaccrId=value,value``): one per entry or line, since their values hold commas."""
+    values = [values] if isinstance(values, str) else list(values or [])
+    return [line.strip() for value in values for line in str(value).splitlines() if line.strip()]
 
 
 def _range(text: str, name: str, errors: dict[str, str]) -> tuple[int, int] | None:
@@ -90,6 +99,7 @@ class Filters:
     ages: str = ""
     vital_statuses: list[str] = field(default_factory=list)
     classes_of_case: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
 
     @classmethod
     def parse(cls, **raw: Any) -> Filters:
@@ -97,7 +107,8 @@ class Filters:
         filters = cls(years=str(raw.get("years") or "").strip(), ages=str(raw.get("ages") or "").strip(),
                       **{name: _many(raw.get(name)) for name in ("sites", "site_groups", "histologies", "behaviors",
                                                                  "stages", "sexes", "vital_statuses",
-                                                                 "classes_of_case")})
+                                                                 "classes_of_case")},
+                      items=_entries(raw.get("items")))
         return filters
 
     def __post_init__(self) -> None:
@@ -133,6 +144,8 @@ class Filters:
         if bad:
             errors["vital_status"] = f"{', '.join(bad)}: vital status must be alive (1) or dead (0)"
         self.vital_codes = {VITAL_WORDS[v.lower()] for v in self.vital_statuses if v.lower() in VITAL_WORDS}
+        self.item_filters, item_errors = parse_item_filters(self.items)
+        errors.update(item_errors)
         if errors:
             raise InvalidInput(errors)
 
@@ -158,6 +171,7 @@ class Filters:
             conditions.append(Tumor.behavior.in_(self.behaviors))
         if self.vital_codes:
             conditions.append(Patient.vital_status.in_(self.vital_codes))
+        conditions += [item_filter.condition() for item_filter in self.item_filters]
         return conditions
 
     def keeps(self, values: dict[str, Any]) -> bool:
@@ -250,9 +264,11 @@ def rows(session: Session, filters: Filters, variables: list[str], cutoff_year: 
     by_source = stored_columns(variables, filters)
     wanted = {name for name in variables if dictionary()[name].source == "derived"} | filters.needs()
     columns = [Tumor.id.label("_tumor_id"), Tumor.patient_id.label("_patient_id")]
+    known = dictionary()
     for source, names in by_source.items():
         model = SOURCES[source]
-        columns += [getattr(model, name).label(name) for name in sorted(names)]
+        columns += [(getattr(model, name) if name == "extra_items" or known[name].store == "column"
+                     else item_expression(known[name].naaccr_id or name)).label(name) for name in sorted(names)]
     columns += [expression().label(name) for name, expression in SQL_DERIVED.items() if name in wanted]
     stmt = select(*columns).join(Patient, Patient.id == Tumor.patient_id)
     if by_source["treatment"]:

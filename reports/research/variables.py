@@ -2,7 +2,11 @@
 code meanings, PHI class and what each de-identification level does with it.
 
 Stored items come from the item metadata on the model columns (``registry.items.naaccr_items``),
-so a new column appears here by itself, classed *safe* unless the tables below say otherwise.
+so a new column appears here by itself, classed *safe* unless the tables below say otherwise. Every other
+catalogued item (``registry.catalogue``: the JSON item stores, SSDIs included) is offered by its naaccrId
+unless naaccr_items.csv marks it an identifier; dates are released as their year under Safe Harbor. Those
+items are chosen by name: a release that names no variables carries the column and derived ones
+(``default``), not all seven hundred.
 Derived variables (age at diagnosis, SEER site recode, summary stage and its scheme, vital status at the cutoff,
 SEER cause-specific death classification, study ids) are declared in ``DERIVED``.
 """
@@ -13,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from registry.catalogue import catalogue
+from registry.item_filters import DATE_TYPES
 from registry.items import naaccr_items
 from registry.models import FirstCourseTreatment, Patient, Tumor
 from registry.summary_stage import SOURCES as STAGE_SOURCES
@@ -103,6 +109,8 @@ class Variable:
     phi_class: str
     codes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     kind: str = "text"
+    store: str = "column"            # column, extra_items or site_specific_items (registry.item_filters)
+    default: bool = True             # released when a request names no variables
 
     @property
     def safe_harbor(self) -> str:
@@ -152,10 +160,12 @@ def _stored_codes(attribute: str, code_list: str | None) -> dict[str, str]:
 
 
 def _stored() -> list[Variable]:
+    identifiers = {item.naaccr_id for item in catalogue() if item.identifier}
     variables = []
     for source, model in (("patient", Patient), ("tumor", Tumor), ("treatment", FirstCourseTreatment)):
         for attribute, spec in naaccr_items(model).items():
-            phi = DATE if spec.kind == "date" else PHI_CLASSES.get(attribute, SAFE)
+            phi = DATE if spec.kind == "date" else PHI_CLASSES.get(
+                attribute, DIRECT if spec.naaccr_id in identifiers else SAFE)
             description = spec.label
             if spec.kind == "date":
                 description += "; NAACCR date CCYYMMDD (CCYYMM or CCYY when the day or month is unknown)"
@@ -163,6 +173,27 @@ def _stored() -> list[Variable]:
                 description += f"; form {spec.pattern}"
             variables.append(Variable(attribute, spec.label, source, spec.naaccr_num, spec.naaccr_id, description,
                                       phi, _stored_codes(attribute, spec.code_list), spec.kind))
+    return variables
+
+
+def _catalogued() -> list[Variable]:
+    """The catalogued items without a column, by naaccrId; identifiers are not offered at all, nor items a
+    derived variable stands for (age at diagnosis is released pooled, not as stored)."""
+    cat = catalogue()
+    derived_ids = {naaccr_id for _, _, _, naaccr_id, *_ in DERIVED if naaccr_id}
+    variables = []
+    for item in cat:
+        if item.column is not None or item.identifier or item.naaccr_id in derived_ids:
+            continue
+        dated = item.data_type in DATE_TYPES
+        codes = cat.codes(item.naaccr_id)
+        description = item.label + ("; retired from the newest NAACCR version" if item.retired else "")
+        if dated:
+            description += "; NAACCR date CCYYMMDD (CCYYMM or CCYY when the day or month is unknown)"
+        variables.append(Variable(item.naaccr_id, item.label, "patient" if item.level == "Patient" else "tumor",
+                                  item.naaccr_num, item.naaccr_id, description, DATE if dated else SAFE,
+                                  dict(codes.entries()) if codes else {},
+                                  "date" if dated else "code" if codes else "text", item.store, default=False))
     return variables
 
 
@@ -203,12 +234,12 @@ def dictionary() -> dict[str, Variable]:
     derived = {name: Variable(name, label, "derived", num, nid, text, phi, codes(), "derived")
                for name, label, num, nid, text, phi, codes in DERIVED}
     ids = {name: derived.pop(name) for name in ("study_patient_id", "study_tumor_id")}
-    return {**ids, **{v.name: v for v in _stored()}, **derived}
+    return {**ids, **{v.name: v for v in _stored()}, **derived, **{v.name: v for v in _catalogued()}}
 
 
 def released(level: str) -> list[str]:
-    """Every variable a dataset of ``level`` may carry, in dictionary order."""
-    return [v.name for v in dictionary().values() if v.released_at(level)]
+    """The variables a dataset of ``level`` carries when the request names none, in dictionary order."""
+    return [v.name for v in dictionary().values() if v.default and v.released_at(level)]
 
 
 def choose(names: list[str] | None, level: str) -> list[str]:

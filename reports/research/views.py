@@ -26,7 +26,7 @@ from reports.research.variables import LEVELS, LIMITED, SAFE_HARBOR, TREATMENTS,
 
 blueprint = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
 FILTER_FIELDS = ("years", "sites", "site_groups", "histologies", "behaviors", "stages", "sexes", "ages",
-                 "vital_statuses", "classes_of_case")
+                 "vital_statuses", "classes_of_case", "items")
 
 
 def _form_filters() -> dict[str, object]:

@@ -146,7 +146,7 @@ def test_openapi_document_comes_from_the_schemas_and_has_a_page(client, login):
     assert {"/patients", "/patients/{patient_id}", "/tumors/{tumor_id}/treatment", "/codes/{system}",
             "/edits/check", "/patients/{patient_id}/follow-ups"} <= set(spec["paths"])
     patient = spec["components"]["schemas"]["Patient"]["properties"]
-    assert patient["sex"]["x-naaccr-num"] == 220 and patient["sex"]["x-code-list"] == "sex"
+    assert patient["sex"]["x-naaccr-number"] == 220 and patient["sex"]["x-code-list"] == "sex"
     tumor = spec["components"]["schemas"]["Tumor"]["properties"]
     assert tumor["derived_summary_stage_2018"]["readOnly"] is True
     assert any(p["name"] == "per_page" for p in spec["paths"]["/patients"]["get"]["parameters"])
