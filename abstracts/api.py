@@ -460,6 +460,8 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/patients/{patient_id}/follow-ups", "post", "Record a follow-up contact", "FollowUp", "FollowUp"),
     ("/codes/{system}", "get", "Look up codes and terms (?q=)", None, "CodePage"),
     ("/edits/check", "post", "Run edits on an abstract without saving", "AbstractCheck", "EditResult"),
+    ("/tumors/{tumor_id}/abstract.pdf", "get", "The abstract printout (PDF, every section with codes, their labels "
+     "and the text documentation)", None, "PDF"),
 )
 
 
@@ -554,7 +556,9 @@ def openapi_spec() -> dict[str, Any]:
             "summary": summary, "security": [{"token": []}],
             "parameters": params + (paging if response.endswith("Page") else []),
             "responses": {"200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201":
-                          {"description": "OK", "content": {"application/json": {"schema": response}}},
+                          {"description": "OK", "content": (
+                              {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+                              if response == "PDF" else {"application/json": {"schema": response}})},
                           **{code: {"description": text, "content": {"application/json": {"schema": "Error"}}}
                              for code, text in (("401", "no valid token"), ("403", "role not allowed"),
                                                 ("404", "not found"), ("409", "changed by someone else"),
@@ -581,8 +585,13 @@ def docs():
     def name(schema: dict[str, Any]) -> str:
         return schema.get("$ref", "").rsplit("/", 1)[-1]
 
+    def returned(op: dict[str, Any]) -> str:
+        content = next(iter(op["responses"].values()))["content"]
+        return name(content["application/json"]["schema"]) if "application/json" in content else \
+            " or ".join(content)
+
     endpoints = [(method.upper(), path, op["summary"],
                   name(op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})),
-                  name(next(iter(op["responses"].values()))["content"]["application/json"]["schema"]))
+                  returned(op))
                  for path, item in spec["paths"].items() for method, op in item.items()]
     return render_template("abstracts/api_docs.html", spec=spec, endpoints=endpoints)

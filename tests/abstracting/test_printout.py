@@ -38,3 +38,19 @@ def test_the_printout_carries_the_patient_site_items_with_labels_and_text(app, c
     assert db_session.scalar(select(AuditEntry.id).where(AuditEntry.action == "print_abstract",
                                                          AuditEntry.entity_id == str(tumor.id))) is not None
     assert client.get(f"/patients/{tumor.patient_id + 999}/tumors/{tumor.id}/abstract.pdf").status_code == 404
+
+
+def test_the_printout_over_the_api_is_the_same_pdf_and_documented(app, client, make_user):
+    from abstracts.tokens import create_token
+    with operation(SYSTEM, "demo_data") as session:
+        load_demo_data(session, 3, seed=2)
+    tumor = db_session.scalars(select(Tumor).order_by(Tumor.id)).first()
+    _, token = create_token(make_user("registrar", "api.reg"), "tests")
+    response = client.get(f"/api/v1/tumors/{tumor.id}/abstract.pdf", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert tumor.patient.name_last in _text(response.data)
+    _, research = create_token(make_user("researcher", "api.res"), "tests")
+    assert client.get(f"/api/v1/tumors/{tumor.id}/abstract.pdf",
+                      headers={"Authorization": f"Bearer {research}"}).status_code == 403
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "application/pdf" in spec["paths"]["/tumors/{tumor_id}/abstract.pdf"]["get"]["responses"]["200"]["content"]
