@@ -26,3 +26,4 @@ import staging_tables.icdo3  # noqa: E402,F401 - the ICD-O-3 and site-histology 
 import registry.naaccr.lookups  # noqa: E402,F401 - the NAACCR lookups kind
 import staging_tables.surgery  # noqa: E402,F401 - the surgery-tables kind
 import staging_tables.multiple_primaries.reference  # noqa: E402,F401 - the mp-hematopoietic kind
+import abstracts.epath.screening  # noqa: E402,F401 - the reportability-keywords kind
