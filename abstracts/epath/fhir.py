@@ -163,6 +163,8 @@ def read_bundle(data: str | bytes) -> PathologyReport:
     kinds = {r.get_resource_type() for r in everything}
     useful = kinds & {"Patient", "Condition", "DiagnosticReport", "Observation", "Procedure",
                       "MedicationAdministration"}
+    if any(r.get_resource_type() == "Composition" and r.section for r in everything):
+        useful.add("Composition")
     if not useful:
         raise UnreadableBundle(f"a {resource.get_resource_type()} holding {', '.join(sorted(kinds)) or 'nothing'}: "
                                "no patient, condition, report or observation to take in")
@@ -183,6 +185,11 @@ def read_bundle(data: str | bytes) -> PathologyReport:
             report.pathologist = " ".join([*(name.given or []), name.family or ""]).strip() or name.text
         elif kind == "DiagnosticReport":
             _read_diagnostic_report(item, report)
+        elif kind == "Composition":
+            for section in item.section or []:
+                text = narrative(section.text.div) if section.text is not None else ""
+                if text:
+                    report.sections.append(Section(None, (section.title or "composition").lower(), text))
         elif kind == "Specimen":
             _read_specimen(item, report)
         elif kind == "Condition":
@@ -204,6 +211,16 @@ def read_bundle(data: str | bytes) -> PathologyReport:
     if report.patient.name_last is None:
         _patient_from_subject(everything, report)
     return report
+
+
+def narrative(div: str | None) -> str:
+    """The text of an XHTML narrative ``div``, tags removed."""
+    if not div:
+        return ""
+    try:
+        return " ".join(" ".join(etree.fromstring(div.encode("utf-8")).itertext()).split())
+    except etree.XMLSyntaxError:
+        return " ".join(re.sub(r"<[^>]+>", " ", div).split())
 
 
 def _read_patient(patient: Any, report: PathologyReport) -> None:
@@ -235,8 +252,8 @@ def _patient_from_subject(everything: list[Resource], report: PathologyReport) -
     for item in everything:
         subject = getattr(item, "subject", None)
         if subject is not None and getattr(subject, "display", None):
-            family, _, given = subject.display.rpartition(" ")
-            report.patient.name_last, report.patient.name_first = (family or given), (given if family else None)
+            given, _, family = subject.display.strip().rpartition(" ")
+            report.patient.name_last, report.patient.name_first = family, given or None
             report.warnings.append(f"no Patient resource: the name comes from {item.get_resource_type()}.subject")
             return
         if subject is not None and getattr(subject, "reference", None):
@@ -264,11 +281,11 @@ def _read_diagnostic_report(item: Any, report: PathologyReport) -> None:
         if not form.data:
             continue
         content = form.data if isinstance(form.data, bytes) else base64.b64decode(form.data)  # decoded by the model
-        if (form.contentType or "").startswith("text/"):
+        if b"urn:ihe:qrph:sdc" in content[:2000]:
+            report.synoptic.extend(sdc_answers(content))
+        elif (form.contentType or "").startswith("text/plain"):
             report.sections.append(Section(None, form.title or "pathology report",
                                            content.decode("utf-8", errors="replace")))
-        elif b"urn:ihe:qrph:sdc" in content[:2000]:
-            report.synoptic.extend(sdc_answers(content))
 
 
 def sdc_answers(content: bytes) -> list[SynopticAnswer]:
@@ -326,7 +343,9 @@ def _read_condition(item: Any, report: PathologyReport) -> list[str]:
         if stage.summary is not None:
             report.coded.append(CodedFinding("stage_group", *_concept(stage.summary)))
             lines.append(f"Stage: {_concept(stage.summary)[2]}")
-    if onset and not report.collection_date:
+    profiles = [str(p) for p in (item.meta.profile or [])] if item.meta is not None else []
+    is_cancer = any("cancer" in p for p in profiles) or any(f.kind == "histology" for f in report.coded)
+    if onset and is_cancer and not report.collection_date:
         report.collection_date = onset
     return lines
 
