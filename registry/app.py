@@ -26,6 +26,7 @@ BLUEPRINTS = [
     "abstracts.views:blueprint",
     "abstracts.followup:blueprint",
     "abstracts.api:blueprint",
+    "abstracts.epath.views:blueprint",
     "registry.jobs.views:blueprint",
     "registry.reference.views:blueprint",
     "reports.annual_report.views:blueprint",

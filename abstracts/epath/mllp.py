@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import hl7
@@ -45,25 +46,24 @@ def acknowledgement(document: Document, code: str, reason: str | None = None) ->
     return text
 
 
-def handle_payload(payload: bytes, peer: str) -> list[str]:
-    """Store each message of one frame and return its ACK, in order; each ACK follows its commit."""
-    acks = []
+def handle_payload(payload: bytes, peer: str, send: Callable[[str], None]) -> None:
+    """Store each message of one frame and ``send`` its ACK, in order, each as soon as it is committed."""
     try:
         documents = read_documents(payload, f"mllp {peer}")
     except Exception as exc:  # an unreadable frame still gets an answer
-        return [acknowledgement(Document(f"mllp {peer}", payload.decode("utf-8", "replace")), "AR", str(exc))]
+        send(acknowledgement(Document(f"mllp {peer}", payload.decode("utf-8", "replace")), "AR", str(exc)))
+        return
     for document in documents:
         if document.report is None:
-            acks.append(acknowledgement(document, "AR", document.error))
+            send(acknowledgement(document, "AR", document.error))
             continue
         try:
             store_documents([document], actor=LISTENER_ACTOR, source=f"mllp {peer}", chunk=1)
         except Exception as exc:  # the sender must hear that this one was not stored
             db_session.rollback()
-            acks.append(acknowledgement(document, "AE", f"not stored: {exc}"))
+            send(acknowledgement(document, "AE", f"not stored: {exc}"))
             continue
-        acks.append(acknowledgement(document, "AA"))
-    return acks
+        send(acknowledgement(document, "AA"))
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -84,12 +84,13 @@ class _Handler(socketserver.StreamRequestHandler):
                 payload = raw[raw.find(START) + 1:] if START in raw else raw
                 with self.server.app.app_context():
                     try:
-                        acks = handle_payload(payload, peer)
+                        handle_payload(payload, peer, self._send)
                     finally:
                         db_session.remove()
-                for ack in acks:
-                    self.wfile.write(frame(ack))
-                self.wfile.flush()
+
+    def _send(self, ack: str) -> None:
+        self.wfile.write(frame(ack))
+        self.wfile.flush()
 
 
 class Listener(socketserver.ThreadingTCPServer):
