@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import hl7
 
@@ -34,18 +34,20 @@ TEMPLATE_HEADERS = {"60573-3", "60572-5", "60574-1"}
 class MalformedMessage(ValueError):
     """A message that cannot be read; nothing of it is stored."""
 
-    def __init__(self, where: str, problem: str):
+    def __init__(self, where: str, problem: str, control_id: str | None = None):
         super().__init__(f"{where}: {problem}")
-        self.where, self.problem = where, problem
+        self.where, self.problem, self.control_id = where, problem, control_id
 
 
 @dataclass(frozen=True)
 class RawMessage:
-    """One message as received: its place in the input, its control id and its text (segments end in CR)."""
+    """One message as received: its place in the input, its control id and its text (segments end in CR);
+    ``parsed`` when a batch was already parsed whole."""
 
     number: int
     control_id: str | None
     text: str
+    parsed: hl7.Message | None = None
 
     @property
     def label(self) -> str:
@@ -62,9 +64,9 @@ def normalise(data: str | bytes) -> str:
     return "\r".join(line for line in lines if line.strip())
 
 
-def split_messages(data: str | bytes) -> list[RawMessage]:
+def split_messages(data: str | bytes, *, lazy: bool = False) -> list[RawMessage]:
     """Every message in ``data``: batches (FHS/BHS…BTS/FTS) through ``hl7.parse_hl7``, loose messages
-    through ``hl7.split_file``."""
+    through ``hl7.split_file``; ``lazy`` leaves a loose message's control id to :func:`parse_message`."""
     text = normalise(data)
     if not text:
         return []
@@ -73,20 +75,30 @@ def split_messages(data: str | bytes) -> list[RawMessage]:
             parsed = hl7.parse_hl7(text)
         except hl7.HL7Exception as exc:
             raise MalformedMessage("batch", str(exc)) from None
-        messages = _batch_messages(parsed)
-    else:
-        messages = [hl7.parse(chunk) for chunk in hl7.split_file(text)]
-        if not messages:
-            raise MalformedMessage("input", "no MSH segment: not an HL7 v2 message")
+        raw = []
+        for number, message in enumerate(_batch_messages(parsed), 1):
+            try:
+                control_id = str(message.segment("MSH")[10]) or None
+            except (KeyError, IndexError):
+                control_id = None
+            raw.append(RawMessage(number, control_id, str(message).strip("\r"), message))
+        return raw
+    chunks = hl7.split_file(text)
+    if not chunks:
+        raise MalformedMessage("input", "no MSH segment: not an HL7 v2 message")
     raw = []
-    for number, message in enumerate(messages, 1):
-        segment_text = str(message).strip("\r")
-        try:
-            control_id = str(message.segment("MSH")[10]) or None
-        except (KeyError, IndexError):
-            control_id = None
-        raw.append(RawMessage(number, control_id, segment_text))
+    for number, chunk in enumerate(chunks, 1):
+        control_id = None if lazy else _control_id(hl7.parse(chunk.split("\r", 1)[0]))
+        raw.append(RawMessage(number, control_id, chunk.strip("\r")))
     return raw
+
+
+def _control_id(message: hl7.Message) -> str | None:
+    """MSH-10, which names the message in every answer and refusal."""
+    try:
+        return str(message.segment("MSH")[10]) or None
+    except (KeyError, IndexError):
+        return None
 
 
 def _batch_messages(parsed: hl7.Message | hl7.Batch | hl7.File) -> list[hl7.Message]:
@@ -151,25 +163,30 @@ def _pieces(value: object) -> list[str]:
 def parse_message(raw: RawMessage) -> PathologyReport:
     """One ORU^R01 message → a report; refuses a message with a segment that is not one."""
     try:
-        message = hl7.parse(raw.text)
+        message = raw.parsed if raw.parsed is not None else hl7.parse(raw.text)
     except hl7.HL7Exception as exc:
         raise MalformedMessage(raw.label, str(exc)) from None
+    if raw.control_id is None:
+        raw = replace(raw, control_id=_control_id(message))
     for position, segment in enumerate(message, 1):
         name = str(segment[0])
         if not SEGMENT_ID.fullmatch(name) or name not in KNOWN_SEGMENTS:
             excerpt = str(segment)[:40]
             raise MalformedMessage(raw.label, f"segment {position} '{excerpt}' is not an ORU^R01 segment "
-                                              f"(expected one of {', '.join(sorted(KNOWN_SEGMENTS))})")
+                                              f"(expected one of {', '.join(sorted(KNOWN_SEGMENTS))})",
+                                   raw.control_id)
     if str(message[0][0]) != "MSH":
-        raise MalformedMessage(raw.label, "the message does not begin with MSH")
+        raise MalformedMessage(raw.label, "the message does not begin with MSH", raw.control_id)
     msh = message.segment("MSH")
     message_type = _field(msh, 9)
     if message_type and not message_type.startswith("ORU"):
-        raise MalformedMessage(raw.label, f"segment MSH: message type '{message_type}' is not ORU^R01")
+        raise MalformedMessage(raw.label, f"segment MSH: message type '{message_type}' is not ORU^R01",
+                               raw.control_id)
     try:
         message.segment("PID")
     except KeyError:
-        raise MalformedMessage(raw.label, "no PID segment: the message names no patient") from None
+        raise MalformedMessage(raw.label, "no PID segment: the message names no patient",
+                               raw.control_id) from None
     report = PathologyReport(format="hl7v2", message_id=raw.control_id,
                              sending_facility=_component(msh, 4, 1) or _component(msh, 3, 1) or None)
     _read_patient(message.segment("PID"), report.patient)

@@ -5,7 +5,7 @@ ever see this shape.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -79,7 +79,13 @@ class PathologyReport:
         return "\n\n".join(parts)
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """As :func:`dataclasses.asdict` gives it, without its deep copies (this runs once per report)."""
+        data = dict(vars(self))
+        data["patient"] = dict(vars(self.patient))
+        for name in ("sections", "synoptic", "coded"):
+            data[name] = [dict(vars(item)) for item in data[name]]
+        data["specimens"], data["warnings"] = list(self.specimens), list(self.warnings)
+        return data
 
 
 def hl7_date(value: str | None) -> str | None:

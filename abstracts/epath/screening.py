@@ -23,6 +23,7 @@ DEFAULT_KEYWORDS = Path(__file__).resolve().parent / "data" / "reportability-key
 GROUPS = {"positive": "Positive", "negative": "Negative", "other": "Other"}
 REPORTABLE, NON_REPORTABLE = "REPORTABLE", "NON_REPORTABLE"
 _PREFIX = 2
+_INDEXED = 4
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,13 @@ def read_keywords(lines: list[str] | str, source: str = "keyword list") -> list[
 
 
 class Screener:
-    """Keyword matcher: candidate positions come from one regex over keyword prefixes, then each keyword
-    sharing the prefix is compared there, so every overlapping match is found in one pass over the text."""
+    """Keyword matcher: candidate positions (word starts) come from one regex over the keywords' first two
+    letters; there only the keywords sharing the next letters are compared, so every overlapping match is
+    found in one pass over the text."""
 
     def __init__(self, keywords: list[tuple[str, str]]):
-        self.by_prefix: dict[str, list[tuple[str, str, int]]] = {}
-        short: list[tuple[str, str, int]] = []
+        self.long: dict[str, list[tuple[str, str, int]]] = {}  # first four letters → keywords
+        self.short: dict[int, dict[str, list[str]]] = {}  # length → keyword under four letters → its groups
         seen = set()
         for keyword, group in keywords:
             folded = keyword.lower()
@@ -92,31 +94,33 @@ class Screener:
                 continue
             seen.add((folded, group))
             entry = (folded, group, len(folded))
-            if len(folded) < _PREFIX:
-                short.append(entry)
+            if len(folded) >= _INDEXED:
+                self.long.setdefault(folded[:_INDEXED], []).append(entry)
             else:
-                self.by_prefix.setdefault(folded[:_PREFIX], []).append(entry)
-        for folded, group, length in short:
-            self.by_prefix.setdefault(folded, []).append((folded, group, length))
-        alternatives = sorted(self.by_prefix, key=len, reverse=True)
+                self.short.setdefault(len(folded), {}).setdefault(folded, []).append(group)
+        prefixes = {k[:_PREFIX] for k in self.long} | {k[:_PREFIX] for ks in self.short.values() for k in ks}
+        alternatives = sorted(prefixes, key=len, reverse=True)
         self._starts = re.compile(r"(?<![^\W\d_])(?=(" + "|".join(re.escape(p) for p in alternatives) + "))",
                                   re.DOTALL)
-        self.has_short = bool(short)
 
     def screen(self, text: str) -> ScreeningResult:
         folded = text.lower()
         if len(folded) != len(text):  # a character whose lower case is longer: compare one by one
             folded = "".join(ch.lower()[0] if len(ch.lower()) > 1 else ch.lower() for ch in text)
+        size = len(folded)
         found: list[tuple[int, int, str]] = []
+        long_index, short_index = self.long, self.short
         for hit in self._starts.finditer(folded):
             start = hit.start()
-            candidates = self.by_prefix.get(folded[start:start + _PREFIX], [])
-            if self.has_short:
-                candidates = candidates + self.by_prefix.get(folded[start], [])
-            for keyword, group, length in candidates:
+            for keyword, group, length in long_index.get(folded[start:start + _INDEXED], ()):
                 end = start + length
-                if folded.startswith(keyword, start) and not (end < len(folded) and folded[end].isalpha()):
-                    found.append((start, start + length - 1, group))
+                if folded.startswith(keyword, start) and not (end < size and folded[end].isalpha()):
+                    found.append((start, end - 1, group))
+            for length, keywords in short_index.items():
+                end = start + length
+                groups = keywords.get(folded[start:end])
+                if groups and not (end < size and folded[end].isalpha()):
+                    found.extend((start, end - 1, group) for group in groups)
         negatives = [(s, e) for s, e, g in found if g == "Negative"]
         matches = []
         for start, end, group in sorted(found, key=lambda m: (m[0], m[1], m[2])):

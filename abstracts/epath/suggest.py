@@ -57,17 +57,34 @@ def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[()\[\]]", "", text.lower())).strip()
 
 
+@lru_cache(maxsize=16)
+def _pattern(item: str) -> re.Pattern[str]:
+    """All terms of ``item`` as one regex, longer terms first, so a match is the longest term at its place."""
+    terms = sorted({term for term, _code, _label in load_terms()[item]}, key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![a-z0-9])")
+
+
+@lru_cache(maxsize=16)
+def _codes(item: str) -> dict[str, tuple[str, str]]:
+    codes: dict[str, tuple[str, str]] = {}
+    for term, code, label in load_terms()[item]:
+        codes.setdefault(term, (code, label))
+    return codes
+
+
 def _find(item: str, text: str, *, longest: bool) -> tuple[str, str, str, int] | None:
     """The term of ``item`` found in ``text``: the longest (most specific) or the earliest."""
-    normal = _normal(text)
     best = None
-    for term, code, label in load_terms()[item]:
-        for hit in re.finditer(r"(?<![a-z0-9])" + re.escape(term) + r"(?![a-z0-9])", normal):
-            key = (-len(term), hit.start()) if longest else (hit.start(), -len(term))
-            if best is None or key < best[0]:
-                best = (key, term, code, label, hit.start())
+    for hit in _pattern(item).finditer(_normal(text)):
+        if not longest:
+            best = hit
             break
-    return None if best is None else best[1:]
+        if best is None or len(hit.group()) > len(best.group()):
+            best = hit
+    if best is None:
+        return None
+    code, label = _codes(item)[best.group()]
+    return best.group(), code, label, best.start()
 
 
 def _negated_text(text: str, screening: ScreeningResult | None) -> str:

@@ -90,7 +90,7 @@ def test_matched_patient_by_mrn_and_abstract_prefilled(app):
     taken = take_in(message("M1"), actor=SYSTEM, source="a").taken[0]
     row = db_session.get(CasefindingReport, taken.report_id)
     assert row.match["status"] == "matched" and row.patient_id == patient.id
-    assert row.match["reasons"] == ["same medical record number"]
+    assert "same medical record number" in row.match["reasons"]
     tumor = casefinding.abstract_suspense_case(taken.case_id, actor=SYSTEM)
     tumor = db_session.get(Tumor, tumor.id)
     assert tumor.patient_id == patient.id
@@ -116,3 +116,18 @@ def test_fhir_bundle_taken_in(app):
     assert (case.name_last, case.source, case.primary_site) == ("Gonzalez", "epath_fhir", "C187")
     refused = take_in((EPATH / "fhir/ccrr/practitioner-1.json").read_bytes(), actor=SYSTEM, source="p.json")
     assert refused.taken == [] and "Practitioner" in refused.refused[0][1]
+
+
+def test_large_files_read_by_helper_processes_give_the_same_result(app, monkeypatch):
+    from abstracts.epath import intake
+    from abstracts.epath.sample import oru_messages
+    monkeypatch.setattr(intake, "PARALLEL_FROM", 4)
+    monkeypatch.setattr(intake, "CHUNK", 3)
+    messages = oru_messages(6, seed=3)
+    messages[2] = messages[2].replace("PID|1", "PIDX|1")
+    result = take_in("\r".join(messages), actor=SYSTEM, source="big.hl7")
+    assert [t.control_id for t in result.taken] == ["DEMO0000001", "DEMO0000002", "DEMO0000004", "DEMO0000005",
+                                                    "DEMO0000006"]
+    assert result.refused == [("big.hl7 message 3 (DEMO0000003)", result.refused[0][1])]
+    assert "PIDX" in result.refused[0][1]
+    assert count(CasefindingReport) == 5
