@@ -25,6 +25,7 @@ from abstracts.epath.hl7v2 import (MalformedMessage, RawMessage, normalise, pars
 from abstracts.epath.report import PathologyReport
 from abstracts.epath.screening import ScreeningResult, screen
 from abstracts.epath.suggest import Suggestion, suggest
+from abstracts.epath.valueset import installed_value_set, reportable_codes, value_set
 from registry.audit import Actor, operation
 from registry.db import db_session
 from registry.errors import InvalidInput
@@ -201,19 +202,23 @@ class _Prepared:
     suggestions: list[Suggestion]
     key: str
     stored: dict[str, Any] = field(default_factory=dict)  # the JSON columns, made where the report was read
+    reportable: bool = False  # a positive keyword survived, or a code of the reportability value set
     match: dict[str, Any] = field(default_factory=dict)
 
 
-def _prepare(document: Document, keywords: str | None = None) -> _Prepared:
+def _prepare(document: Document, keywords: str | None = None, codes: str | None = None) -> _Prepared:
+    """Screen the report's text (and its codes, when a reportability value set is installed) and suggest codes."""
     report = document.report
     assert report is not None
     screening = screen(report.text, keywords)
     suggestions = suggest(report, screening)
+    coded = reportable_codes(report, value_set(codes)) if codes and report.coded else []
     stored = {"content": report.as_json(),
               "screening": screening.as_json() | {"cancelled": [i for i, m in enumerate(screening.matches)
-                                                                if m.cancelled]},
+                                                                if m.cancelled], "codes": coded},
               "suggestions": [s.as_json() for s in suggestions], "report_text": report.text}
-    return _Prepared(document, report, screening, suggestions, group_key(report, suggestions), stored)
+    return _Prepared(document, report, screening, suggestions, group_key(report, suggestions), stored,
+                     reportable=screening.reportable or bool(coded))
 
 
 def _candidates(session: Any, prepared: list[_Prepared]) -> dict[tuple[str, str], list[Any]]:
@@ -282,14 +287,14 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
                                     source=SOURCE_OF_FORMAT[report.format],
                                     note=_note(report, item.screening, item.suggestions),
                                     patient_id=item.match["patient_id"], created_by_id=who)
-                if not item.screening.reportable:
+                if not item.reportable:
                     case.status, case.reason = SuspenseStatus.NOT_REPORTABLE, NOT_REPORTABLE_REASON
                     case.resolved_at = utcnow()
                 else:
                     new_open[item.key] = case
                 session.add(case)
                 target = case
-            elif item.screening.reportable:
+            elif item.reportable:
                 case = target if isinstance(target, SuspenseCase) else known_cases[target]
                 if case.status is SuspenseStatus.OPEN:
                     case.primary_site = case.primary_site or site
@@ -298,14 +303,14 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
     session.flush()  # the new cases get their ids, inserted together
     rows = []
     for item, target, _grouped, _replaced in placed:
-        report, screening = item.report, item.screening
+        report = item.report
         case_id = target.id if isinstance(target, SuspenseCase) else target
         rows.append(CasefindingReport(
             suspense_case_id=case_id, format=report.format, received_from=source[:200],
             message_id=report.message_id and report.message_id[:100],
             accession=report.accession and report.accession[:100],
             report_status=report.status if report.status in {"F", "C", "P"} else "F",
-            document=item.document.text, reportable=screening.reportable, match=item.match, **item.stored,
+            document=item.document.text, reportable=item.reportable, match=item.match, **item.stored,
             patient_id=item.match["patient_id"], group_key=item.key, received_by_id=who))
     session.add_all(rows)
     session.flush()
@@ -313,7 +318,7 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
     for (item, target, grouped, replaced), row in zip(placed, rows):
         for earlier in replaced:
             earlier.superseded_by_id = row.id
-        taken.append(Taken(item.document.label, row.suspense_case_id, row.id, item.screening.reportable, grouped,
+        taken.append(Taken(item.document.label, row.suspense_case_id, row.id, item.reportable, grouped,
                            item.document.control_id))
         events.append({"entity_id": str(row.suspense_case_id), "patient_id": item.match["patient_id"],
                        "detail": f"{item.document.label[:200]}: report {row.id}, {item.screening.result}, {grouped}"})
@@ -338,8 +343,8 @@ def store_documents(documents: Iterable[Document | _Prepared], *, actor: Actor |
     pending = list(documents)
     result.refused = [(d.label, d.error or "unreadable") for d in pending
                       if isinstance(d, Document) and d.report is None]
-    keywords = _keywords_path()
-    readable = [d if isinstance(d, _Prepared) else _prepare(d, keywords) for d in pending
+    keywords, codes = _keywords_path(), _codes_path()
+    readable = [d if isinstance(d, _Prepared) else _prepare(d, keywords, codes) for d in pending
                 if isinstance(d, _Prepared) or d.report is not None]
     for start in range(0, len(readable), chunk):
         with operation(actor, "casefinding_intake") as session:
@@ -355,7 +360,13 @@ def _keywords_path() -> str:
     return str(installed_keywords() or DEFAULT_KEYWORDS)
 
 
-def read_and_prepare(raws: list[RawMessage], source: str, keywords: str) -> list[Document | _Prepared]:
+def _codes_path() -> str | None:
+    found = installed_value_set()
+    return str(found) if found else None
+
+
+def read_and_prepare(raws: list[RawMessage], source: str, keywords: str,
+                     codes: str | None = None) -> list[Document | _Prepared]:
     """Parse and screen messages (what helper processes do for large files): a screened report, or the
     document refused with its reason."""
     out: list[Document | _Prepared] = []
@@ -367,7 +378,7 @@ def read_and_prepare(raws: list[RawMessage], source: str, keywords: str) -> list
             continue
         named = RawMessage(raw.number, report.message_id, raw.text)
         out.append(_prepare(Document(f"{source} {named.label}", raw.text, report, control_id=report.message_id),
-                            keywords))
+                            keywords, codes))
     return out
 
 
@@ -389,12 +400,12 @@ def take_in(data: str | bytes, *, actor: Actor | User, source: str,
 
 def _take_in_parallel(raws: list[RawMessage], *, actor: Actor | User, source: str,
                       progress: Callable[[int, str], None] | None) -> IntakeResult:
-    keywords = _keywords_path()
+    keywords, codes = _keywords_path(), _codes_path()
     light = [RawMessage(r.number, r.control_id, r.text) for r in raws]
     result = IntakeResult()
     workers = min(2, os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(read_and_prepare, light[i:i + CHUNK], source, keywords)
+        futures = [pool.submit(read_and_prepare, light[i:i + CHUNK], source, keywords, codes)
                    for i in range(0, len(light), CHUNK)]
         for number, future in enumerate(futures, 1):
             part = store_documents(future.result(), actor=actor, source=source)

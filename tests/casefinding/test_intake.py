@@ -131,3 +131,19 @@ def test_large_files_read_by_helper_processes_give_the_same_result(app, monkeypa
     assert result.refused == [("big.hl7 message 3 (DEMO0000003)", result.refused[0][1])]
     assert "PIDX" in result.refused[0][1]
     assert count(CasefindingReport) == 5
+
+
+def test_reportability_value_set_makes_coded_reports_reportable(app, tmp_path):
+    import json
+
+    from registry.reference import install
+    condition = json.dumps({"resourceType": "Condition", "subject": {"display": "Jo Codedemo"},
+                            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "254837009"}]}})
+    before = take_in(condition, actor=SYSTEM, source="coded-1.json").taken[0]
+    assert not before.reportable
+    install("reportability-codes", EPATH / "reportability/ValueSet-cancer-core-reportability-codes.json",
+            actor=SYSTEM, store=tmp_path)
+    after = take_in(condition, actor=SYSTEM, source="coded-2.json").taken[0]
+    row = db_session.get(CasefindingReport, after.report_id)
+    assert after.reportable and row.reportable
+    assert row.screening["result"] == "NON_REPORTABLE" and row.screening["codes"] == ["SNOMED CT 254837009"]
