@@ -110,3 +110,17 @@ def test_upload_refuses_other_files(client, login):
     response = client.post("/casefinding/import", data={"csrf_token": csrf, "files": [(io.BytesIO(b"x"), "a.exe")]},
                            content_type="multipart/form-data")
     assert response.status_code == 422 and "a.exe: not a .hl7" in response.get_data(as_text=True)
+
+
+def test_abstract_it_opens_the_form_prefilled_with_the_suggestions_marked(client, login):
+    from abstracts.epath.intake import take_in
+    from tests.abstracting.conftest import csrf_of
+    login("registrar")
+    taken = take_in(message("W1"), actor=SYSTEM, source="w").taken[0]
+    csrf = csrf_of(client.get("/suspense").get_data(as_text=True))
+    response = client.post(f"/suspense/{taken.case_id}/abstract", data={"csrf_token": csrf}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Suggested by casefinding, check each: site C187 from report" in page
+    assert "histology 8140/3 from report" in page and "final diagnosis" in page
+    assert 'value="C187"' in page
