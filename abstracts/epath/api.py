@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from abstracts.api import MAX_PAYLOAD, ApiError, _audit_read, _get, api_route
-from abstracts.epath.export import tumor_bundle
 from abstracts.epath.intake import take_in
 from registry.errors import InvalidInput
 from registry.models import Patient, Tumor
@@ -30,6 +29,7 @@ def post_casefinding():
 @api_route("/tumors/<int:tumor_id>/fhir", phi_only=True)
 def tumor_fhir(tumor_id: int):
     """The abstract as a FHIR CCRR content bundle (patient and primary cancer condition)."""
+    from abstracts.epath.export import tumor_bundle  # pydantic models: loaded when needed
     tumor = _get(Tumor, tumor_id)
     patient = _get(Patient, tumor.patient_id)
     _audit_read("fhir_tumor", patient.id, detail=f"tumor {tumor.id}")

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select
 
-from abstracts.epath.fhir import UnreadableBundle, read_bundle
 from abstracts.epath.hl7v2 import (MalformedMessage, RawMessage, normalise, parse_message, read_messages,
                                    split_messages)
 from abstracts.epath.report import PathologyReport
@@ -93,6 +92,7 @@ def detect_format(data: str | bytes) -> str:
 def read_documents(data: str | bytes, source: str) -> list[Document]:
     """Every message (HL7 v2) or the one bundle (FHIR) of ``data``, read or refused."""
     if detect_format(data) == "fhir":
+        from abstracts.epath.fhir import UnreadableBundle, read_bundle  # pydantic models: loaded when needed
         text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
         try:
             report = read_bundle(text)
