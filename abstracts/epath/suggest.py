@@ -106,10 +106,7 @@ def suggest(report: PathologyReport, screening: ScreeningResult | None = None) -
         if found:
             suggestions[item] = found
     site = suggestions.get("site")
-    if site and "laterality" in suggestions and not _paired(site.code):
-        suggestions["laterality"] = Suggestion("laterality", "0", "Not a paired site", "rule",
-                                               f"site {site.code} is not a paired organ")
-    elif site and "laterality" not in suggestions and not _paired(site.code):
+    if site and not _paired(site.code):
         suggestions["laterality"] = Suggestion("laterality", "0", "Not a paired site", "rule",
                                                f"site {site.code} is not a paired organ")
     if report.collection_date:
@@ -125,13 +122,12 @@ def suggest(report: PathologyReport, screening: ScreeningResult | None = None) -
 
 
 def _paired(site: str) -> bool:
-    return any(site.startswith(prefix) for _term, prefix, _label in
-               [(t, label_code, lbl) for t, label_code, lbl in _paired_prefixes()])
+    return site.startswith(_paired_prefixes())
 
 
 @lru_cache(maxsize=1)
-def _paired_prefixes() -> list[tuple[str, str, str]]:
-    return [(label, term.upper(), label) for term, _code, label in load_terms().get("paired", [])]
+def _paired_prefixes() -> tuple[str, ...]:
+    return tuple(term.upper() for term, _code, _label in load_terms().get("paired", []))
 
 
 def _from_synoptic(report: PathologyReport, item: str, longest: bool) -> Suggestion | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -71,7 +72,7 @@ def import_page() -> str | Response:
 
 
 @job_kind("casefinding-import")
-def import_job(progress, files: list[dict[str, str]], user_id: int | None = None) -> str:
+def import_job(progress: Callable[[int, str], None], files: list[dict[str, str]], user_id: int | None = None) -> str:
     """Job kind ``casefinding-import``: the result is a JSON report of what was taken in and refused."""
     user = db_session.get(User, user_id) if user_id else None
     actor = user or Actor(None, "casefinding-import")
