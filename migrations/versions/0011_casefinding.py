@@ -36,17 +36,22 @@ def upgrade() -> None:
         sa.Column('group_key', sa.String(length=120), nullable=False),
         sa.Column('received_by_id', sa.Integer(), nullable=True),
         sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['suspense_case_id'], ['suspense_case.id'], ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['superseded_by_id'], ['casefinding_report.id'], ondelete='SET NULL'),
-        sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], ondelete='SET NULL'),
-        sa.ForeignKeyConstraint(['received_by_id'], ['user_account.id']),
-        sa.PrimaryKeyConstraint('id'),
+        sa.ForeignKeyConstraint(['suspense_case_id'], ['suspense_case.id'],
+                                name=op.f('fk_casefinding_report_suspense_case_id_suspense_case'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['superseded_by_id'], ['casefinding_report.id'],
+                                name=op.f('fk_casefinding_report_superseded_by_id_casefinding_report'),
+                                ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_casefinding_report_patient_id_patient'),
+                                ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['received_by_id'], ['user_account.id'],
+                                name=op.f('fk_casefinding_report_received_by_id_user_account')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_casefinding_report')),
     )
-    op.create_index('ix_casefinding_report_suspense_case_id', 'casefinding_report', ['suspense_case_id'])
-    op.create_index('ix_casefinding_report_accession', 'casefinding_report', ['accession'])
-    op.create_index('ix_casefinding_report_reportable', 'casefinding_report', ['reportable'])
-    op.create_index('ix_casefinding_report_patient_id', 'casefinding_report', ['patient_id'])
-    op.create_index('ix_casefinding_report_group_key', 'casefinding_report', ['group_key'])
+    op.create_index(op.f('ix_casefinding_report_suspense_case_id'), 'casefinding_report', ['suspense_case_id'])
+    op.create_index(op.f('ix_casefinding_report_accession'), 'casefinding_report', ['accession'])
+    op.create_index(op.f('ix_casefinding_report_reportable'), 'casefinding_report', ['reportable'])
+    op.create_index(op.f('ix_casefinding_report_patient_id'), 'casefinding_report', ['patient_id'])
+    op.create_index(op.f('ix_casefinding_report_group_key'), 'casefinding_report', ['group_key'])
 
 
 def downgrade() -> None:
