@@ -51,6 +51,7 @@ MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
 #: Code lists longer than this are given by ``x-code-list`` and the look-up only, not as an ``enum``.
 ENUM_LIMIT = 60
+MAX_PAYLOAD = 20 * 1024 * 1024
 
 
 class ApiError(Exception):
@@ -462,6 +463,10 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/edits/check", "post", "Run edits on an abstract without saving", "AbstractCheck", "EditResult"),
     ("/tumors/{tumor_id}/abstract.pdf", "get", "The abstract printout (PDF, every section with codes, their labels "
      "and the text documentation)", None, "PDF"),
+    ("/casefinding", "post", "Take in an HL7 v2 ORU^R01 message or batch, or a FHIR bundle (request body as is): "
+     "each report is screened, matched and put in the suspense queue", None, "CasefindingResult"),
+    ("/tumors/{tumor_id}/fhir", "get", "The abstract as a FHIR Central Cancer Registry Reporting content bundle",
+     None, "FhirBundle"),
 )
 
 
@@ -542,6 +547,12 @@ def openapi_spec() -> dict[str, Any]:
     spec.components.schema("TumorPage", schema=_page_schema("TumorPage", TumorSchema))
     spec.components.schema("FollowUpPage", schema=_page_schema("FollowUpPage", FollowUpSchema))
     spec.components.schema("CodePage", schema=_page_schema("CodePage", CodeSchema))
+    spec.components.schema("CasefindingResult", schema=Schema.from_dict(
+        {"taken": fields.List(fields.Dict()), "refused": fields.List(fields.Dict()), "summary": fields.String()},
+        name="CasefindingResult"))
+    spec.components.schema("FhirBundle", schema=Schema.from_dict(
+        {"resourceType": fields.String(), "type": fields.String(), "entry": fields.List(fields.Dict())},
+        name="FhirBundle"))
     spec.components.schema("EditResult", schema=Schema.from_dict(
         {"invalid": fields.Dict(), "failures": fields.List(fields.Nested(EditFailureSchema)),
          "errors": fields.Integer(), "warnings": fields.Integer()}, name="EditResult"))
@@ -595,3 +606,6 @@ def docs():
                   returned(op))
                  for path, item in spec["paths"].items() for method, op in item.items()]
     return render_template("abstracts/api_docs.html", spec=spec, endpoints=endpoints)
+
+
+import abstracts.epath.api  # noqa: E402,F401 - casefinding endpoints on this blueprint

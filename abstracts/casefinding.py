@@ -19,6 +19,8 @@ from registry.models.patient import utcnow
 #: Where potential cases come from, in registrars' words.
 SOURCES = {
     "pathology": "Pathology report",
+    "epath_hl7": "Electronic pathology report (HL7 v2)",
+    "epath_fhir": "FHIR report or bundle",
     "disease_index": "Disease index",
     "radiology": "Radiology report",
     "oncology_clinic": "Oncology / radiation clinic",
@@ -78,8 +80,8 @@ def abstract_suspense_case(case_id: int, *, actor: Actor | User) -> Tumor:
     patient from the case's data, gets a new tumor in progress with the case's site."""
     with operation(actor, "abstract_suspense_case") as session:
         case = _open_case(session, case_id)
-        patient = None
-        if case.medical_record_number:
+        patient = session.get(Patient, case.patient_id) if case.patient_id else None
+        if patient is None and case.medical_record_number:
             patient = session.scalar(select(Patient).where(Patient.medical_record_number == case.medical_record_number))
         if patient is None:
             from abstracts.operations import _next_patient_id_number
@@ -90,16 +92,51 @@ def abstract_suspense_case(case_id: int, *, actor: Actor | User) -> Tumor:
             session.add(patient)
             session.flush()
         who = actor.id if isinstance(actor, User) else actor.user_id
-        tumor = Tumor(patient_id=patient.id, primary_site=case.primary_site, abstracted_by_id=who,
-                      abstracted_at=utcnow())
+        prefilled, provenance = suggested_tumor_values(session, case)
+        tumor = Tumor(patient_id=patient.id, abstracted_by_id=who, abstracted_at=utcnow(),
+                      **({"primary_site": case.primary_site} | prefilled))
         tumor.treatment = FirstCourseTreatment()
         session.add(tumor)
         session.flush()
         case.status, case.patient_id, case.tumor_id = SuspenseStatus.ABSTRACTED, patient.id, tumor.id
         case.resolved_by_id, case.resolved_at = who, utcnow()
         log_event(actor, "abstract_suspense_case", entity="suspense_case", entity_id=case.id,
-                  patient_id=patient.id, detail=f"tumor {tumor.id}", commit=False)
+                  patient_id=patient.id, detail=(f"tumor {tumor.id}" + (f"; pre-filled from casefinding: "
+                                                                         f"{'; '.join(provenance)}" if provenance
+                                                                         else ""))[:2000], commit=False)
     return tumor
+
+
+#: Suggested items → tumor fields they pre-fill (histology/behavior splits in two).
+PREFILL = {"site": ("primary_site",), "histology": ("histology", "behavior"), "laterality": ("laterality",),
+           "grade": ("grade_pathological",), "date_of_diagnosis": ("date_of_diagnosis",),
+           "diagnostic_confirmation": ("diagnostic_confirmation",)}
+
+
+def suggested_tumor_values(session: Any, case: SuspenseCase) -> tuple[dict[str, str], list[str]]:
+    """Tumor values suggested by the case's current reportable reports (newest first wins), each valid for
+    its item, and where each came from."""
+    from registry.models import CasefindingReport
+    reports = session.scalars(select(CasefindingReport).where(
+        CasefindingReport.suspense_case_id == case.id, CasefindingReport.superseded_by_id.is_(None),
+        CasefindingReport.reportable.is_(True)).order_by(CasefindingReport.id.desc())).all()
+    values: dict[str, str] = {}
+    provenance: list[str] = []
+    for report in reports:
+        for suggestion in report.suggestions:
+            fields = PREFILL.get(suggestion["item"], ())
+            if not fields or fields[0] in values:
+                continue
+            parts = suggestion["code"].split("/") if suggestion["item"] == "histology" else [suggestion["code"]]
+            candidate = dict(zip(fields, parts))
+            try:
+                candidate = clean(Tumor, candidate)
+            except InvalidInput:
+                continue
+            values.update(candidate)
+            provenance.append(f"{suggestion['item']} {suggestion['code']} from report {report.id} "
+                              f"({suggestion['source']}: {suggestion['detail']})")
+    return values, provenance
 
 
 def mark_not_reportable(case_id: int, reason: str, *, actor: Actor | User) -> SuspenseCase:

@@ -631,6 +631,10 @@ def abstract_suspense(case_id: int) -> Response:
         flash(str(exc), "error")
         return redirect(url_for("abstracts.suspense"))
     flash("Abstract started from the suspense case.", "ok")
+    case = db_session.get(SuspenseCase, case_id)
+    _values, provenance = casefinding.suggested_tumor_values(db_session, case)
+    if provenance:
+        flash("Suggested by casefinding, check each: " + "; ".join(provenance), "info")
     return redirect(url_for("abstracts.abstract", patient_id=tumor.patient_id, tumor_id=tumor.id))
 
 

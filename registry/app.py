@@ -27,6 +27,7 @@ BLUEPRINTS = [
     "abstracts.followup:blueprint",
     "abstracts.printout:blueprint",  # before the API: it adds the API's printout route
     "abstracts.api:blueprint",
+    "abstracts.epath.views:blueprint",
     "registry.jobs.views:blueprint",
     "registry.reference.views:blueprint",
     "reports.annual_report.views:blueprint",

@@ -239,6 +239,7 @@ COMMAND_GROUPS = [
     "reports.research.cli:export_group",
     "reports.research.cli:research_group",
     "staging_tables.multiple_primaries.cli:mp_group",
+    "abstracts.epath.cli:casefinding_group",
 ]
 
 

@@ -27,3 +27,5 @@ import registry.naaccr.lookups  # noqa: E402,F401 - the NAACCR lookups kind
 import staging_tables.surgery  # noqa: E402,F401 - the surgery-tables kind
 import staging_tables.multiple_primaries.reference  # noqa: E402,F401 - the mp-hematopoietic kind
 import reports.rates.populations  # noqa: E402,F401 - the population kind
+import abstracts.epath.screening  # noqa: E402,F401 - the reportability-keywords kind
+import abstracts.epath.valueset  # noqa: E402,F401 - the reportability-codes kind

@@ -57,6 +57,10 @@ RULES: dict[str, Access] = {
     "abstracts.suspense": Access(PHI, phi=True, why="casefinding suspense list"),
     "abstracts.abstract_suspense": Access(PHI, phi=True, why="start an abstract from a suspense case"),
     "abstracts.not_reportable": Access(PHI, phi=True, why="close a suspense case"),
+    "casefinding.import_page": Access(IMPORTERS, phi=True, why="take in pathology reports (HL7 v2, FHIR) as a job"),
+    "casefinding.case": Access(PHI, phi=True, why="a suspense case's reports, screening and suggested codes"),
+    "casefinding.document": Access(PHI, phi=True, why="a pathology report's source document"),
+    "casefinding.reports": Access(PHI, phi=True, why="search every pathology report received"),
     "abstracts.code_lookup": Access(ALL, why="code and term look-up (no patient data)"),
     "abstracts.account": Access(ALL, why="the user's own API tokens"),
     "abstracts.revoke_token": Access(ALL, why="revoke one's own token"),
@@ -125,6 +129,8 @@ RULES: dict[str, Access] = {
     "api.tumor_printout": Access(PHI, token=True, phi=True, why="the abstract printout (PDF)"),
     "survival_api.api_figures": Access(ANALYSTS, token=True, why="survival figures (the Survival page's)"),
     "rates_api.api_table": Access(ANALYSTS, token=True, why="incidence rates (the Incidence page's table)"),
+    "api.post_casefinding": Access(PHI, token=True, phi=True, why="take in an HL7 v2 message or FHIR bundle"),
+    "api.tumor_fhir": Access(PHI, token=True, phi=True, why="an abstract as a FHIR content bundle"),
 }
 
 

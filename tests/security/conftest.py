@@ -100,6 +100,12 @@ def registry(app, make_user) -> Registry:
         principals[role] = Principal(role, client, user, plain, csrf,
                                      {"job_id": job.id, "token_id": spare.id, "release_id": release.id})
     case = casefinding.add_suspense_case({"name_last": "Suspensedemo", "source": "pathology"}, actor=SYSTEM)
+    from abstracts.epath.intake import take_in
+    report = take_in("MSH|^~\\&|LIS|LAB|||20250101||ORU^R01|C1|P|2.5.1\r"
+                     "PID|1||M7777777^^^LAB^MR||Reportdemo^Rita||19600101|F\r"
+                     "OBR|1||ACC-9|11529-5^Surgical^LN|||20250101\r"
+                     "OBX|1|TX|22637-3^final diagnosis^LN||Adenocarcinoma of colon", actor=SYSTEM,
+                     source="security").taken[0]
     submission = Submission(file_name="sub.xml", stored_path="/nonexistent/sub.xml", checksum="0" * 64,
                             naaccr_version="250", record_type="A", created_by="system")
     db_session.add(submission)
@@ -109,6 +115,7 @@ def registry(app, make_user) -> Registry:
     tumor = db_session.scalars(select(Tumor).order_by(Tumor.id)).first()
     ids = {"patient_id": tumor.patient_id, "tumor_id": tumor.id, "case_id": case.id, "submission_id": submission.id,
            "user_id": bystander.id, "action": "end_sessions",
+           "report_id": report.report_id,
            "system": "sex", "name": "in_progress", "fmt": "png", "filename": "app.css"}
     identifiers = set()
     for patient in db_session.scalars(select(Patient)):

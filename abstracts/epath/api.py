@@ -1,0 +1,40 @@
+"""API endpoints of casefinding (on the ``/api/v1`` blueprint): reports in, an abstract out as FHIR."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from abstracts.api import MAX_PAYLOAD, ApiError, _audit_read, _get, api_route
+from abstracts.epath.intake import take_in
+from registry.errors import InvalidInput
+from registry.models import Patient, Tumor
+
+
+@api_route("/casefinding", ("POST",), writes=True)
+def post_casefinding():
+    """Take in an HL7 v2 message or batch (text body) or a FHIR bundle (JSON or XML body)."""
+    data = request.get_data(cache=False)
+    if not data.strip():
+        raise ApiError(400, "bad_request", "send an HL7 v2 message or batch, or a FHIR bundle, as the request body")
+    if len(data) > MAX_PAYLOAD:
+        raise ApiError(413, "too_large", f"send at most {MAX_PAYLOAD // (1024 * 1024)} MB per request")
+    try:
+        result = take_in(data, actor=g.api_user, source=f"api {g.api_user.username}")
+    except InvalidInput as exc:
+        raise ApiError(422, "invalid", "the body is not a message this intake reads; nothing was stored",
+                       exc.errors) from None
+    status = 201 if result.taken else 422
+    return jsonify(result.as_json()), status
+
+
+@api_route("/tumors/<int:tumor_id>/fhir", phi_only=True)
+def tumor_fhir(tumor_id: int):
+    """The abstract as a FHIR CCRR content bundle (patient and primary cancer condition)."""
+    from abstracts.epath.export import tumor_bundle  # pydantic models: loaded when needed
+    tumor = _get(Tumor, tumor_id)
+    patient = _get(Patient, tumor.patient_id)
+    _audit_read("fhir_tumor", patient.id, detail=f"tumor {tumor.id}")
+    response = jsonify(tumor_bundle(tumor, patient))
+    response.mimetype = "application/fhir+json"
+    return response
+
+

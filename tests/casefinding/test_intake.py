@@ -1,0 +1,149 @@
+"""Reports into the suspense queue: stored with their screening, match and suggestions, grouped per tumor,
+refused messages leaving nothing behind, and an abstract started pre-filled from them."""
+from sqlalchemy import func, select
+
+from abstracts import casefinding
+from abstracts import operations as ops
+from abstracts.epath.intake import take_in
+from registry.audit import SYSTEM
+from registry.db import db_session
+from registry.models import AuditEntry, CasefindingReport, SuspenseCase, SuspenseStatus, Tumor
+from tests.reference import REFERENCE_DIR
+
+EPATH = REFERENCE_DIR / "epath"
+
+
+def message(control: str, *, status: str = "F", accession: str = "ACC-1", mrn: str = "MRN77",
+            diagnosis: str = "Adenocarcinoma of sigmoid colon", name: str = "Doe^Jane") -> str:
+    return "\r".join([
+        f"MSH|^~\\&|LIS|LAB^11D0000000^CLIA|REG|STATE|20250101||ORU^R01^ORU_R01|{control}|P|2.5.1",
+        f"PID|1||{mrn}^^^LAB^MR||{name}||19600101|F",
+        f"OBR|1||{accession}|11529-5^Surgical Pathology^LN|||20250101|||||||||||||||20250102|||{status}",
+        f"OBX|1|TX|22637-3^final diagnosis^LN||{diagnosis}||||||{status}",
+    ])
+
+
+def count(model) -> int:
+    return db_session.scalar(select(func.count()).select_from(model))
+
+
+def test_reference_file_taken_in_with_everything_kept(app):
+    data = (EPATH / "hl7v2/sdc-cdm/obx-Adrenal.hl7").read_bytes()
+    result = take_in(data, actor=SYSTEM, source="obx-Adrenal.hl7")
+    assert [t.reportable for t in result.taken] == [True] and result.refused == []
+    row = db_session.get(CasefindingReport, result.taken[0].report_id)
+    case = db_session.get(SuspenseCase, row.suspense_case_id)
+    assert (case.name_last, case.date_of_birth, case.medical_record_number) == ("TestFourteen-Menethil", "19970531",
+                                                                                "AR00009634")
+    assert case.primary_site == "C749" and case.status is SuspenseStatus.OPEN and case.source == "epath_hl7"
+    assert row.document.startswith("MSH|") and "Conventional adrenal cortical carcinoma" in row.report_text
+    assert row.screening["result"] == "REPORTABLE" and row.reportable
+    for keyword in row.screening["keywords"]:
+        assert row.report_text[keyword["start"]:keyword["end"] + 1] == keyword["text"]
+    assert {s["item"]: s["code"] for s in row.suggestions}["histology"] == "8370/3"
+    assert row.match["status"] == "new"
+    assert db_session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "casefinding_intake")) \
+        .startswith("obx-Adrenal.hl7 message 1")
+
+
+def test_malformed_message_refused_and_nothing_of_it_stored(app):
+    data = (EPATH / "hl7v2/imsweb-layout/fake-naaccr-hl7-bad1.txt").read_bytes()
+    result = take_in(data, actor=SYSTEM, source="bad1.txt")
+    assert result.taken == []
+    assert "segment 8 'Something unexpected...'" in result.refused[0][1]
+    assert count(CasefindingReport) == 0 and count(SuspenseCase) == 0
+
+
+def test_batch_others_go_on(app):
+    bad = message("M2").replace("PID|1", "PIDX|1")
+    batch = "\r".join(["BHS|^~\\&|LIS", message("M1"), bad, message("M3", accession="ACC-3"), "BTS|3"])
+    result = take_in(batch, actor=SYSTEM, source="batch.hl7")
+    assert [t.control_id for t in result.taken] == ["M1", "M3"]
+    assert [label for label, _ in result.refused] == ["batch.hl7 message 2 (M2)"]
+    assert count(CasefindingReport) == 2
+
+
+def test_reports_on_one_tumor_grouped_and_a_correction_replaces(app):
+    first = take_in(message("M1"), actor=SYSTEM, source="a").taken[0]
+    second = take_in(message("M2", accession="ACC-2"), actor=SYSTEM, source="b").taken[0]
+    other_site = take_in(message("M3", accession="ACC-3", diagnosis="Infiltrating duct carcinoma, left breast"),
+                         actor=SYSTEM, source="c").taken[0]
+    corrected = take_in(message("M4", status="C", diagnosis="Mucinous adenocarcinoma of sigmoid colon"),
+                        actor=SYSTEM, source="d").taken[0]
+    assert second.case_id == first.case_id and second.grouped == "joined case"
+    assert other_site.case_id != first.case_id
+    assert corrected.case_id == first.case_id and corrected.grouped == f"replaced report {first.report_id}"
+    assert db_session.get(CasefindingReport, first.report_id).superseded_by_id == corrected.report_id
+
+
+def test_not_reportable_kept_on_a_closed_case(app):
+    taken = take_in(message("N1", diagnosis="Benign fibroadenoma. Negative for malignancy."), actor=SYSTEM,
+                    source="n").taken[0]
+    case = db_session.get(SuspenseCase, taken.case_id)
+    assert not taken.reportable and case.status is SuspenseStatus.NOT_REPORTABLE
+    assert "screened non-reportable" in case.reason
+
+
+def test_matched_patient_by_mrn_and_abstract_prefilled(app):
+    patient = ops.create_patient({"name_last": "Doe", "name_first": "Jane", "date_of_birth": "19600101",
+                                  "medical_record_number": "MRN77", "sex": "2"}, actor=SYSTEM)
+    taken = take_in(message("M1"), actor=SYSTEM, source="a").taken[0]
+    row = db_session.get(CasefindingReport, taken.report_id)
+    assert row.match["status"] == "matched" and row.patient_id == patient.id
+    assert "same medical record number" in row.match["reasons"]
+    tumor = casefinding.abstract_suspense_case(taken.case_id, actor=SYSTEM)
+    tumor = db_session.get(Tumor, tumor.id)
+    assert tumor.patient_id == patient.id
+    assert (tumor.primary_site, tumor.histology, tumor.behavior, tumor.date_of_diagnosis) == ("C187", "8140", "3",
+                                                                                              "20250101")
+    detail = db_session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "abstract_suspense_case"))
+    assert "pre-filled from casefinding: site C187 from report" in detail and "final diagnosis" in detail
+
+
+def test_possible_match_by_name_and_birth_date(app):
+    patient = ops.create_patient({"name_last": "Doe", "name_first": "Jane", "date_of_birth": "19600101",
+                                  "medical_record_number": "OTHER1", "sex": "2"}, actor=SYSTEM)
+    taken = take_in(message("M1"), actor=SYSTEM, source="a").taken[0]
+    match = db_session.get(CasefindingReport, taken.report_id).match
+    assert match["status"] == "matched" and match["patient_id"] == patient.id
+    assert "same date of birth" in match["reasons"]
+
+
+def test_fhir_bundle_taken_in(app):
+    data = (EPATH / "fhir/sdc-connectathon/Bundle-TxBundleColorectalBx.json").read_bytes()
+    taken = take_in(data, actor=SYSTEM, source="bundle.json").taken[0]
+    case = db_session.get(SuspenseCase, taken.case_id)
+    assert (case.name_last, case.source, case.primary_site) == ("Gonzalez", "epath_fhir", "C187")
+    refused = take_in((EPATH / "fhir/ccrr/practitioner-1.json").read_bytes(), actor=SYSTEM, source="p.json")
+    assert refused.taken == [] and "Practitioner" in refused.refused[0][1]
+
+
+def test_large_files_read_by_helper_processes_give_the_same_result(app, monkeypatch):
+    from abstracts.epath import intake
+    from abstracts.epath.sample import oru_messages
+    monkeypatch.setattr(intake, "PARALLEL_FROM", 4)
+    monkeypatch.setattr(intake, "CHUNK", 3)
+    messages = oru_messages(6, seed=3)
+    messages[2] = messages[2].replace("PID|1", "PIDX|1")
+    result = take_in("\r".join(messages), actor=SYSTEM, source="big.hl7")
+    assert [t.control_id for t in result.taken] == ["DEMO0000001", "DEMO0000002", "DEMO0000004", "DEMO0000005",
+                                                    "DEMO0000006"]
+    assert result.refused == [("big.hl7 message 3 (DEMO0000003)", result.refused[0][1])]
+    assert "PIDX" in result.refused[0][1]
+    assert count(CasefindingReport) == 5
+
+
+def test_reportability_value_set_makes_coded_reports_reportable(app, tmp_path):
+    import json
+
+    from registry.reference import install
+    condition = json.dumps({"resourceType": "Condition", "subject": {"display": "Jo Codedemo"},
+                            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "254837009"}]}})
+    before = take_in(condition, actor=SYSTEM, source="coded-1.json").taken[0]
+    assert not before.reportable
+    install("reportability-codes", EPATH / "reportability/ValueSet-cancer-core-reportability-codes.json",
+            actor=SYSTEM, store=tmp_path)
+    after = take_in(condition, actor=SYSTEM, source="coded-2.json").taken[0]
+    row = db_session.get(CasefindingReport, after.report_id)
+    assert after.reportable and row.reportable
+    assert row.screening["result"] == "NON_REPORTABLE" and row.screening["codes"] == ["SNOMED CT 254837009"]
