@@ -241,13 +241,18 @@ def _run_in_child(app: Flask, job_id: int, module: str) -> None:
         RUNNING_HERE.add(job_id)
         messages = ""
         try:
-            child = subprocess.Popen([sys.executable, "-m", "registry.jobs.child", str(job_id), module, str(sending)],
-                                     stdin=subprocess.PIPE, pass_fds=(sending,), env=environment)
-            os.close(sending)
+            try:
+                child = subprocess.Popen([sys.executable, "-m", "registry.jobs.child", str(job_id), module,
+                                          str(sending)], stdin=subprocess.PIPE, pass_fds=(sending,), env=environment)
+            except OSError:
+                os.close(receiving)
+                raise
+            finally:
+                os.close(sending)
             assert child.stdin is not None
-            with child.stdin:
-                pickle.dump(_child_config(app), child.stdin)
             with os.fdopen(receiving, "r", encoding="utf-8") as channel:
+                with child.stdin:
+                    pickle.dump(_child_config(app), child.stdin)
                 for line in channel:
                     percent, message = json.loads(line)
                     if message:

@@ -47,7 +47,7 @@ _VALUE_PATTERNS = {
 #: exhaust memory: child elements (Items, Tumors, extensions; a record of 100 tumors with every
 #: item of a dictionary stays far below), decompressed bytes, and problems listed (the rest counted).
 MAX_ITEMS_PER_RECORD = 50_000
-MAX_RECORD_BYTES = 32 * 2**20
+MAX_RECORD_BYTES = 8 * 2**20
 MAX_PROBLEMS_PER_RECORD = 100
 
 
@@ -393,6 +393,18 @@ class NaaccrReader:
                                          f"(at most {self._max_problems} are)", code="unlisted"))
             self._file_unlisted = 0
 
+    def _guard_outside_records(self) -> None:
+        """Between records nothing is delivered, so a flood there (Items under NaaccrData, a stray element's
+        contents) ends the reading: a real file holds a few dozen elements and bytes outside its Patients."""
+        root = self._root
+        if root is None:
+            return
+        if len(root) > self._max_items or self._events.fed - self._settled_fed > self._max_record_bytes:
+            self._done = True
+            raise NaaccrReadError(Problem(f"NaaccrData holds more than {self._max_items} elements or "
+                                          f"{self._max_record_bytes // 2**20} MB outside any Patient; the file is not "
+                                          "read further", code="too-big"))
+
     def _guard_record(self) -> None:
         """After each chunk parsed: refuse the open record once it holds too much, and drop what it holds.
 
@@ -402,6 +414,7 @@ class NaaccrReader:
         """
         patient = self._open_patient
         if patient is None:
+            self._guard_outside_records()
             return
         if self._overflow is None or self._overflow[0] is not patient:
             tumor = self._open_tumor
@@ -432,6 +445,7 @@ class NaaccrReader:
     _stray_tails: list[etree._Element] | None = None
     _overflow: tuple[etree._Element, str] | None = None
     _patient_fed = 0
+    _settled_fed = 0
     _closed_tumor_children = 0
     _record_problems = 0
     _record_unlisted = 0
@@ -464,6 +478,7 @@ class NaaccrReader:
                     self._patient_fed, self._closed_tumor_children = self._events.fed, 0
                 else:
                     self._open_patient = self._open_tumor = None
+                    self._settled_fed = self._events.fed
                     self._replay_root_children(element)
                     if self._pending:
                         return True

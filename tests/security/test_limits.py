@@ -138,6 +138,29 @@ def test_a_record_over_the_item_limit_is_refused_once_and_the_next_record_is_rea
     assert second.items == {"patientIdNumber": "00000002"} and not second.all_problems
 
 
+def test_a_flood_outside_any_record_stops_the_reading_with_one_problem(app, naaccr_store, tmp_path):
+    from registry.naaccr.reader import NaaccrReader, NaaccrReadError, validate
+    path = tmp_path / "root-flood.xml.gz"
+    with gzip.open(path, "wb") as out:
+        out.write(HEAD.encode() + b'<Patient><Item naaccrId="patientIdNumber">00000001</Item></Patient>\n')
+        out.write(b'<Tumor>' + b'<Item naaccrId="race5">01</Item>\n' * 300_000 + b"</Tumor></NaaccrData>\n")
+    held = []
+    with NaaccrReader(path, *naaccr_store) as reader:
+        guard = reader._events.after_chunk
+
+        def watched() -> None:
+            held.append(reader._events.fed)
+            guard()
+        reader._events.after_chunk = watched
+        first = next(iter(reader))
+        with pytest.raises(NaaccrReadError, match="outside any Patient; the file is not read further"):
+            list(reader)
+    assert first.items == {"patientIdNumber": "00000001"}
+    assert held[-1] <= 8 * 2**20 + 2 * 32768, "the reader went on past the limit"
+    report = validate(path, *naaccr_store)
+    assert [problem.code for problem in report.problems] == ["too-big"]
+
+
 def test_an_item_repeated_many_times_is_one_problem(app, naaccr_store, tmp_path):
     from registry.naaccr.reader import validate
     path = tmp_path / "repeats.xml"
