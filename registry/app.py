@@ -115,6 +115,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                 "nothing was saved.")
         return None
 
+    @app.errorhandler(413)
+    def _too_large(_exc: Exception) -> tuple[Any, int]:
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        app.logger.warning("request body over %s bytes refused on %s %s", limit, request.method, request.path)
+        return _plain_error(413, "Too large", f"The request is larger than the {limit / 2**20:g} MB this server "
+                            "accepts, so nothing of it was read or saved. Compress the file (.xml.gz) or split it; "
+                            "larger files are imported with flask --app wsgi naaccr import on the server.")
+
     @app.errorhandler(DataError)
     def _data_error(exc: Exception) -> tuple[Any, int]:
         app.logger.warning("value refused by the database on %s %s: %s", request.method, request.path, exc)

@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from registry.audit import SYSTEM, log_event, operation
+from registry.audit import SYSTEM, Actor, log_event, operation
 from registry.db import db_session
 from registry.errors import RegistryError
 from registry.models import Patient, Role, User
@@ -219,12 +219,21 @@ def jobs_worker(burst: bool) -> None:
     from rq import Queue, SimpleWorker
     url = current_app.config.get("REDIS_URL")
     if not url:
-        raise click.ClickException("REDIS_URL is not set: without it jobs run inside the web process")
+        raise click.ClickException("REDIS_URL is not set: without it the web server runs each job in a "
+                                   "process of its own")
     from registry.jobs import fail_stopped_jobs
     for job_id in fail_stopped_jobs():
         click.echo(f"job {job_id}: its worker had stopped; marked failed")
     connection = Redis.from_url(url)
     SimpleWorker([Queue("registry", connection=connection)], connection=connection).work(burst=burst)
+
+
+@jobs_group.command("clean-up", help="Delete job uploads and reports past JOB_FILE_RETENTION_DAYS and forget stale "
+                                     "sign-in throttle rows (also done after every job; run it from cron too).")
+def jobs_clean_up() -> None:
+    from registry.jobs.retention import clean_up
+    done = clean_up(actor=Actor(None, "cli:jobs-clean-up"))
+    click.echo(done.summary() + f" (files are kept {current_app.config['JOB_FILE_RETENTION_DAYS']:g} days)")
 
 
 #: Command groups of the capabilities as "module:attribute"; a capability adds its line here.

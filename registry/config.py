@@ -26,6 +26,12 @@ def _secret_key(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _byte_limit(name: str, default: int) -> int | None:
+    """A size in bytes from the environment; 0 means no limit (None)."""
+    value = int(os.environ.get(name, str(default)))
+    return value if value > 0 else None
+
+
 def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping; ``overrides`` (tests) wins over the environment."""
     instance = _instance_dir()
@@ -43,6 +49,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "PATIENTS_PER_PAGE": 50,
         "JOB_FILES_DIR": str(instance / "job-files"),
+        # Largest request body in bytes (uploads included), refused with 413 before it is read; 0: no limit.
+        "MAX_CONTENT_LENGTH": _byte_limit("MAX_CONTENT_LENGTH", 100 * 2**20),
+        "JOB_FILE_RETENTION_DAYS": float(os.environ.get("JOB_FILE_RETENTION_DAYS", "30")),
+        "JOB_MEMORY_LIMIT_MB": int(os.environ.get("JOB_MEMORY_LIMIT_MB", "0")),
+        "IMPORT_REPORT_MAX_ROWS": int(os.environ.get("IMPORT_REPORT_MAX_ROWS", "10000")),
         "JOB_HEARTBEAT_SECONDS": float(os.environ.get("JOB_HEARTBEAT_SECONDS", "30")),
         "JOB_STALE_SECONDS": float(os.environ.get("JOB_STALE_SECONDS", "300")),
         "RESEARCH_FILE_DAYS": int(os.environ.get("RESEARCH_FILE_DAYS", "30")),

@@ -1,13 +1,23 @@
-"""Background jobs: a job table, a Redis queue (RQ) when ``REDIS_URL`` is set, else an in-process worker.
+"""Background jobs: a job table, a Redis queue (RQ) when ``REDIS_URL`` is set, else a child process per job.
 
 A job kind is a plain function registered with :func:`job_kind`; it receives a
 :class:`Progress` and its parameters, and returns the path of its result file (or None).
 Progress is written through its own short transactions so a page can watch it while the
 job's own work is still uncommitted.
+
+Jobs never run in the web process: a hostile or merely huge import could otherwise take its memory
+and the site with it. Without Redis, each job runs in a fresh interpreter (``python -m
+registry.jobs.child``) that a thread of the web process starts and watches (at most two at once);
+a child that dies (out of memory, killed) fails its job with the reason, and the site stays up.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import pickle
+import subprocess
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -196,7 +206,7 @@ def enqueue(kind: str, params: dict[str, Any], *, user: User | None) -> Job:
         Queue("registry", connection=Redis.from_url(redis_url)).enqueue("registry.jobs.execute", job.id,
                                                                         job_timeout=6 * 3600)
     else:
-        _pool().submit(_execute_in_app, current_app._get_current_object(), job.id)
+        _pool().submit(_run_in_child, current_app._get_current_object(), job.id, _KINDS[kind].__module__)
     return job
 
 
@@ -217,9 +227,75 @@ def serve(app: Flask) -> None:
     _SERVING = app
 
 
-def _execute_in_app(app: Flask, job_id: int) -> None:
+def _child_config(app: Flask) -> dict[str, Any]:
+    """The app's configuration for a child process (what cannot be pickled stays behind)."""
+    config = {}
+    for name, value in app.config.items():
+        try:
+            pickle.dumps(value)
+        except Exception:  # noqa: BLE001 - an object of the running app; the child builds its own
+            continue
+        config[name] = value
+    return config
+
+
+def _run_in_child(app: Flask, job_id: int, module: str) -> None:
+    """Run the job in a child process and watch it: relay its progress, fail the job if the child dies.
+
+    The configuration goes through the child's standard input (never its command line, where ``ps``
+    shows it); progress comes back as JSON lines on a pipe of its own.
+    """
     with app.app_context():
-        execute(job_id)
+        receiving, sending = os.pipe()
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
+        RUNNING_HERE.add(job_id)
+        messages = ""
+        try:
+            try:
+                child = subprocess.Popen([sys.executable, "-m", "registry.jobs.child", str(job_id), module,
+                                          str(sending)], stdin=subprocess.PIPE, pass_fds=(sending,), env=environment)
+            except OSError:
+                os.close(receiving)
+                raise
+            finally:
+                os.close(sending)
+            assert child.stdin is not None
+            with os.fdopen(receiving, "r", encoding="utf-8") as channel:
+                with child.stdin:
+                    pickle.dump(_child_config(app), child.stdin)
+                for line in channel:
+                    percent, message = json.loads(line)
+                    if message:
+                        messages = (messages + message + "\n")[-20000:]
+                    LIVE_PROGRESS[job_id] = (percent, messages)
+            code = child.wait()
+            if code:
+                _fail_abandoned(job_id, f"the process running it stopped (exit code {code}"
+                                        f"{', killed: out of memory?' if code < 0 else ''}); run it again from this page",
+                                messages)
+        except Exception:  # noqa: BLE001 - the watcher must not die silently: the job says what happened
+            current_app.logger.error("job %s: its process could not be run\n%s", job_id, traceback.format_exc())
+            _fail_abandoned(job_id, "its process could not be started (the server log has the details)", "")
+        finally:
+            RUNNING_HERE.discard(job_id)
+            LIVE_PROGRESS.pop(job_id, None)
+            db_session.remove()
+
+
+def _fail_abandoned(job_id: int, reason: str, relayed: str) -> None:
+    """Mark failed, audited, a job its process left queued or running (it ended without recording its end).
+
+    ``relayed`` is the progress it reported (on SQLite only this process has it).
+    """
+    from registry.audit import SYSTEM, log_event
+    line = FAILED_PREFIX + reason + "\n"
+    session = db_session()
+    marked = session.execute(update(Job).where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+                             .values(status=JobStatus.FAILED, finished_at=utcnow(), messages=relayed + line))
+    if marked.rowcount:
+        log_event(SYSTEM, "job_worker_stopped", entity="job", entity_id=job_id, detail=line.strip(), commit=False)
+        current_app.logger.error("job %s: %s", job_id, reason)
+    session.commit()
 
 
 def execute(job_id: int, echo: Callable[[int, str], None] | None = None) -> Job:
@@ -260,4 +336,17 @@ def execute(job_id: int, echo: Callable[[int, str], None] | None = None) -> Job:
         LIVE_PROGRESS.pop(job_id, None)
         session.refresh(job)
         session.expunge(job)
+    _clean_up_after(job_id)
     return job
+
+
+def _clean_up_after(job_id: int) -> None:
+    """Retention's clean-up after each job, where no web request waits for it; its failure is only logged."""
+    from registry.jobs.retention import clean_up
+    try:
+        clean_up()
+    except Exception:  # noqa: BLE001 - the job's outcome is recorded already; the next one tries again
+        db_session.rollback()
+        current_app.logger.error("clean-up after job %s failed\n%s", job_id, traceback.format_exc())
+    finally:
+        db_session.remove()

@@ -1,7 +1,7 @@
 """Job pages: a list, a page with a live progress bar, its JSON status and the result download."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -84,4 +84,7 @@ def _why_no_result(job: Job) -> str:
         return f"Job {job.id} has not finished yet ({job.status.value}); its result can be downloaded once it has."
     if not job.result_file:
         return f"Job {job.id} finished without a result file."
+    if job.files_deleted_at is not None:
+        return (f"The result file of job {job.id} was deleted on {job.files_deleted_at:%Y-%m-%d}: job files are kept "
+                f"{current_app.config['JOB_FILE_RETENTION_DAYS']:g} days.")
     return f"The result file of job {job.id} is no longer on the server."

@@ -42,6 +42,9 @@ class Job(Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True,
         doc="last sign of life from the worker running it; a running job whose heartbeat is too old has lost its worker")
+    files_deleted_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True,
+        doc="when its upload and report were deleted, its retention (JOB_FILE_RETENTION_DAYS) over")
 
     @property
     def failure(self) -> str | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import ARRAY, String, and_, any_, bindparam, false, func, or_, select, text, tuple_, union
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -66,6 +67,9 @@ TUMOR_MATCH_RULES: list[tuple[str, tuple[str, ...]]] = [
 _MATCH_ITEMS = ("patientIdNumber", *dict.fromkeys(name for _, fields in TUMOR_MATCH_RULES for name in fields))
 #: The patient columns the rules compare.
 _MATCH_COLUMNS = tuple(dict.fromkeys(name for _, fields in PATIENT_MATCH_RULES for name in fields))
+#: Rows an import keeps for its report (rejections and multiple-primary notes); the rest are counted, and the
+#: report ends with a line saying how many were left out (a hostile file cannot make a report of gigabytes).
+MAX_REPORT_ROWS = 10_000
 REPORT_COLUMNS = ["line", "patient", "tumor", "patient_id_number", "item", "reason", "outcome", "rule_step"]
 #: The ``outcome`` of a rejected record's rows (the other outcomes are in :mod:`registry.naaccr.primaries`).
 REJECTED = "rejected"
@@ -105,6 +109,22 @@ class ImportResult:
     fatal: Problem | None = None
     #: batches the helper process left unchecked and this process checked (how the work was shared)
     batches_checked_here: int = 0
+    #: report rows kept at most (``rejections`` and ``primary_notes`` together), and those left out
+    max_report_rows: int = MAX_REPORT_ROWS
+    report_rows_left_out: int = 0
+
+    def add_rejections(self, rejections: list[Rejection]) -> None:
+        """Keep ``rejections`` for the report while there is room; count the rest."""
+        self.rejections += self._room_for(rejections)
+
+    def add_notes(self, notes: list[PrimaryNote]) -> None:
+        """Keep multiple-primary ``notes`` for the report while there is room; count the rest."""
+        self.primary_notes += self._room_for(notes)
+
+    def _room_for(self, rows: list[Any]) -> list[Any]:
+        room = max(self.max_report_rows - len(self.rejections) - len(self.primary_notes), 0)
+        self.report_rows_left_out += max(len(rows) - room, 0)
+        return rows[:room]
 
     @property
     def status(self) -> str:
@@ -122,6 +142,8 @@ class ImportResult:
                 f"{self.tumors_same_primary} matched as the same primary by the multiple-primary rules, "
                 f"{self.tumors_to_review} new to review; "
                 f"{self.records_rejected} records rejected")
+        if self.report_rows_left_out:
+            text += f" ({self.report_rows_left_out} report rows left out)"
         return text + (f"; stopped: {self.fatal}" if self.fatal else "")
 
     def write_report(self, path: str | os.PathLike[str]) -> None:
@@ -136,6 +158,10 @@ class ImportResult:
                 writer.writerow([self.fatal.line or "", self.fatal.patient or "", self.fatal.tumor or "", "",
                                  self.fatal.naaccr_id or "", f"file not read further: {self.fatal.message}",
                                  REJECTED, ""])
+            if self.report_rows_left_out:
+                writer.writerow(["", "", "", "", "", f"{self.report_rows_left_out} more rows left out: the report "
+                                 f"keeps at most {self.max_report_rows}; the counts of the summary are complete",
+                                 "", ""])
 
 
 @dataclass
@@ -305,8 +331,10 @@ class Importer:
 
     def __init__(self, *, actor: Actor | User, store: DictionaryStore, user_dictionaries: Iterable[Dictionary] = (),
                  dry_run: bool = False, batch_size: int = 500, save_hooks: bool = True,
-                 progress: Callable[[int, str], None] | None = None, parallel: bool | None = None) -> None:
+                 progress: Callable[[int, str], None] | None = None, parallel: bool | None = None,
+                 max_report_rows: int = MAX_REPORT_ROWS) -> None:
         self.actor = actor
+        self.max_report_rows = max_report_rows
         self.parallel = parallel
         self.save_hooks = save_hooks
         self.store = store
@@ -328,7 +356,7 @@ class Importer:
             return self._run(path, flat_version)
 
     def _run(self, path: str | os.PathLike[str], flat_version: str | None) -> ImportResult:
-        result = self.result = ImportResult(Path(path).name, dry_run=self.dry_run)
+        result = self.result = ImportResult(Path(path).name, dry_run=self.dry_run, max_report_rows=self.max_report_rows)
         size = max(os.path.getsize(path), 1)
         parallel = self.parallel if self.parallel is not None else size >= PARALLEL_FROM_BYTES
         read = read_in_helper if parallel else read_batches
@@ -348,12 +376,12 @@ class Importer:
                     result.patients_read += message.patients_read
                     result.tumors_read += message.tumors_read
                     result.records_rejected += message.records_rejected
-                    result.rejections += message.rejections
+                    result.add_rejections(message.rejections)
                     if message.records and item_map is not None:
                         self._write(message.records, item_map, result)
                     self._report(message.position * 100 // size, result)
                 else:
-                    result.rejections += message.rejections
+                    result.add_rejections(message.rejections)
                     result.fatal = message.fatal
         except IntakeFailed as exc:  # like a file that breaks off: what was written stays, the rest is not read
             result.fatal = Problem(f"reading stopped after {result.patients_read} patients: "
@@ -389,7 +417,7 @@ class Importer:
                 self._one_by_one(batch, item_map, result)
                 return
             result.records_rejected += 1
-            result.rejections += exc.rejections
+            result.add_rejections(exc.rejections)
             return
         except SQLAlchemyError as exc:
             if len(batch) > 1:
@@ -397,9 +425,9 @@ class Importer:
                 return
             incoming = batch[0][0]
             result.records_rejected += 1
-            result.rejections.append(Rejection(incoming.line, incoming.index, None,
-                                               incoming.items.get("patientIdNumber", ""), None,
-                                               f"the database refused the record: {str(exc.orig or exc)[:300]}"))
+            result.add_rejections([Rejection(incoming.line, incoming.index, None,
+                                             incoming.items.get("patientIdNumber", ""), None,
+                                             f"the database refused the record: {str(exc.orig or exc)[:300]}")])
             return
         finally:
             db_session().expunge_all()
@@ -408,7 +436,7 @@ class Importer:
             setattr(result, f"patients_{name}", getattr(result, f"patients_{name}") + value)
         for name, value in counts.tumors.items():
             setattr(result, f"tumors_{name}", getattr(result, f"tumors_{name}") + value)
-        result.primary_notes += counts.notes
+        result.add_notes(counts.notes)
         result.tumors_same_primary += sum(note.outcome == SAME_PRIMARY for note in counts.notes)
         result.tumors_to_review += sum(note.outcome != SAME_PRIMARY for note in counts.notes)
 
@@ -719,16 +747,18 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
                 user_dictionaries: Iterable[Dictionary] = (), dry_run: bool = False,
                 flat_version: str | None = None, report: str | os.PathLike[str] | None = None,
                 batch_size: int = 500, save_hooks: bool = True,
-                progress: Callable[[int, str], None] | None = None, parallel: bool | None = None) -> ImportResult:
+                progress: Callable[[int, str], None] | None = None, parallel: bool | None = None,
+                max_report_rows: int = MAX_REPORT_ROWS) -> ImportResult:
     """Import ``path`` (NAACCR XML, ``.gz`` or not; a flat file with ``flat_version``) and log the run.
 
     ``save_hooks=False`` skips what the registry derives on every save (stage, survival time, edit
     status) and keeps the file's derived values; for bulk loads followed by a batch derivation.
     ``parallel`` reads and checks the file in a helper process while this one writes (default:
-    for files of :data:`PARALLEL_FROM_BYTES` or more).
+    for files of :data:`PARALLEL_FROM_BYTES` or more). The report keeps at most ``max_report_rows`` rows.
     """
     importer = Importer(actor=actor, store=store, user_dictionaries=user_dictionaries, dry_run=dry_run,
-                        batch_size=batch_size, save_hooks=save_hooks, progress=progress, parallel=parallel)
+                        batch_size=batch_size, save_hooks=save_hooks, progress=progress, parallel=parallel,
+                        max_report_rows=max_report_rows)
     result = importer.run(path, flat_version)
     if report is not None:
         result.write_report(report)
@@ -749,6 +779,7 @@ def import_job(progress: Callable[[int, str], None], path: str, file_name: str |
     user = db_session.get(User, user_id) if user_id else None
     report = Path(path).with_name(Path(path).stem + "-report.csv")
     result = import_file(path, actor=user or IMPORT_ACTOR, store=store, user_dictionaries=users, dry_run=dry_run,
-                         flat_version=flat_version, report=report, progress=progress)
+                         flat_version=flat_version, report=report, progress=progress,
+                         max_report_rows=int(current_app.config.get("IMPORT_REPORT_MAX_ROWS", MAX_REPORT_ROWS)))
     progress(100, result.summary().replace(Path(path).name, file_name or Path(path).name, 1))
     return str(report)

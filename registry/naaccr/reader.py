@@ -43,6 +43,12 @@ _VALUE_PATTERNS = {
              "a date CCYYMMDD, CCYYMM or CCYY (unknown day or month left off)"),
     "dateTime": (_DATE_TIME, "a date and time such as 2025-01-31T13:45:00"),
 }
+#: What one record (a Patient with its Tumors) may make the reader hold, so a hostile file cannot
+#: exhaust memory: child elements (Items, Tumors, extensions; a record of 100 tumors with every
+#: item of a dictionary stays far below), decompressed bytes, and problems listed (the rest counted).
+MAX_ITEMS_PER_RECORD = 50_000
+MAX_RECORD_BYTES = 8 * 2**20
+MAX_PROBLEMS_PER_RECORD = 100
 
 
 class NaaccrError(Exception):
@@ -242,6 +248,9 @@ class ElementEvents:
                                            no_network=True, load_dtd=False, remove_comments=True, remove_pis=True)
         self._events = self._parse()
         self.root: etree._Element | None = None
+        #: bytes fed to the parser so far, and what to call once each chunk's events are handled
+        self.fed = 0
+        self.after_chunk: Callable[[], None] | None = None
 
     def __iter__(self) -> "ElementEvents":
         return self
@@ -258,6 +267,9 @@ class ElementEvents:
                 yield from parser.read_events()
                 raise error
             yield from parser.read_events()
+            self.fed += len(data)
+            if self.after_chunk is not None:
+                self.after_chunk()
         try:
             self.root = parser.close()
         except etree.XMLSyntaxError as error:
@@ -284,14 +296,19 @@ class NaaccrReader:
     ids a dictionary later renamed; the new id is used only when the old one is unknown.  With ``strict_namespaces=False`` (the
     relaxed reading the NAACCR XML rules allow a reader) a file without the NAACCR namespace, and
     attributes of its own on NaaccrData without a namespace, are read without complaint (as older
-    tools wrote them).
+    tools wrote them).  A record that holds more than ``max_items`` child elements or
+    ``max_record_bytes`` is not read further and comes with one problem (``too-big``); an item
+    repeated in one element is reported once; at most ``max_problems`` problems are listed per
+    record, and one more says how many were left out.
     """
 
     def __init__(self, source: Source, dictionaries: DictionarySource,
                  user_dictionaries: Iterable[PathLike | Dictionary] = (), *,
                  strict_namespaces: bool = True, check_values: bool = True,
-                 renamed_items: Mapping[str, str] | None = None) -> None:
+                 renamed_items: Mapping[str, str] | None = None, max_items: int = MAX_ITEMS_PER_RECORD,
+                 max_record_bytes: int = MAX_RECORD_BYTES, max_problems: int = MAX_PROBLEMS_PER_RECORD) -> None:
         self._renamed = dict(renamed_items or {})
+        self._max_items, self._max_record_bytes, self._max_problems = max_items, max_record_bytes, max_problems
         self._store = DictionaryStore.coerce(dictionaries)
         self._user = [as_dictionary(entry) for entry in user_dictionaries]
         self._strict = strict_namespaces
@@ -304,7 +321,9 @@ class NaaccrReader:
         # inside a finished Patient is then walked once (see _advance), which is much cheaper than
         # an event per Item.
         self._events = ElementEvents(self._raw, _EVENT_TAGS)
+        self._events.after_chunk = self._guard_record
         self.problems: list[Problem] = []
+        self._repeated = set()
         self.lookup: ItemLookup | None = None
         self._data: NaaccrData | None = None
         self._root: etree._Element | None = None
@@ -356,7 +375,63 @@ class NaaccrReader:
                           self._patient.index if self._patient else None,
                           self._tumor.index if self._tumor else None, naaccr_id, code)
         target = self._tumor or self._patient
+        listed = self._record_problems if target is not None else len(self.problems)
+        if listed >= self._max_problems:
+            if target is not None:
+                self._record_unlisted += 1
+            else:
+                self._file_unlisted += 1
+            return
+        if target is not None:
+            self._record_problems += 1
         (target.problems if target is not None else self.problems).append(problem)
+
+    def _list_unlisted_file_problems(self) -> None:
+        """The line that says how many problems outside any record were left out (once the file ends)."""
+        if self._file_unlisted:
+            self.problems.append(Problem(f"{self._file_unlisted} more problems outside the records are not listed "
+                                         f"(at most {self._max_problems} are)", code="unlisted"))
+            self._file_unlisted = 0
+
+    def _guard_outside_records(self) -> None:
+        """Between records nothing is delivered, so a flood there (Items under NaaccrData, a stray element's
+        contents) ends the reading: a real file holds a few dozen elements and bytes outside its Patients."""
+        root = self._root
+        if root is None:
+            return
+        if len(root) > self._max_items or self._events.fed - self._settled_fed > self._max_record_bytes:
+            self._done = True
+            raise NaaccrReadError(Problem(f"NaaccrData holds more than {self._max_items} elements or "
+                                          f"{self._max_record_bytes // 2**20} MB outside any Patient; the file is not "
+                                          "read further", code="too-big"))
+
+    def _guard_record(self) -> None:
+        """After each chunk parsed: refuse the open record once it holds too much, and drop what it holds.
+
+        Counted as the chunks arrive (lxml builds a whole Patient before its end event), so a record of
+        millions of Items never gets built: its finished children are deleted as they come, and it is
+        delivered with one problem.
+        """
+        patient = self._open_patient
+        if patient is None:
+            self._guard_outside_records()
+            return
+        if self._overflow is None or self._overflow[0] is not patient:
+            tumor = self._open_tumor
+            held = self._closed_tumor_children + len(patient) + (len(tumor) if tumor is not None else 0)
+            size = self._events.fed - self._patient_fed
+            if held > self._max_items:
+                reason = (f"the record holds more than {self._max_items} elements (Items, Tumors and extensions, "
+                          "its Tumors' included)")
+            elif size > self._max_record_bytes:
+                reason = f"the record is larger than {self._max_record_bytes // 2**20} MB"
+            else:
+                return
+            self._overflow = (patient, f"{reason}; it was not read further and is rejected whole")
+        node = patient
+        while len(node):  # finished children go; the last one may still be open, so it stays
+            del node[:-1]
+            node = node[-1]
 
     # The parse loop: one call handles events until a patient is complete (or the file ends).
     _patient: Patient | None = None
@@ -368,6 +443,14 @@ class NaaccrReader:
     _open_tumor: etree._Element | None = None
     _replayed: etree._Element | None = None
     _stray_tails: list[etree._Element] | None = None
+    _overflow: tuple[etree._Element, str] | None = None
+    _patient_fed = 0
+    _settled_fed = 0
+    _closed_tumor_children = 0
+    _record_problems = 0
+    _record_unlisted = 0
+    _file_unlisted = 0
+    _repeated: set[tuple[int, str]]
     _patient_tag = _tumor_tag = "\0"
     _in_item = False
     _item_tag = "\0"
@@ -388,10 +471,14 @@ class NaaccrReader:
                 elif parent is not self._root:
                     if parent.getparent() is self._root:  # a Tumor (or stray) opening or closing in a Patient
                         self._open_tumor = element if event == "start" else None
+                        if event == "end":
+                            self._closed_tumor_children += len(element)
                 elif event == "start":
                     self._open_patient = element if element.tag == self._patient_tag else None
+                    self._patient_fed, self._closed_tumor_children = self._events.fed, 0
                 else:
                     self._open_patient = self._open_tumor = None
+                    self._settled_fed = self._events.fed
                     self._replay_root_children(element)
                     if self._pending:
                         return True
@@ -402,6 +489,7 @@ class NaaccrReader:
             if self._root is None and self._events.root is not None:
                 self._start(self._events.root)
             self._replay_finished_root_children()
+            self._list_unlisted_file_problems()
             message = syntax_message(exc)
             patient, tumor = self._open_positions()
             raise NaaccrSyntaxError(Problem(f"the file is not well-formed XML: {message}", exc.lineno, patient, tumor,
@@ -410,6 +498,7 @@ class NaaccrReader:
             self._done = True
             raise NaaccrSyntaxError(Problem(f"the file cannot be read: {exc}", code="unreadable")) from None
         self._done = True
+        self._list_unlisted_file_problems()
         return False
 
     def _open_positions(self) -> tuple[int | None, int | None]:
@@ -548,6 +637,8 @@ class NaaccrReader:
                 self._before_patients = False
                 self.patient_count += 1
                 self._patient = Patient(line=element.sourceline, index=self.patient_count)
+                self._record_problems = self._record_unlisted = 0
+                self._repeated = set()
             else:
                 assert self._patient is not None
                 self.tumor_count += 1
@@ -671,6 +762,14 @@ class NaaccrReader:
             self._text_only_whitespace(element, "Patient")
             patient, self._patient = self._patient, None
             self._stage.pop()
+            if self._overflow is not None and self._overflow[0] is element:
+                patient = Patient(line=patient.line, index=patient.index, problems=[Problem(
+                    self._overflow[1], patient.line, patient.index, code="too-big")])
+                self._overflow = None
+            elif self._record_unlisted:
+                patient.problems.append(Problem(f"{self._record_unlisted} more problems in this record are not "
+                                                f"listed (at most {self._max_problems} are)", patient.line,
+                                                patient.index, code="unlisted"))
             element.clear(keep_tail=True)
             self._release_siblings(element)
             self._pending.append(patient)
@@ -719,8 +818,7 @@ class NaaccrReader:
             return
         items = holder.items
         if naaccr_id in items:
-            self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
-                          naaccr_id=naaccr_id)
+            self._repeat(element, level, holder, naaccr_id)
             return
         items[naaccr_id] = value
         holder.item_lines[naaccr_id] = element.sourceline
@@ -728,6 +826,15 @@ class NaaccrReader:
         if num is not None and num != number:
             num = self._number(num, element, naaccr_id)
         self._defined_item(element, level, naaccr_id, item, num, value, check)
+
+    def _repeat(self, element: etree._Element, level: str, holder: Any, naaccr_id: str) -> None:
+        """A repeated item is reported at its first repeat only: a million repeats are one problem, not a million."""
+        key = (id(holder), naaccr_id)
+        if key in self._repeated:
+            return
+        self._repeated.add(key)
+        self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
+                      naaccr_id=naaccr_id)
 
     def _unread_entity(self, element: etree._Element, naaccr_id: str | None) -> bool:
         """An entity reference is never resolved (external ones could read files), so the Item's text misses it:
@@ -779,8 +886,7 @@ class NaaccrReader:
             self._plain.setdefault(item.parent, {})[naaccr_id] = (*plain_rule(item, self._check_values),
                                                                  item.naaccr_id)
         if naaccr_id in holder.items:
-            self._problem(f"item {naaccr_id} appears more than once in this {level}", element, code="duplicate",
-                          naaccr_id=naaccr_id)
+            self._repeat(element, level, holder, naaccr_id)
             return
         holder.items[naaccr_id] = value
         holder.item_lines[naaccr_id] = element.sourceline

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -17,9 +18,13 @@ RELEASE = threading.Event()
 
 
 @job_kind("test-waiting")
-def _waiting(progress) -> None:
+def _waiting(progress, release: str) -> None:
+    """Waits until the file ``release`` exists (the job runs in a process of its own, so an Event cannot reach it)."""
     progress(10, "waiting")
-    RELEASE.wait(60)
+    for _ in range(3000):
+        if Path(release).exists():
+            return
+        threading.Event().wait(0.02)
 
 
 def _running_job(user_id: int, *, heartbeat: dt.datetime) -> Job:
@@ -81,10 +86,10 @@ def test_the_job_list_fails_stopped_jobs_too_and_a_role_that_may_not_start_the_k
     assert db_session.scalar(select(Job.id).where(Job.id > stopped.id)) is None
 
 
-def test_the_runner_keeps_the_heartbeat_of_a_running_job_fresh(app):
+def test_the_runner_keeps_the_heartbeat_of_a_running_job_fresh(app, tmp_path):
     app.config["JOB_HEARTBEAT_SECONDS"] = 0.05
-    RELEASE.clear()
-    job = enqueue("test-waiting", {}, user=None)
+    release = tmp_path / "release"
+    job = enqueue("test-waiting", {"release": str(release)}, user=None)
     try:
         first = None
         for _ in range(2000):
@@ -97,5 +102,5 @@ def test_the_runner_keeps_the_heartbeat_of_a_running_job_fresh(app):
             RELEASE.wait(0.02)
         assert first is not None and beat > first, "the heartbeat did not move while the job ran"
     finally:
-        RELEASE.set()
+        release.touch()
     _wait_until_ended(job.id)
