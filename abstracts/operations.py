@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from abstracts.primaries import PrimaryDecision, PrimaryVerdict
 from registry.audit import Actor, action_part, log_event, operation
+from registry.catalogue import CatalogueItem, Requirement, catalogue, check_items
 from registry.db import db_session
 from registry.dates import parse_optional
 from registry.edits import EditFailure, records_from_orm, run_edits
@@ -52,6 +53,8 @@ PLAIN_FIELDS: dict[type, dict[str, type]] = {
     FirstCourseTreatment: {},
     FollowUpContact: {"next_follow_up_due": str},
 }
+#: The NAACCR level (catalogue ``level``) whose items each model's item dictionaries hold.
+ITEM_LEVELS: dict[type, str] = {Patient: "Patient", Tumor: "Tumor"}
 
 
 def clean(model: type, data: dict[str, Any], *, record: str | None = None,
@@ -59,7 +62,9 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None,
     """Validate ``data`` for ``model``: every field known, every value valid; blanks become None.
 
     Derived items (stage derived by the staging engine, survival time) are refused unless the
-    caller is the process that derives them (``allow_derived``).
+    caller is the process that derives them (``allow_derived``). Item dictionaries (``extra_items``,
+    ``site_specific_items``) are checked item by item against the NAACCR catalogue; items it does not
+    know (a state's user dictionary) are kept as they are.
     """
     specs = naaccr_items(model)
     plain = PLAIN_FIELDS.get(model, {})
@@ -69,6 +74,8 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None,
         if field in plain:
             if value is not None and not isinstance(value, plain[field]):
                 errors[field] = f"must be a {plain[field].__name__}"
+            elif isinstance(value, dict) and model in ITEM_LEVELS:
+                errors.update(check_items(value, level=ITEM_LEVELS[model], store=field))
             elif field == "next_follow_up_due" and value:
                 try:
                     parse_optional(value)
@@ -319,9 +326,40 @@ def _no_edit_errors(session: Session, tumor: Tumor) -> None:
                          + "; ".join(f"{f.edit_id} {f.message}" for f in errors[:5]))
 
 
-#: What must hold before an abstract may enter a state.
-ENTRY_CHECKS: dict[WorkflowState, Callable[[Session, Tumor], None]] = {
-    WorkflowState.COMPLETE: _no_edit_errors,
+def item_value(tumor: Tumor, item: CatalogueItem) -> str:
+    """A catalogued item's value for ``tumor`` ('' when blank), from its column or its item dictionary."""
+    if item.column is not None:
+        owner = {"patient": tumor.patient, "tumor": tumor, "treatment": tumor.treatment}[item.record]
+        value = getattr(owner, item.column.attribute, None) if owner is not None else None
+    elif item.level == "Patient":
+        value = (tumor.patient.extra_items or {}).get(item.naaccr_id)
+    else:
+        value = ((tumor.site_specific_items or {}).get(item.naaccr_id)
+                 or (tumor.extra_items or {}).get(item.naaccr_id))
+    return str(value).strip() if value is not None else ""
+
+
+def missing_required(tumor: Tumor) -> list[tuple[CatalogueItem, Requirement]]:
+    """The items the completion table requires for this tumor's diagnosis year and class of case that are blank.
+    Class of case 00–22 is analytic; a blank class counts as analytic (it is itself required)."""
+    year_text = (tumor.date_of_diagnosis or "")[:4]
+    year = int(year_text) if year_text.isdigit() else None
+    case = (tumor.class_of_case or "").strip()
+    analytic = not case or (case.isdigit() and int(case) <= 22)
+    return [(item, rule) for item, rule in catalogue().required(year, analytic) if not item_value(tumor, item)]
+
+
+def _required_items(session: Session, tumor: Tumor) -> None:
+    missing = missing_required(tumor)
+    if missing:
+        raise InvalidInput({item.field_name: f"{item.label} is required to complete the abstract "
+                                             f"({' and '.join(rule.required_by)})" for item, rule in missing},
+                           f"tumor {tumor.id} cannot be completed")
+
+
+#: What must hold before an abstract may enter a state, checked in order (the first refusal is reported).
+ENTRY_CHECKS: dict[WorkflowState, tuple[Callable[[Session, Tumor], None], ...]] = {
+    WorkflowState.COMPLETE: (_no_edit_errors, _required_items),
 }
 
 
@@ -337,8 +375,8 @@ def set_workflow_state(tumor_id: int, state: WorkflowState | str, *, actor: User
             raise NotAllowed(f"tumor {tumor_id} cannot go from {tumor.workflow_state.value} to {target.value}")
         if actor.role not in allowed:
             raise NotAllowed(f"a {actor.role.value} cannot move an abstract to {target.value}")
-        if target in ENTRY_CHECKS:
-            ENTRY_CHECKS[target](session, tumor)
+        for check in ENTRY_CHECKS.get(target, ()):
+            check(session, tumor)
         tumor.workflow_state = target
         tumor.workflow_comment = comment or None
         _flush(session, f"tumor {tumor_id}")
