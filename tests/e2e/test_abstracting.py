@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.completion import required_values
 from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve_instance
 
 SHOTS = ARTIFACTS / "abstracting"
@@ -60,6 +61,18 @@ def _pick(page, field, typed, wanted_code):
 def _type(page, field, value):
     page.fill(f"#{field}", value)
     page.locator(f"#{field}").dispatch_event("change")
+
+
+def _fill_required(page, year: int, dates: dict[str, str]):
+    """Type every item completing a ``year`` abstract requires that the form still leaves blank (sample values
+    from tests.completion; ``dates`` replaces the sample dates so they fit this abstract)."""
+    patient, tumor = required_values(year)
+    items = patient.pop("extra_items", {}) | tumor.pop("extra_items", {})
+    treatment = tumor.pop("treatment")
+    wanted = patient | tumor | treatment | {f"item-{item_id}": value for item_id, value in items.items()}
+    for dom_id, value in (wanted | dates).items():
+        if page.input_value(f"#{dom_id}") == "":
+            _type(page, dom_id, value)
 
 
 def _checked(page) -> int:
@@ -132,6 +145,7 @@ def test_a_registrars_day(served, browser):
     _type(page, "date_of_diagnosis", "2025-03-14")
     _wait_checked(page, checked)
     assert beside.inner_text() == ""
+    _fill_required(page, 2025, {"date_of_initial_treatment": "2025-04-01", "date_of_last_contact": "2025-05-02"})
     page.click("#save")
     page.wait_for_url(abstract_url)
     assert "Saved as in progress" in page.inner_text("main")
