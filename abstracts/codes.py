@@ -12,7 +12,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from registry.catalogue import CatalogueItem, CodeList, catalogue
+from flask import has_request_context, request
+
+from registry.catalogue import Catalogue, CatalogueItem, CodeList, catalogue
 from registry.items import ItemSpec
 from staging_tables.codes import code_lists
 
@@ -23,6 +25,18 @@ ICDO3_FILES = {"topography": STAGING_DIR / "icdo3_topography.csv",
 ITEM_SYSTEMS = {"primary_site": "topography", "histology": "morphology"}
 #: Systems named ``naaccr:<lookupId>`` are the catalogue's NAACCR lookups.
 NAACCR_PREFIX = "naaccr:"
+CATALOGUE_KEY = "registry.catalogue"
+
+
+def current_catalogue() -> Catalogue:
+    """The item catalogue, found once per request: finding the installed dictionaries reads the database, and an
+    abstract page asks for hundreds of items' code lists."""
+    if not has_request_context():
+        return catalogue()
+    found = request.environ.get(CATALOGUE_KEY)
+    if found is None:
+        found = request.environ[CATALOGUE_KEY] = catalogue()
+    return found
 
 
 @lru_cache(maxsize=None)
@@ -32,14 +46,15 @@ def icdo3(system: str) -> dict[str, str]:
 
 
 def systems() -> list[str]:
-    return sorted(ICDO3_FILES) + sorted(code_lists()) + sorted(NAACCR_PREFIX + n for n in catalogue().code_lists)
+    naaccr = sorted(NAACCR_PREFIX + name for name in current_catalogue().code_lists)
+    return sorted(ICDO3_FILES) + sorted(code_lists()) + naaccr
 
 
 def naaccr_lookup(system: str) -> CodeList | None:
     """The catalogue's NAACCR lookup a ``naaccr:<lookupId>`` system names, else None."""
     if not system.startswith(NAACCR_PREFIX):
         return None
-    return catalogue().code_lists.get(system[len(NAACCR_PREFIX):])
+    return current_catalogue().code_lists.get(system[len(NAACCR_PREFIX):])
 
 
 def codes(system: str) -> dict[str, str]:
@@ -67,7 +82,7 @@ def item_system(item: CatalogueItem) -> str | None:
         own = system_for(item.column)
         if own:
             return own
-    if item.code_list and item.code_list in catalogue().code_lists:
+    if item.code_list and item.code_list in current_catalogue().code_lists:
         return NAACCR_PREFIX + item.code_list
     return None
 

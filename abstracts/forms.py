@@ -16,9 +16,9 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from abstracts.codes import describe, item_system, system_for
+from abstracts.codes import current_catalogue, describe, item_system, system_for
 from abstracts.casefinding import SOURCES
-from registry.catalogue import SSDI_STORE, CatalogueItem, catalogue, shipped_catalogue
+from registry.catalogue import SSDI_STORE, CatalogueItem, shipped_catalogue
 from registry.dates import display_date
 from registry.items import ItemSpec, naaccr_items
 from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumor
@@ -312,7 +312,7 @@ def item_layout(patient: Patient, tumor: Tumor | None, form: Any, posted: dict[s
     names (drawn by the Stage section), retired items and items not used in the diagnosis year unless they hold
     a value. Groups holding an item completion requires, a field of the core form or an error start open; the
     rest are closed, so their fields are no tab stops until the registrar opens them."""
-    cat = catalogue()
+    cat = current_catalogue()
     year = diagnosis_year(form)
     required = {item.naaccr_id for item, _ in cat.required(year, is_analytic(form.class_of_case.data))}
     sections = []
@@ -354,5 +354,5 @@ def _field(patient: Patient, tumor: Tumor | None, form: Any, posted: dict[str, s
     error = errors.get(name, "")
     if kind == "column":
         error = "; ".join(getattr(form, name).errors or [])
-    term = describe(system, value) if value and system not in ("morphology",) else ""
+    term = describe(system, value) if value and kind != "column" else ""
     return ItemField(item, kind, name, dom_id, value, term, system, applicable, error)

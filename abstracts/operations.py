@@ -353,8 +353,7 @@ def _required_items(session: Session, tumor: Tumor) -> None:
     missing = missing_required(tumor)
     if missing:
         raise InvalidInput({item.field_name: f"{item.label} is required to complete the abstract "
-                                             f"({' and '.join(rule.required_by)})" for item, rule in missing},
-                           f"tumor {tumor.id} cannot be completed")
+                                             f"({' and '.join(rule.required_by)})" for item, rule in missing})
 
 
 #: What must hold before an abstract may enter a state, checked in order (the first refusal is reported).

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from abstracts import casefinding, primaries, tokens
-from abstracts.codes import codes, describe, lookup, morphology_term, system_for
+from abstracts.codes import codes, current_catalogue, describe, lookup, morphology_term, system_for
 from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, SPECS, STAGE_FIELDS, AbstractForm,
                              ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
                              WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
@@ -25,7 +25,7 @@ from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, valid
 from abstracts.search import likely_duplicates
 from registry.audit import log_event
 from registry.auth import roles_required
-from registry.catalogue import SECTIONS as CATALOGUE_SECTIONS, catalogue, check_items
+from registry.catalogue import SECTIONS as CATALOGUE_SECTIONS, check_items
 from registry.db import db_session
 from registry.edits import records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -171,7 +171,7 @@ LISTED_CODES = 40
 def _posted_items() -> dict[str, str]:
     """Items kept by naaccrId as the form posted them (``{'site_specific_items.her2OverallSummary': '1'}``),
     dates of catalogued date items in NAACCR form."""
-    cat = catalogue()
+    cat = current_catalogue()
     posted = {}
     for name, value in request.form.items():
         store, _, item_id = name.partition(".")
@@ -204,17 +204,18 @@ def _stores(tumor: Tumor | None, items: dict[str, str]) -> dict[str, dict[str, A
 
 def _item_problems(items: dict[str, str]) -> dict[str, str]:
     """What the catalogue refuses among the posted items kept by naaccrId (the SSDIs are the schema's to judge)."""
+    cat = current_catalogue()
     tumor = check_items({k.partition(".")[2]: v for k, v in items.items() if k.startswith("extra_items.") and v},
-                        level="Tumor")
+                        level="Tumor", cat=cat)
     patient = check_items({k.partition(".")[2]: v for k, v in items.items() if k.startswith(f"{PATIENT_STORE}.")
-                           and v}, level="Patient", store=PATIENT_STORE)
+                           and v}, level="Patient", store=PATIENT_STORE, cat=cat)
     return tumor | patient
 
 
 def _form_names(errors: dict[str, str]) -> dict[str, str]:
     """Errors of an operation under the names the form posts: a patient's ``extra_items.<id>`` is
     ``patient_items.<id>`` on the form."""
-    cat = catalogue()
+    cat = current_catalogue()
     out = {}
     for name, message in errors.items():
         store, _, item_id = name.partition(".")
@@ -226,7 +227,7 @@ def _form_names(errors: dict[str, str]) -> dict[str, str]:
 def _section_of(attribute: str) -> str:
     """The title of the abstract section a column is entered in."""
     titles = dict(CATALOGUE_SECTIONS)
-    for item in catalogue():
+    for item in current_catalogue():
         if item.column is not None and item.column.attribute == attribute:
             return titles.get(item.section, "")
     return ""
@@ -276,7 +277,7 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
         name = field.split(".")[-1]
         kind = ("item" if store == "site_specific_items" else "stage" if name in stage_fields
                 else "computed" if field == "computed" else "elsewhere")
-        item = catalogue().get(name) if store == "extra_items" else None
+        item = current_catalogue().get(name) if store == "extra_items" else None
         codes_ = [(c["code"], plain_description(c["description"])) for c in inp["codes"] if c["code"]]
         value = inp["value"] or ""
         stage["inputs"].append({
@@ -355,7 +356,7 @@ def _item_changes(changed: dict[str, list]) -> dict[str, str]:
         for item_id in sorted(set(before) | set(after)):
             if before.get(item_id) == after.get(item_id):
                 continue
-            item = catalogue().get(item_id)
+            item = current_catalogue().get(item_id)
             name = "remarks" if item_id == REMARKS_ID else f"{store}.{item_id}"
             changed[name] = [before.get(item_id), after.get(item_id)]
             labels[name] = item.label if item is not None else item_id

@@ -16,6 +16,7 @@ from registry.models import AuditEntry, Patient, Tumor, WorkflowState
 from registry.reference import install
 from staging_tables.staging.reference import installed_algorithm
 from tests.abstracting.conftest import PATIENT, TUMOR, csrf_of, form_fields
+from tests.abstracting.test_api import api  # noqa: F401 (the API client fixture)
 from tests.completion import completable
 from tests.reference import REFERENCE_DIR
 
@@ -158,7 +159,8 @@ def test_items_without_a_column_are_saved_audited_and_read_back(client, login):
     assert (again["extra_items.tumorSizeSummary"], again["extra_items.rxDateMostDefinSurg"],
             again["patient_items.addrCurrentCity"]) == ("022", "2025-02", "Testburg")
     assert 'id="term-item-maritalStatusAtDx">Married (includes common law)</span>' in page
-    changes = [e.changes for e in db_session.scalars(select(AuditEntry).where(AuditEntry.action.like("save_abstract%")))]
+    saves = select(AuditEntry).where(AuditEntry.action.like("save_abstract%"))
+    changes = [entry.changes for entry in db_session.scalars(saves)]
     assert any(c.get("extra_items", [{}, {}])[1].get("maritalStatusAtDx") == "2" for c in changes if c)
     assert any((c.get("extra_items") or [None, {}])[1] == {"addrCurrentCity": "Testburg"} for c in changes if c)
     # a blank removes the item
@@ -207,7 +209,7 @@ def test_every_write_path_checks_item_dictionaries_with_the_catalogue(app):
     assert db_session.get(Tumor, tumor.id).extra_items["stateRegistryItem1"] == "X1"
 
 
-def test_completion_is_refused_naming_each_missing_item_and_who_requires_it(client, login, make_user):
+def test_completion_is_refused_naming_each_missing_item_and_who_requires_it(client, login, make_user, api):
     patient = ops.create_patient(PATIENT, actor=SYSTEM)
     tumor = ops.create_tumor(patient.id, TUMOR, actor=SYSTEM)
     with pytest.raises(InvalidInput) as refused:
@@ -220,6 +222,11 @@ def test_completion_is_refused_naming_each_missing_item_and_who_requires_it(clie
     assert "grade" not in errors  # Grade [440] is required for diagnoses before 2018 only
     db_session.expire_all()
     assert db_session.get(Tumor, tumor.id).workflow_state is WorkflowState.IN_PROGRESS
+    registrar = api("registrar")
+    version = registrar("GET", f"/tumors/{tumor.id}").get_json()["version"]
+    through_api = registrar("POST", f"/tumors/{tumor.id}/workflow", json={"state": "complete", "version": version})
+    assert through_api.status_code == 422
+    assert "Reporting Facility [540]" in through_api.get_json()["error"]["fields"]["extra_items.reportingFacility"]
     login("registrar")
     url = f"/patients/{patient.id}/tumors/{tumor.id}"
     page = client.get(url).get_data(as_text=True)

@@ -188,3 +188,29 @@ def test_two_tabs_saving_the_same_abstract(served, browser):
     first.reload()
     assert first.input_value("#remarks") == "Saved in the first tab."
     context.close()
+
+
+def test_the_full_abstract_stays_keyboard_fast(served, browser):
+    """Closed groups keep their fields out of the tab order until opened from the keyboard; text items count."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    _sign_in(page, served, "reg")
+    page.goto(served + "/queue/in_progress")
+    page.locator("table tbody tr td a").first.click()
+    overrides = page.locator("details.item-group", has_text="Edit overrides")
+    assert overrides.get_attribute("open") is None
+    first = overrides.locator("input").first
+    assert not first.is_visible()
+    overrides.locator("summary").focus()
+    page.keyboard.press("Enter")
+    assert overrides.get_attribute("open") is not None and first.is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == first.get_attribute("id")
+    page.fill("#item-textDxProcPath", "Core biopsy.")
+    assert page.inner_text("#count-item-textDxProcPath") == "12 / 4000 characters"
+    marital = page.locator("#item-maritalStatusAtDx")
+    assert marital.get_attribute("data-picker") == "naaccr:maritalStatusAtDx" and not marital.is_visible()
+    page.locator("details.item-group", has=marital).locator("summary").click()
+    _pick(page, "item-maritalStatusAtDx", "married", "2")
+    assert page.inner_text("#term-item-maritalStatusAtDx") == "Married (includes common law)"
+    _shot(page, "08-full-abstract-groups")
+    page.close()
