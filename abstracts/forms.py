@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from abstracts.codes import current_catalogue, describe, item_system, system_for
 from abstracts.casefinding import SOURCES
+from abstracts.operations import is_analytic
 from registry.catalogue import SSDI_STORE, CatalogueItem, shipped_catalogue
 from registry.dates import display_date
 from registry.items import ItemSpec, naaccr_items
@@ -279,12 +280,6 @@ def diagnosis_year(form: Any) -> int | None:
     return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else None
 
 
-def is_analytic(class_of_case: str | None) -> bool:
-    """Class of case 00–22 is analytic; a blank class counts as analytic so nothing required is left out."""
-    value = (class_of_case or "").strip()
-    return not value or (value.isdigit() and int(value) <= 22)
-
-
 def item_name(item: CatalogueItem) -> str:
     """The name an item kept by naaccrId is posted under."""
     return f"{ITEM_PREFIX[item.level]}.{item.naaccr_id}"
@@ -324,7 +319,7 @@ def item_layout(patient: Patient, tumor: Tumor | None, form: Any, posted: dict[s
                                           item.column.attribute in skip)) if f is not None]
             if not fields:
                 continue
-            core = any(f.kind in ("column", "remarks") for f in fields) and not group.startswith("Retired")
+            core = any(f.kind in ("column", "remarks") and not f.item.retired for f in fields)
             opened = core or any(f.item.naaccr_id in required or f.error for f in fields)
             shown.append(GroupView(f"grp-{key}-{index}", group, opened, fields))
         sections.append(SectionView(key, title, shown))
@@ -346,7 +341,7 @@ def _field(patient: Patient, tumor: Tumor | None, form: Any, posted: dict[str, s
     else:
         kind, name = "item", item_name(item)
         value = posted[name] if name in posted else stored_item(patient, tumor, item)
-        value = display_date(value) if item.data_type == "date" and name not in posted else value
+        value = display_date(value) if item.data_type == "date" else value
     applicable = item.applies(year)
     if not value and (item.retired or not applicable):
         return None

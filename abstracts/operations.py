@@ -339,17 +339,22 @@ def item_value(tumor: Tumor, item: CatalogueItem) -> str:
     return str(value).strip() if value is not None else ""
 
 
+def is_analytic(class_of_case: str | None) -> bool:
+    """Class of case 00–22 is analytic; a blank class counts as analytic, so nothing required is left out."""
+    case = (class_of_case or "").strip()
+    return not case or (case.isdigit() and int(case) <= 22)
+
+
 def missing_required(tumor: Tumor) -> list[tuple[CatalogueItem, Requirement]]:
-    """The items the completion table requires for this tumor's diagnosis year and class of case that are blank.
-    Class of case 00–22 is analytic; a blank class counts as analytic (it is itself required)."""
+    """The items the completion table requires for this tumor's diagnosis year and class of case that are blank."""
     year_text = (tumor.date_of_diagnosis or "")[:4]
     year = int(year_text) if year_text.isdigit() else None
-    case = (tumor.class_of_case or "").strip()
-    analytic = not case or (case.isdigit() and int(case) <= 22)
-    return [(item, rule) for item, rule in catalogue().required(year, analytic) if not item_value(tumor, item)]
+    return [(item, rule) for item, rule in catalogue().required(year, is_analytic(tumor.class_of_case))
+            if not item_value(tumor, item)]
 
 
 def _required_items(session: Session, tumor: Tumor) -> None:
+    """Completion needs every item the CoC STORE / NPCR lists ask for; each missing one is named with its list."""
     missing = missing_required(tumor)
     if missing:
         raise InvalidInput({item.field_name: f"{item.label} is required to complete the abstract "

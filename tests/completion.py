@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from abstracts.operations import is_analytic
 from registry.catalogue import catalogue
 
 #: One plausible (obviously fake) value per required item, by naaccrId.
@@ -53,7 +54,7 @@ def completable(patient: dict[str, Any], tumor: dict[str, Any], year: int | None
     (what they give wins)."""
     year = year or int(tumor["date_of_diagnosis"][:4])
     case = tumor.get("class_of_case") or ""
-    need_patient, need_tumor = required_values(year, not case or int(case) <= 22)
+    need_patient, need_tumor = required_values(year, is_analytic(case))
     out_patient = need_patient | patient
     out_patient["extra_items"] = need_patient.get("extra_items", {}) | (patient.get("extra_items") or {})
     out_tumor = need_tumor | tumor
