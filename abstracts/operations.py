@@ -57,14 +57,15 @@ PLAIN_FIELDS: dict[type, dict[str, type]] = {
 ITEM_LEVELS: dict[type, str] = {Patient: "Patient", Tumor: "Tumor"}
 
 
-def clean(model: type, data: dict[str, Any], *, record: str | None = None,
-          allow_derived: bool = False) -> dict[str, Any]:
+def clean(model: type, data: dict[str, Any], *, record: str | None = None, allow_derived: bool = False,
+          stored: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Validate ``data`` for ``model``: every field known, every value valid; blanks become None.
 
     Derived items (stage derived by the staging engine, survival time) are refused unless the
     caller is the process that derives them (``allow_derived``). Item dictionaries (``extra_items``,
     ``site_specific_items``) are checked item by item against the NAACCR catalogue; items it does not
-    know (a state's user dictionary) are kept as they are.
+    know (a state's user dictionary) are kept as they are, and so are the values ``stored`` (the record's
+    dictionaries now, see :func:`stored_items`) already holds: what was imported is not asked again.
     """
     specs = naaccr_items(model)
     plain = PLAIN_FIELDS.get(model, {})
@@ -75,7 +76,9 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None,
             if value is not None and not isinstance(value, plain[field]):
                 errors[field] = f"must be a {plain[field].__name__}"
             elif isinstance(value, dict) and model in ITEM_LEVELS:
-                errors.update(check_items(value, level=ITEM_LEVELS[model], store=field))
+                before = (stored or {}).get(field) or {}
+                changed = {k: v for k, v in value.items() if k not in before or before[k] != v}
+                errors.update(check_items(changed, level=ITEM_LEVELS[model], store=field))
             elif field == "next_follow_up_due" and value:
                 try:
                     parse_optional(value)
@@ -104,6 +107,14 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None,
     if errors:
         raise InvalidInput(errors, record)
     return cleaned
+
+
+def stored_items(model: type, ident: int | None) -> dict[str, dict[str, Any]]:
+    """The item dictionaries a patient or tumor holds now (for :func:`clean`); none for a new or unknown one."""
+    obj = db_session.get(model, ident) if ident is not None and model in ITEM_LEVELS else None
+    if obj is None:
+        return {}
+    return {field: dict(getattr(obj, field) or {}) for field in PLAIN_FIELDS[model]}
 
 
 def _get(session: Session, model: type, ident: int) -> Any:
@@ -161,7 +172,7 @@ def create_patient(data: dict[str, Any], *, actor: Actor | User) -> Patient:
 
 def update_patient(patient_id: int, changes: dict[str, Any], *, actor: Actor | User,
                    expected_version: int | None = None) -> Patient:
-    values = clean(Patient, changes)
+    values = clean(Patient, changes, stored=stored_items(Patient, patient_id))
     with operation(actor, "update_patient") as session:
         patient = _get(session, Patient, patient_id)
         _check_version(patient, expected_version)
@@ -196,7 +207,7 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
     """Change abstract fields (and ``changes['treatment']``); refused if the version moved on."""
     changes = dict(changes)
     treatment = clean(FirstCourseTreatment, changes.pop("treatment", None) or {}, record="treatment")
-    values = clean(Tumor, changes)
+    values = clean(Tumor, changes, stored=stored_items(Tumor, tumor_id))
     with operation(actor, "update_tumor") as session:
         tumor = _get(session, Tumor, tumor_id)
         _check_version(tumor, expected_version)
@@ -456,10 +467,10 @@ def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[s
     tumor_changes = dict(tumor_changes)
     errors: dict[str, str] = {}
     cleaned = []
-    for model, data, record in ((Patient, patient_changes, None), (Tumor, tumor_changes, None),
-                                (FirstCourseTreatment, tumor_changes.pop("treatment", None) or {}, None)):
+    for model, data, ident in ((Patient, patient_changes, patient_id), (Tumor, tumor_changes, tumor_id),
+                               (FirstCourseTreatment, tumor_changes.pop("treatment", None) or {}, None)):
         try:
-            cleaned.append(clean(model, data, record=record))
+            cleaned.append(clean(model, data, stored=stored_items(model, ident)))
         except InvalidInput as exc:
             errors.update(exc.errors)
             cleaned.append({})

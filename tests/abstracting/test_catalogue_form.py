@@ -4,7 +4,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from abstracts import operations as ops
 from abstracts.forms import FIELD_RECORD, STAGE_FIELDS, item_name
@@ -203,10 +203,16 @@ def test_every_write_path_checks_item_dictionaries_with_the_catalogue(app):
     with pytest.raises(InvalidInput) as wrong_level:
         ops.update_patient(patient.id, {"extra_items": {"tumorSizeSummary": "010"}}, actor=SYSTEM)
     assert "is a Tumor item" in wrong_level.value.errors["extra_items.tumorSizeSummary"]
-    # an item of a state's user dictionary is kept as it is
+    # an item of a state's user dictionary is kept as it is, and a stored value is not asked again
     ops.update_tumor(tumor.id, {"extra_items": dict(tumor.extra_items, stateRegistryItem1="X1")}, actor=SYSTEM)
+    db_session.execute(update(Tumor).where(Tumor.id == tumor.id).values(
+        extra_items=dict(tumor.extra_items, stateRegistryItem1="X1", maritalStatusAtDx="7")))
+    db_session.commit()
+    ops.update_tumor(tumor.id, {"extra_items": dict(tumor.extra_items, stateRegistryItem1="X1",
+                                                    maritalStatusAtDx="7", tumorSizeSummary="030")}, actor=SYSTEM)
     db_session.expire_all()
     assert db_session.get(Tumor, tumor.id).extra_items["stateRegistryItem1"] == "X1"
+    assert db_session.get(Tumor, tumor.id).extra_items["tumorSizeSummary"] == "030"
 
 
 def test_completion_is_refused_naming_each_missing_item_and_who_requires_it(client, login, make_user, api):
