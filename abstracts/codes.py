@@ -1,8 +1,9 @@
 """Code look-up for pickers and the API: every code list we store, plus ICD-O-3 topography and morphology.
 
-A *system* is a code list name from ``staging_tables/code_lists.csv`` or ``topography`` /
-``morphology`` (our ICD-O-3 tables ``staging_tables/icdo3_*.csv``). Each form field knows its
-system from the item metadata, so no field is named by hand.
+A *system* is a code list name from ``staging_tables/code_lists.csv``, ``topography`` /
+``morphology`` (our ICD-O-3 tables ``staging_tables/icdo3_*.csv``), or ``naaccr:<lookupId>`` for a
+NAACCR lookup of the item catalogue (:mod:`registry.catalogue`). Each form field knows its system
+from the item metadata, so no field is named by hand.
 """
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from flask import has_request_context, request
+
+from registry.catalogue import Catalogue, CatalogueItem, CodeList, catalogue
 from registry.items import ItemSpec
 from staging_tables.codes import code_lists
 
@@ -19,6 +23,20 @@ ICDO3_FILES = {"topography": STAGING_DIR / "icdo3_topography.csv",
                "morphology": STAGING_DIR / "icdo3_morphology.csv"}
 #: Items whose codes come from an ICD-O-3 table rather than a code list.
 ITEM_SYSTEMS = {"primary_site": "topography", "histology": "morphology"}
+#: Systems named ``naaccr:<lookupId>`` are the catalogue's NAACCR lookups.
+NAACCR_PREFIX = "naaccr:"
+CATALOGUE_KEY = "registry.catalogue"
+
+
+def current_catalogue() -> Catalogue:
+    """The item catalogue, found once per request: finding the installed dictionaries reads the database, and an
+    abstract page asks for hundreds of items' code lists."""
+    if not has_request_context():
+        return catalogue()
+    found = request.environ.get(CATALOGUE_KEY)
+    if found is None:
+        found = request.environ[CATALOGUE_KEY] = catalogue()
+    return found
 
 
 @lru_cache(maxsize=None)
@@ -28,15 +46,26 @@ def icdo3(system: str) -> dict[str, str]:
 
 
 def systems() -> list[str]:
-    return sorted(ICDO3_FILES) + sorted(code_lists())
+    naaccr = sorted(NAACCR_PREFIX + name for name in current_catalogue().code_lists)
+    return sorted(ICDO3_FILES) + sorted(code_lists()) + naaccr
+
+
+def naaccr_lookup(system: str) -> CodeList | None:
+    """The catalogue's NAACCR lookup a ``naaccr:<lookupId>`` system names, else None."""
+    if not system.startswith(NAACCR_PREFIX):
+        return None
+    return current_catalogue().code_lists.get(system[len(NAACCR_PREFIX):])
 
 
 def codes(system: str) -> dict[str, str]:
-    """``{code: term}`` of one system; KeyError names an unknown system."""
+    """``{code: term}`` of one system (a NAACCR lookup's ranges as ``002-988``); KeyError names an unknown system."""
     if system in ICDO3_FILES:
         return icdo3(system)
     if system in code_lists():
         return code_lists()[system]
+    lookup_list = naaccr_lookup(system)
+    if lookup_list is not None:
+        return dict(lookup_list.entries())
     raise KeyError(f"no code system named '{system}'")
 
 
@@ -47,28 +76,61 @@ def system_for(spec: ItemSpec) -> str | None:
     return spec.code_list if spec.kind == "code" else None
 
 
+def item_system(item: CatalogueItem) -> str | None:
+    """The picker system of a catalogued item: its column's own list where it has one, else its NAACCR lookup."""
+    if item.column is not None:
+        own = system_for(item.column)
+        if own:
+            return own
+    if item.code_list and item.code_list in current_catalogue().code_lists:
+        return NAACCR_PREFIX + item.code_list
+    return None
+
+
 def _plain_code(text: str) -> str:
     return re.sub(r"[.\s]", "", text).upper()
 
 
-def lookup(system: str, query: str = "", limit: int = 20) -> list[dict[str, str]]:
+def lookup(system: str, query: str = "", limit: int = 20) -> list[dict[str, object]]:
     """Codes whose code starts with ``query`` (dots ignored: C50.9 = C509), then those whose term holds
     every word of ``query``; in code order within each group."""
     table = codes(system)
+    ranges = _ranges(system)
     query = (query or "").strip()
     if not query:
-        return [{"code": c, "term": t} for c, t in list(table.items())[:limit]]
+        return [_entry(c, table[c], ranges) for c in list(table)[:limit]]
     plain = _plain_code(query)
     by_code = [c for c in table if _plain_code(c).startswith(plain) or _plain_code(c).replace("/", "").startswith(plain)]
+    by_code += [c for c in ranges if c not in by_code and _in_range(c, query)]
     words = [w for w in re.split(r"\W+", query.lower()) if w]
     by_term = [c for c, t in table.items() if c not in by_code and words and all(w in t.lower() for w in words)]
-    return [{"code": c, "term": table[c]} for c in (by_code + by_term)[:limit]]
+    return [_entry(c, table[c], ranges) for c in (by_code + by_term)[:limit]]
+
+
+def _ranges(system: str) -> frozenset[str]:
+    """The rows of a NAACCR lookup that stand for a range of codes (``002-988``): the picker asks for the value."""
+    lookup_list = naaccr_lookup(system)
+    if lookup_list is None:
+        return frozenset()
+    return frozenset(f"{low:0{w}d}-{high:0{w}d}" for low, high, w, _ in lookup_list.ranges)
+
+
+def _in_range(row: str, query: str) -> bool:
+    low, _, high = row.partition("-")
+    return query.isdigit() and len(query) == len(low) and int(low) <= int(query) <= int(high)
+
+
+def _entry(code: str, term: str, ranges: frozenset[str]) -> dict[str, object]:
+    return {"code": code, "term": term, "range": True} if code in ranges else {"code": code, "term": term}
 
 
 def describe(system: str | None, code: str | None) -> str:
     """The term of a code for display; blank when unknown."""
     if not system or not code:
         return ""
+    lookup_list = naaccr_lookup(system)
+    if lookup_list is not None:
+        return lookup_list.term(code)
     return codes(system).get(code, "")
 
 

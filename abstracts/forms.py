@@ -1,7 +1,9 @@
 """The abstract form (WTForms, CSRF) built from the NAACCR item table, in the sections registrars work in.
 
-Fields are validated by the same marshmallow schemas the API uses (:mod:`abstracts.schemas`);
-WTForms renders them and checks the CSRF token.
+Typed columns are WTForms fields, validated by the same marshmallow schemas the API uses
+(:mod:`abstracts.schemas`); every other catalogued item (:mod:`registry.catalogue`) is posted by
+naaccrId as ``extra_items.<id>`` (tumor) or ``patient_items.<id>`` (patient) and validated by the
+catalogue when saved. :func:`item_layout` arranges all of them in the catalogue's sections and groups.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from abstracts.codes import system_for
+from abstracts.codes import current_catalogue, describe, item_system, system_for
 from abstracts.casefinding import SOURCES
+from abstracts.operations import is_analytic
+from registry.catalogue import SSDI_STORE, CatalogueItem, shipped_catalogue
 from registry.dates import display_date
 from registry.items import ItemSpec, naaccr_items
 from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumor
@@ -92,7 +96,7 @@ FIELD_RECORD = {name: section.record for section in SECTIONS for name in section
 def _render_kw(spec: ItemSpec) -> dict[str, Any]:
     kw: dict[str, Any] = {"maxlength": 10 if spec.kind == "date" else spec.length, "autocomplete": "off",
                           "data-item": spec.naaccr_num}
-    system = system_for(spec)
+    system = system_for(spec) or _catalogue_system(spec)
     if system:
         kw["data-picker"] = system
         if system == "morphology":
@@ -105,10 +109,17 @@ def _render_kw(spec: ItemSpec) -> dict[str, Any]:
     return kw
 
 
+def _catalogue_system(spec: ItemSpec) -> str | None:
+    """A column without a code list of its own still gets the NAACCR lookup's picker (Cause of Death)."""
+    item = shipped_catalogue().get(spec.naaccr_id)
+    return item_system(item) if item is not None else None
+
+
 def _abstract_form() -> type[FlaskForm]:
     attrs: dict[str, Any] = {"patient_version": HiddenField(), "tumor_version": HiddenField(),
                              "remarks": TextAreaField("Remarks [2680]", validators=[Optional(), Length(max=1000)],
-                                                      render_kw={"rows": 4, "data-item": 2680})}
+                                                      render_kw={"rows": 4, "data-item": 2680, "maxlength": 1000,
+                                                                 "data-counter": "1"})}
     for section in SECTIONS:
         for name in section.fields:
             if name in SPECS:
@@ -211,3 +222,132 @@ class TokenForm(FlaskForm):
 
 
 FOLLOW_UP_SPECS = naaccr_items(FollowUpContact)
+
+
+# ----- every catalogued item, in the catalogue's sections and groups ------------------------------------------
+#: Where the form posts items kept by naaccrId, by NAACCR level.
+ITEM_PREFIX = {"Patient": "patient_items", "Tumor": "extra_items"}
+#: Text items longer than this are text areas with a character counter.
+TEXTAREA_FROM = 100
+
+
+@dataclass
+class ItemField:
+    """One catalogued item as the abstract shows it.
+
+    ``kind``: ``column`` (a WTForms field), ``remarks`` (the Remarks text area), ``item`` (an input posted by
+    naaccrId) or ``derived`` (shown, never entered)."""
+
+    item: CatalogueItem
+    kind: str
+    name: str
+    dom_id: str
+    value: str
+    term: str
+    system: str | None
+    applicable: bool
+    error: str = ""
+
+    @property
+    def textarea(self) -> bool:
+        return self.item.text_documentation or (self.item.data_type == "text" and self.item.length > TEXTAREA_FROM)
+
+    @property
+    def maxlength(self) -> int | None:
+        if self.item.data_type == "date":
+            return 10
+        return None if self.item.allow_unlimited_text else self.item.length
+
+
+@dataclass
+class GroupView:
+    key: str
+    title: str
+    open: bool
+    fields: list[ItemField]
+
+
+@dataclass
+class SectionView:
+    key: str
+    title: str
+    groups: list[GroupView]
+
+
+def diagnosis_year(form: Any) -> int | None:
+    """The year of the diagnosis date in the form (what the registrar sees), None when not known yet."""
+    text = to_naaccr_date(form.date_of_diagnosis.data)
+    return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else None
+
+
+def item_name(item: CatalogueItem) -> str:
+    """The name an item kept by naaccrId is posted under."""
+    return f"{ITEM_PREFIX[item.level]}.{item.naaccr_id}"
+
+
+def stored_item(patient: Patient, tumor: Tumor | None, item: CatalogueItem) -> str:
+    """An item's stored value as text ('' when blank), wherever the catalogue says it lives."""
+    if item.column is not None:
+        owner = {"patient": patient, "tumor": tumor,
+                 "treatment": tumor.treatment if tumor is not None else None}[item.record]
+        value = getattr(owner, item.column.attribute, None) if owner is not None else None
+    elif item.level == "Patient":
+        value = (patient.extra_items or {}).get(item.naaccr_id)
+    else:
+        store = SSDI_STORE if item.store == SSDI_STORE else "extra_items"
+        value = (getattr(tumor, store) or {}).get(item.naaccr_id) if tumor is not None else None
+    return "" if value is None else str(value)
+
+
+def item_layout(patient: Patient, tumor: Tumor | None, form: Any, posted: dict[str, str], *,
+                skip: set[str], errors: dict[str, str]) -> list[SectionView]:
+    """Every catalogued item the abstract shows, by section and group.
+
+    Left out: the site-specific data items (the Stage section lists the schema's own), the columns ``skip``
+    names (drawn by the Stage section), retired items and items not used in the diagnosis year unless they hold
+    a value. Groups holding an item completion requires, a field of the core form or an error start open; the
+    rest are closed, so their fields are no tab stops until the registrar opens them."""
+    cat = current_catalogue()
+    year = diagnosis_year(form)
+    required = {item.naaccr_id for item, _ in cat.required(year, is_analytic(form.class_of_case.data))}
+    sections = []
+    for key, title, groups in cat.sections():
+        shown = []
+        for index, (group, items) in enumerate(groups):
+            fields = [f for f in (_field(patient, tumor, form, posted, item, year, errors) for item in items
+                                  if not (item.store == SSDI_STORE or item.column is not None and
+                                          item.column.attribute in skip)) if f is not None]
+            if not fields:
+                continue
+            core = any(f.kind in ("column", "remarks") and not f.item.retired for f in fields)
+            opened = core or any(f.item.naaccr_id in required or f.error for f in fields)
+            shown.append(GroupView(f"grp-{key}-{index}", group, opened, fields))
+        sections.append(SectionView(key, title, shown))
+    return sections
+
+
+def _field(patient: Patient, tumor: Tumor | None, form: Any, posted: dict[str, str], item: CatalogueItem,
+           year: int | None, errors: dict[str, str]) -> ItemField | None:
+    system = item_system(item)
+    if item.naaccr_id == REMARKS_ID:
+        kind, name, value = "remarks", "remarks", form.remarks.data or ""
+    elif item.column is not None and item.column.attribute in FIELD_RECORD and not item.derived:
+        kind, name = "column", item.column.attribute
+        value = getattr(form, name).data or ""
+    elif item.column is not None or item.derived:
+        kind, name = "derived", item.field_name
+        value = stored_item(patient, tumor, item)
+        value = display_date(value) if item.data_type == "date" else value
+    else:
+        kind, name = "item", item_name(item)
+        value = posted[name] if name in posted else stored_item(patient, tumor, item)
+        value = display_date(value) if item.data_type == "date" else value
+    applicable = item.applies(year)
+    if not value and (item.retired or not applicable):
+        return None
+    dom_id = name if kind in ("column", "remarks") else f"item-{item.naaccr_id}"
+    error = errors.get(name, "")
+    if kind == "column":
+        error = "; ".join(getattr(form, name).errors or [])
+    term = describe(system, value) if value and kind != "column" else ""
+    return ItemField(item, kind, name, dom_id, value, term, system, applicable, error)

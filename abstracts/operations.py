@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from abstracts.primaries import PrimaryDecision, PrimaryVerdict
 from registry.audit import Actor, action_part, log_event, operation
+from registry.catalogue import CatalogueItem, Requirement, catalogue, check_items
 from registry.db import db_session
 from registry.dates import parse_optional
 from registry.edits import EditFailure, records_from_orm, run_edits
@@ -52,14 +53,19 @@ PLAIN_FIELDS: dict[type, dict[str, type]] = {
     FirstCourseTreatment: {},
     FollowUpContact: {"next_follow_up_due": str},
 }
+#: The NAACCR level (catalogue ``level``) whose items each model's item dictionaries hold.
+ITEM_LEVELS: dict[type, str] = {Patient: "Patient", Tumor: "Tumor"}
 
 
-def clean(model: type, data: dict[str, Any], *, record: str | None = None,
-          allow_derived: bool = False) -> dict[str, Any]:
+def clean(model: type, data: dict[str, Any], *, record: str | None = None, allow_derived: bool = False,
+          stored: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Validate ``data`` for ``model``: every field known, every value valid; blanks become None.
 
     Derived items (stage derived by the staging engine, survival time) are refused unless the
-    caller is the process that derives them (``allow_derived``).
+    caller is the process that derives them (``allow_derived``). Item dictionaries (``extra_items``,
+    ``site_specific_items``) are checked item by item against the NAACCR catalogue; items it does not
+    know (a state's user dictionary) are kept as they are, and so are the values ``stored`` (the record's
+    dictionaries now, see :func:`stored_items`) already holds: what was imported is not asked again.
     """
     specs = naaccr_items(model)
     plain = PLAIN_FIELDS.get(model, {})
@@ -69,6 +75,10 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None,
         if field in plain:
             if value is not None and not isinstance(value, plain[field]):
                 errors[field] = f"must be a {plain[field].__name__}"
+            elif isinstance(value, dict) and model in ITEM_LEVELS:
+                before = (stored or {}).get(field) or {}
+                changed = {k: v for k, v in value.items() if k not in before or before[k] != v}
+                errors.update(check_items(changed, level=ITEM_LEVELS[model], store=field))
             elif field == "next_follow_up_due" and value:
                 try:
                     parse_optional(value)
@@ -97,6 +107,14 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None,
     if errors:
         raise InvalidInput(errors, record)
     return cleaned
+
+
+def stored_items(model: type, ident: int | None) -> dict[str, dict[str, Any]]:
+    """The item dictionaries a patient or tumor holds now (for :func:`clean`); none for a new or unknown one."""
+    obj = db_session.get(model, ident) if ident is not None and model in ITEM_LEVELS else None
+    if obj is None:
+        return {}
+    return {field: dict(getattr(obj, field) or {}) for field in PLAIN_FIELDS[model]}
 
 
 def _get(session: Session, model: type, ident: int) -> Any:
@@ -154,7 +172,7 @@ def create_patient(data: dict[str, Any], *, actor: Actor | User) -> Patient:
 
 def update_patient(patient_id: int, changes: dict[str, Any], *, actor: Actor | User,
                    expected_version: int | None = None) -> Patient:
-    values = clean(Patient, changes)
+    values = clean(Patient, changes, stored=stored_items(Patient, patient_id))
     with operation(actor, "update_patient") as session:
         patient = _get(session, Patient, patient_id)
         _check_version(patient, expected_version)
@@ -189,7 +207,7 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
     """Change abstract fields (and ``changes['treatment']``); refused if the version moved on."""
     changes = dict(changes)
     treatment = clean(FirstCourseTreatment, changes.pop("treatment", None) or {}, record="treatment")
-    values = clean(Tumor, changes)
+    values = clean(Tumor, changes, stored=stored_items(Tumor, tumor_id))
     with operation(actor, "update_tumor") as session:
         tumor = _get(session, Tumor, tumor_id)
         _check_version(tumor, expected_version)
@@ -319,9 +337,44 @@ def _no_edit_errors(session: Session, tumor: Tumor) -> None:
                          + "; ".join(f"{f.edit_id} {f.message}" for f in errors[:5]))
 
 
-#: What must hold before an abstract may enter a state.
-ENTRY_CHECKS: dict[WorkflowState, Callable[[Session, Tumor], None]] = {
-    WorkflowState.COMPLETE: _no_edit_errors,
+def item_value(tumor: Tumor, item: CatalogueItem) -> str:
+    """A catalogued item's value for ``tumor`` ('' when blank), from its column or its item dictionary."""
+    if item.column is not None:
+        owner = {"patient": tumor.patient, "tumor": tumor, "treatment": tumor.treatment}[item.record]
+        value = getattr(owner, item.column.attribute, None) if owner is not None else None
+    elif item.level == "Patient":
+        value = (tumor.patient.extra_items or {}).get(item.naaccr_id)
+    else:
+        value = ((tumor.site_specific_items or {}).get(item.naaccr_id)
+                 or (tumor.extra_items or {}).get(item.naaccr_id))
+    return str(value).strip() if value is not None else ""
+
+
+def is_analytic(class_of_case: str | None) -> bool:
+    """Class of case 00–22 is analytic; a blank class counts as analytic, so nothing required is left out."""
+    case = (class_of_case or "").strip()
+    return not case or (case.isdigit() and int(case) <= 22)
+
+
+def missing_required(tumor: Tumor) -> list[tuple[CatalogueItem, Requirement]]:
+    """The items the completion table requires for this tumor's diagnosis year and class of case that are blank."""
+    year_text = (tumor.date_of_diagnosis or "")[:4]
+    year = int(year_text) if year_text.isdigit() else None
+    return [(item, rule) for item, rule in catalogue().required(year, is_analytic(tumor.class_of_case))
+            if not item_value(tumor, item)]
+
+
+def _required_items(session: Session, tumor: Tumor) -> None:
+    """Completion needs every item the CoC STORE / NPCR lists ask for; each missing one is named with its list."""
+    missing = missing_required(tumor)
+    if missing:
+        raise InvalidInput({item.field_name: f"{item.label} is required to complete the abstract "
+                                             f"({' and '.join(rule.required_by)})" for item, rule in missing})
+
+
+#: What must hold before an abstract may enter a state, checked in order (the first refusal is reported).
+ENTRY_CHECKS: dict[WorkflowState, tuple[Callable[[Session, Tumor], None], ...]] = {
+    WorkflowState.COMPLETE: (_no_edit_errors, _required_items),
 }
 
 
@@ -337,8 +390,8 @@ def set_workflow_state(tumor_id: int, state: WorkflowState | str, *, actor: User
             raise NotAllowed(f"tumor {tumor_id} cannot go from {tumor.workflow_state.value} to {target.value}")
         if actor.role not in allowed:
             raise NotAllowed(f"a {actor.role.value} cannot move an abstract to {target.value}")
-        if target in ENTRY_CHECKS:
-            ENTRY_CHECKS[target](session, tumor)
+        for check in ENTRY_CHECKS.get(target, ()):
+            check(session, tumor)
         tumor.workflow_state = target
         tumor.workflow_comment = comment or None
         _flush(session, f"tumor {tumor_id}")
@@ -414,10 +467,10 @@ def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[s
     tumor_changes = dict(tumor_changes)
     errors: dict[str, str] = {}
     cleaned = []
-    for model, data, record in ((Patient, patient_changes, None), (Tumor, tumor_changes, None),
-                                (FirstCourseTreatment, tumor_changes.pop("treatment", None) or {}, None)):
+    for model, data, ident in ((Patient, patient_changes, patient_id), (Tumor, tumor_changes, tumor_id),
+                               (FirstCourseTreatment, tumor_changes.pop("treatment", None) or {}, None)):
         try:
-            cleaned.append(clean(model, data, record=record))
+            cleaned.append(clean(model, data, stored=stored_items(model, ident)))
         except InvalidInput as exc:
             errors.update(exc.errors)
             cleaned.append({})

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from abstracts import casefinding, primaries, tokens
-from abstracts.codes import codes, describe, lookup, morphology_term, system_for
-from abstracts.forms import (FIELD_RECORD, SECTIONS, SPECS, AbstractForm, ConfirmForm, FollowUpForm, NewPatientForm,
-                             NotReportableForm, SuspenseForm, TokenForm, WorkflowForm, initial_values, remarks_of,
-                             submitted_values, to_naaccr_date)
+from abstracts.codes import codes, current_catalogue, describe, lookup, morphology_term, system_for
+from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, SPECS, STAGE_FIELDS, AbstractForm,
+                             ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
+                             WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
+                             to_naaccr_date)
 from abstracts.operations import (create_patient, edit_failures, record_follow_up, record_primary_decision,
                                    save_abstract, set_workflow_state)
 from abstracts.queries import (QUEUES, PatientSearch, audit_history, count, page_of, queue_statement,
@@ -24,6 +25,7 @@ from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, valid
 from abstracts.search import likely_duplicates
 from registry.audit import log_event
 from registry.auth import roles_required
+from registry.catalogue import SECTIONS as CATALOGUE_SECTIONS, check_items
 from registry.db import db_session
 from registry.edits import records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -151,8 +153,10 @@ def _failure_dict(f: Any) -> dict[str, Any]:
 
 
 # ----- the Stage section: schema, its inputs and codes, the derived values -----------------------------------
-#: Where the form keeps stage inputs that have no column: by naaccrId, posted as ``site_specific_items.<id>``.
+#: The tumor's item stores; the form posts their items as ``<store>.<naaccrId>`` (SSDIs in the Stage section).
 ITEM_STORES = ("site_specific_items", "extra_items")
+#: Patient-level catalogued items without a column, kept in ``Patient.extra_items``.
+PATIENT_STORE = ITEM_PREFIX["Patient"]
 #: The derived items shown read-only after a save; T/N/M and stage group only when the algorithm produced them.
 DERIVED_SHOWN = (("schema_id", True), ("derived_summary_stage_2018", True), ("derived_eod_2018_t", False),
                  ("derived_eod_2018_n", False), ("derived_eod_2018_m", False),
@@ -165,21 +169,68 @@ LISTED_CODES = 40
 
 
 def _posted_items() -> dict[str, str]:
-    """Stage items kept by naaccrId as the form posted them: ``{'site_specific_items.her2OverallSummary': '1'}``."""
-    return {name: value.strip() for name, value in request.form.items()
-            if name.partition(".")[0] in ITEM_STORES and name.partition(".")[2]}
+    """Items kept by naaccrId as the form posted them (``{'site_specific_items.her2OverallSummary': '1'}``),
+    dates of catalogued date items in NAACCR form."""
+    cat = current_catalogue()
+    posted = {}
+    for name, value in request.form.items():
+        store, _, item_id = name.partition(".")
+        if (store in ITEM_STORES or store == PATIENT_STORE) and item_id:
+            item = cat.get(item_id)
+            text = value.strip()
+            posted[name] = to_naaccr_date(text) if item is not None and item.data_type == "date" else text
+    return posted
+
+
+def _apply(stored: dict[str, Any] | None, store: str, items: dict[str, str]) -> dict[str, Any]:
+    """``stored`` with the posted items of ``store`` applied: a value sets the item, a blank removes it."""
+    out = dict(stored or {})
+    for name, value in items.items():
+        prefix, _, item_id = name.partition(".")
+        if prefix != store:
+            continue
+        if value:
+            out[item_id] = value
+        else:
+            out.pop(item_id, None)
+    return out
 
 
 def _stores(tumor: Tumor | None, items: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """The tumor's SSDI and extra-item dictionaries with the posted items applied (blank removes an item)."""
-    stores = {store: dict(getattr(tumor, store) or {}) if tumor is not None else {} for store in ITEM_STORES}
-    for name, value in items.items():
+    """The tumor's SSDI and extra-item dictionaries with the posted items applied."""
+    return {store: _apply(getattr(tumor, store) if tumor is not None else None, store, items)
+            for store in ITEM_STORES}
+
+
+def _item_problems(items: dict[str, str]) -> dict[str, str]:
+    """What the catalogue refuses among the posted items kept by naaccrId (the SSDIs are the schema's to judge)."""
+    cat = current_catalogue()
+    tumor = check_items({k.partition(".")[2]: v for k, v in items.items() if k.startswith("extra_items.") and v},
+                        level="Tumor", cat=cat)
+    patient = check_items({k.partition(".")[2]: v for k, v in items.items() if k.startswith(f"{PATIENT_STORE}.")
+                           and v}, level="Patient", store=PATIENT_STORE, cat=cat)
+    return tumor | patient
+
+
+def _form_names(errors: dict[str, str]) -> dict[str, str]:
+    """Errors of an operation under the names the form posts: a patient's ``extra_items.<id>`` is
+    ``patient_items.<id>`` on the form."""
+    cat = current_catalogue()
+    out = {}
+    for name, message in errors.items():
         store, _, item_id = name.partition(".")
-        if value:
-            stores[store][item_id] = value
-        else:
-            stores[store].pop(item_id, None)
-    return stores
+        item = cat.get(item_id) if store == "extra_items" else None
+        out[f"{PATIENT_STORE}.{item_id}" if item is not None and item.level == "Patient" else name] = message
+    return out
+
+
+def _section_of(attribute: str) -> str:
+    """The title of the abstract section a column is entered in."""
+    titles = dict(CATALOGUE_SECTIONS)
+    for item in current_catalogue():
+        if item.column is not None and item.column.attribute == attribute:
+            return titles.get(item.section, "")
+    return ""
 
 
 def _draft(patient: Patient, tumor: Tumor | None, values: dict[str, dict[str, Any]],
@@ -202,7 +253,7 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
     """What the Stage section shows for the form's values: the engine's schema or question, the schema's inputs
     (where each is entered, its codes), the plain stage fields left, and the values derived at the last save."""
     section = staging.stage_section(_draft(patient, tumor, submitted_values(form), stores))
-    stage_fields = next(s.fields for s in SECTIONS if s.key == "stage")
+    stage_fields = STAGE_FIELDS
     stage: dict[str, Any] = {"status": section["status"], "message": section.get("message", ""),
                              "engine": section["status"] not in ("NO_ALGORITHM", "NOT_APPLICABLE"),
                              "install": INSTALL_EXAMPLE, "algorithm": section.get("algorithm"),
@@ -224,17 +275,19 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
         if not inp["used_for_staging"] and store != "site_specific_items":
             continue  # shown where it is entered; only staging inputs and the schema's SSDIs are listed here
         name = field.split(".")[-1]
-        kind = ("item" if store in ITEM_STORES else "stage" if name in stage_fields
+        kind = ("item" if store == "site_specific_items" else "stage" if name in stage_fields
                 else "computed" if field == "computed" else "elsewhere")
+        item = current_catalogue().get(name) if store == "extra_items" else None
         codes_ = [(c["code"], plain_description(c["description"])) for c in inp["codes"] if c["code"]]
         value = inp["value"] or ""
         stage["inputs"].append({
-            **inp, "kind": kind, "name_attr": field if kind == "item" else name, "value": value,
+            **inp, "kind": kind, "name_attr": field if kind == "item" or item is not None else name, "value": value,
+            "anchor": f"item-{name}" if item is not None else name,
             "dom_id": f"ssdi-{inp['naaccr_id']}" if kind == "item" else name,
             "select": kind == "stage" and name.startswith("schema_discriminator"),
             "term": next((d for c, d in codes_ if c == value), ""), "codes": codes_,
             "listed": codes_ if len(codes_) <= LISTED_CODES else [],
-            "section": next((s.title for s in SECTIONS if name in s.fields), ""),
+            "section": item.group if item is not None else _section_of(name),
             "problem": (f"'{value}' is not a valid code for {inp['name']} [{inp['naaccr_item']}] in schema "
                         f"{where}") if inp["valid"] is False else "",
             "picker_url": url_for("staging.codes", algorithm=f"{stage['algorithm']}-{stage['version']}",
@@ -260,11 +313,14 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
 def _stage_problems(stage: dict[str, Any], items: dict[str, str]) -> dict[str, str]:
     """{field: message} for posted stage items the chosen schema does not list or refuses, and schema codes
     refused in the Stage section's own fields (so they are named before anything is saved)."""
-    listed = {i["name_attr"]: i for i in stage["inputs"] if i["kind"] in ("item", "stage")}
+    listed = {i["name_attr"]: i for i in stage["inputs"]
+              if i["kind"] in ("item", "stage") or i["name_attr"].startswith("extra_items.")}
     where = (f"schema {stage['schema']['name']}" if stage.get("schema")
              else "the schema (none is chosen for this site and histology yet)")
     problems: dict[str, str] = {}
     for name, value in items.items():
+        if not name.startswith("site_specific_items."):
+            continue  # items of the catalogue's groups: the catalogue judges them
         inp = listed.get(name)
         if len(value) > ITEM_LENGTH:
             problems[name] = f"is longer than {ITEM_LENGTH} characters"
@@ -289,6 +345,24 @@ def _terms(form: Any) -> dict[str, str]:
     return terms
 
 
+def _item_changes(changed: dict[str, list]) -> dict[str, str]:
+    """Replace the changed item dictionaries of a conflict by one row per item (Remarks under its form field);
+    returns the labels of the rows added."""
+    labels = {}
+    for store in ("extra_items", "site_specific_items"):
+        if store not in changed:
+            continue
+        before, after = (value or {} for value in changed.pop(store))
+        for item_id in sorted(set(before) | set(after)):
+            if before.get(item_id) == after.get(item_id):
+                continue
+            item = current_catalogue().get(item_id)
+            name = "remarks" if item_id == REMARKS_ID else f"{store}.{item_id}"
+            changed[name] = [before.get(item_id), after.get(item_id)]
+            labels[name] = item.label if item is not None else item_id
+    return labels
+
+
 def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failures: list[dict[str, Any]],
                      conflict: Conflict | None = None, status: int = 200, items: dict[str, str] | None = None,
                      item_errors: dict[str, str] | None = None,
@@ -296,22 +370,25 @@ def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failur
     terms = _terms(form)
     errors = [f for f in failures if f["severity"] == "error"]
     warnings = [f for f in failures if f["severity"] == "warning"]
-    if conflict is not None and "extra_items" in conflict.changed:
-        before, after = (value or {} for value in conflict.changed.pop("extra_items"))
-        conflict.changed["remarks"] = [before.get("textRemarks"), after.get("textRemarks")]
+    labels: dict[str, str] = {**{n: s.label for n, s in SPECS.items()}, "remarks": "Remarks [2680]"}
+    if conflict is not None:
+        labels |= _item_changes(conflict.changed)
     editable = tumor is None or tumor.workflow_state is WorkflowState.IN_PROGRESS
     stage = _stage(patient, tumor, form, _stores(tumor, items or {}))
-    stage["item_errors"] = item_errors or {}
+    item_errors = item_errors or {}
+    layout = item_layout(patient, tumor, form, items or {}, skip=set(STAGE_FIELDS), errors=item_errors)
+    drawn = {f.name for section in layout for group in section.groups for f in group.fields}
+    stage["item_errors"] = {k: v for k, v in item_errors.items() if k not in drawn}
     if primary_check is None and tumor is not None:
         primary_check = {"verdicts": primaries.of_tumor(tumor), "pending": False}
-    return render_template("abstracts/abstract.html", patient=patient, tumor=tumor, form=form, sections=SECTIONS,
+    return render_template("abstracts/abstract.html", patient=patient, tumor=tumor, form=form, sections=layout,
+                           year=diagnosis_year(form), date_hint=DATE_HINT,
                            primary_check=primary_check, SINGLE=primaries.mp.SINGLE,
                            QUESTIONABLE=primaries.mp.QUESTIONABLE,
                            stage=stage, stage_url=url_for("abstracts.stage_section", patient_id=patient.id,
                                                           tumor_id=tumor.id if tumor else 0),
                            terms=terms, by_field=_by_field(failures), errors=errors, warnings=warnings,
-                           conflict=conflict, labels={**{n: s.label for n, s in SPECS.items()},
-                                                      "remarks": "Remarks [2680]"},
+                           conflict=conflict, labels=labels,
                            editable=editable, workflow_form=WorkflowForm(tumor_version=tumor.version if tumor else ""),
                            check_url=url_for("abstracts.check_abstract", patient_id=patient.id,
                                              tumor_id=tumor.id if tumor else 0)), status
@@ -344,6 +421,7 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
     errors = _validate(values)
     stage = _stage(patient, tumor, form, _stores(tumor, items))
     item_errors = {k: v for k, v in _stage_problems(stage, items).items() if k.split(".")[-1] not in errors}
+    item_errors = _item_problems(items) | item_errors
     if errors or item_errors:
         _attach_errors(form, errors)
         rest = _attach_errors(form, {k: v for k, v in item_errors.items() if k in FIELD_RECORD})
@@ -365,6 +443,10 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
             extra.pop("textRemarks", None)
     if extra != ((tumor.extra_items or {}) if tumor else {}):
         tumor_changes["extra_items"] = extra
+    patient_changes = dict(values["patient"])
+    patient_items = _apply(patient.extra_items, PATIENT_STORE, items)
+    if patient_items != (patient.extra_items or {}):
+        patient_changes["extra_items"] = patient_items
     if tumor is not None and tumor.workflow_state is not WorkflowState.IN_PROGRESS:
         flash(f"This abstract is {tumor.workflow_state.value.replace('_', ' ')}; reopen it before changing it.",
               "error")
@@ -376,7 +458,7 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
             return _render_abstract(patient, None, form, failures=[], status=stop[1], items=items,
                                     primary_check=stop[0])
     try:
-        saved = save_abstract(patient.id, tumor.id if tumor else None, values["patient"], tumor_changes,
+        saved = save_abstract(patient.id, tumor.id if tumor else None, patient_changes, tumor_changes,
                               actor=current_user, patient_version=_int(form.patient_version.data),
                               tumor_version=_int(form.tumor_version.data) if tumor else None, decision=decision)
     except Conflict as exc:
@@ -393,8 +475,9 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
         db_session.rollback()
         patient = _patient(patient_id)
         tumor = _tumor(patient, tumor_id) if tumor_id is not None else None
-        items_named = {k: v for k, v in exc.errors.items() if k.partition(".")[0] in ITEM_STORES}
-        rest = _attach_errors(form, {k: v for k, v in exc.errors.items() if k not in items_named})
+        named = _form_names(exc.errors)
+        items_named = {k: v for k, v in named.items() if k.partition(".")[0] in (*ITEM_STORES, PATIENT_STORE)}
+        rest = _attach_errors(form, {k: v for k, v in named.items() if k not in items_named})
         flash("Nothing was saved: correct the fields marked below.", "error")
         return _render_abstract(patient, tumor, form, failures=[], status=422, items=items,
                                 item_errors=items_named | rest)
@@ -481,6 +564,7 @@ def check_abstract(patient_id: int, tumor_id: int) -> Response:
     items = _posted_items()
     stage = _stage(patient, tumor, form, _stores(tumor, items))
     invalid.update({k: v for k, v in _stage_problems(stage, items).items() if k.split(".")[-1] not in invalid})
+    invalid.update(_item_problems(items))
     failures = [_failure_dict(f) for f in edits_for(patient, tumor, values, invalid)]
     return jsonify(invalid=invalid, failures=failures)
 
@@ -543,6 +627,11 @@ def workflow(patient_id: int, tumor_id: int) -> Response:
     try:
         set_workflow_state(tumor.id, target, actor=current_user, comment=comment or None,
                            expected_version=_int(form.tumor_version.data))
+    except InvalidInput as exc:
+        flash(f"Abstract not completed: {len(exc.errors)} required item(s) missing.", "error")
+        for message in exc.errors.values():
+            flash(message, "error")
+        return back
     except (NotAllowed, Conflict) as exc:
         flash(str(exc), "error")
         return back

@@ -117,6 +117,24 @@
     input.addEventListener("change", function () { input.value = tidyDate(input.value); });
   });
 
+  // --- character counters on text items (data-counter): "120 / 1000" under the box ---------------
+  function counter(box) {
+    var max = parseInt(box.getAttribute("maxlength") || "0", 10);
+    var shown = document.createElement("span");
+    shown.className = "char-counter";
+    shown.id = "count-" + box.id;
+    shown.setAttribute("aria-live", "polite");
+    box.parentNode.insertBefore(shown, box.nextSibling);
+    function update() {
+      var used = box.value.length;
+      shown.textContent = max ? used + " / " + max + " characters" : used + " characters";
+      shown.classList.toggle("full", max > 0 && used >= max);
+    }
+    box.addEventListener("input", update);
+    update();
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-counter]"), counter);
+
   // --- edits when a field is left ---------------------------------------------------------------
   if (!form || !form.dataset.checkUrl) { return; }
   function render(result) {

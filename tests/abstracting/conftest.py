@@ -4,6 +4,7 @@ import re
 import pytest
 
 from abstracts import operations as ops
+from tests.completion import completable
 
 PATIENT = {"name_last": "Hazeldemo", "name_first": "Ingrid", "date_of_birth": "19580412", "sex": "2",
            "race1": "01", "race2": "88", "race3": "88", "race4": "88", "race5": "88",
@@ -24,9 +25,11 @@ def csrf_of(page: str) -> str:
 
 @pytest.fixture
 def patient_with_tumor(app):
+    """A patient with a 2024 breast abstract holding every item completing it requires."""
     from registry.audit import SYSTEM
-    patient = ops.create_patient(PATIENT, actor=SYSTEM)
-    tumor = ops.create_tumor(patient.id, TUMOR, actor=SYSTEM)
+    patient_data, tumor_data = completable(PATIENT, TUMOR)
+    patient = ops.create_patient(patient_data, actor=SYSTEM)
+    tumor = ops.create_tumor(patient.id, tumor_data, actor=SYSTEM)
     return patient, tumor
 
 

@@ -31,7 +31,9 @@ def test_form_has_every_section_and_pickers_for_coded_fields(client, login, pati
     login("registrar")
     patient, tumor = patient_with_tumor
     _, page = _open(client, patient, tumor)
-    for section in ("Patient", "Diagnosis", "Stage", "Treatment", "Follow-up", "Remarks"):
+    for section in ("Patient demographics", "Cancer identification", "Stage and prognostic factors",
+                    "First-course treatment", "Recurrence, follow-up and death", "Text documentation",
+                    "Administrative and hospital-specific"):
         assert f"<legend>{section}</legend>" in page
     assert re.search(r'data-picker="topography"[^>]*name="primary_site"', page)
     assert re.search(r'data-picker="morphology"[^>]*name="histology"', page)

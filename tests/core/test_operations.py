@@ -8,6 +8,7 @@ from registry.audit import SYSTEM, AuditLogIsAppendOnly, Actor
 from registry.db import db_session
 from registry.errors import Conflict, InvalidInput, NotAllowed
 from registry.models import AuditEntry, Patient, Tumor, WorkflowState
+from tests.completion import completable
 
 PATIENT = {"name_last": "Alderdemo", "name_first": "Mary", "date_of_birth": "19500312", "sex": "2",
            "race1": "01", "spanish_hispanic_origin": "0", "vital_status": "1"}
@@ -115,8 +116,9 @@ def test_treatment_change_moves_the_tumor_version_and_is_audited(app):
 
 def test_workflow_moves_by_role(app, make_user):
     registrar, reviewer = make_user("registrar"), make_user("reviewer")
-    patient = ops.create_patient(PATIENT, actor=registrar)
-    tumor = ops.create_tumor(patient.id, TUMOR, actor=registrar)
+    patient_data, tumor_data = completable(PATIENT, TUMOR)
+    patient = ops.create_patient(patient_data, actor=registrar)
+    tumor = ops.create_tumor(patient.id, tumor_data, actor=registrar)
     ops.set_workflow_state(tumor.id, "complete", actor=registrar)
     with pytest.raises(NotAllowed, match="a registrar cannot move an abstract to reviewed"):
         ops.set_workflow_state(tumor.id, "reviewed", actor=registrar)

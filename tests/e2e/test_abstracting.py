@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.completion import required_values
 from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve_instance
 
 SHOTS = ARTIFACTS / "abstracting"
@@ -60,6 +61,18 @@ def _pick(page, field, typed, wanted_code):
 def _type(page, field, value):
     page.fill(f"#{field}", value)
     page.locator(f"#{field}").dispatch_event("change")
+
+
+def _fill_required(page, year: int, dates: dict[str, str]):
+    """Type every item completing a ``year`` abstract requires that the form still leaves blank (sample values
+    from tests.completion; ``dates`` replaces the sample dates so they fit this abstract)."""
+    patient, tumor = required_values(year)
+    items = patient.pop("extra_items", {}) | tumor.pop("extra_items", {})
+    treatment = tumor.pop("treatment")
+    wanted = patient | tumor | treatment | {f"item-{item_id}": value for item_id, value in items.items()}
+    for dom_id, value in (wanted | dates).items():
+        if page.input_value(f"#{dom_id}") == "":
+            _type(page, dom_id, value)
 
 
 def _checked(page) -> int:
@@ -132,6 +145,7 @@ def test_a_registrars_day(served, browser):
     _type(page, "date_of_diagnosis", "2025-03-14")
     _wait_checked(page, checked)
     assert beside.inner_text() == ""
+    _fill_required(page, 2025, {"date_of_initial_treatment": "2025-04-01", "date_of_last_contact": "2025-05-02"})
     page.click("#save")
     page.wait_for_url(abstract_url)
     assert "Saved as in progress" in page.inner_text("main")
@@ -174,3 +188,29 @@ def test_two_tabs_saving_the_same_abstract(served, browser):
     first.reload()
     assert first.input_value("#remarks") == "Saved in the first tab."
     context.close()
+
+
+def test_the_full_abstract_stays_keyboard_fast(served, browser):
+    """Closed groups keep their fields out of the tab order until opened from the keyboard; text items count."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    _sign_in(page, served, "reg")
+    page.goto(served + "/queue/in_progress")
+    page.locator("table tbody tr td a").first.click()
+    overrides = page.locator("details.item-group", has_text="Edit overrides")
+    assert overrides.get_attribute("open") is None
+    first = overrides.locator("input").first
+    assert not first.is_visible()
+    overrides.locator("summary").focus()
+    page.keyboard.press("Enter")
+    assert overrides.get_attribute("open") is not None and first.is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == first.get_attribute("id")
+    page.fill("#item-textDxProcPath", "Core biopsy.")
+    assert page.inner_text("#count-item-textDxProcPath") == "12 / 4000 characters"
+    marital = page.locator("#item-maritalStatusAtDx")
+    assert marital.get_attribute("data-picker") == "naaccr:maritalStatusAtDx" and not marital.is_visible()
+    page.locator("details.item-group", has=marital).locator("summary").click()
+    _pick(page, "item-maritalStatusAtDx", "married", "2")
+    assert page.inner_text("#term-item-maritalStatusAtDx") == "Married (includes common law)"
+    _shot(page, "08-full-abstract-groups")
+    page.close()

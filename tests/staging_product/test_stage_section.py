@@ -54,7 +54,7 @@ def test_breast_abstract_shows_the_schema_and_its_inputs_with_codes(client, logi
     picker = re.search(r'<input[^>]*id="eod_mets"[^>]*>', page).group(0)
     assert 'data-picker="schema"' in picker and "schema=breast" in picker and "key=eod_mets" in picker
     assert "<dt>050</dt><dd>Paget disease of nipple WITHOUT underlying tumor</dd>" in page
-    assert "Grade Clinical [3843]" in page and 'entered in <a href="#grade_clinical">Diagnosis</a>' in page
+    assert "Grade Clinical [3843]" in page and 'entered in <a href="#grade_clinical">Cancer identification</a>' in page
     # the schema's SSDIs, stored by naaccrId
     assert "site_specific_items.estrogenReceptorSummary" in fields and "site_specific_items.ki67" in fields
     assert "<dt>1</dt><dd>ER positive</dd>" in page
