@@ -31,6 +31,7 @@ BLUEPRINTS = [
     "reports.annual_report.views:blueprint",
     "reports.survival_views:blueprint",
     "staging_tables.staging.views:blueprint",
+    "staging_tables.surgery_views:blueprint",
     "reports.submissions_views:blueprint",
     "reports.research.views:blueprint",
     "registry.audit_views:blueprint",

@@ -58,6 +58,7 @@ RULES: dict[str, Access] = {
     "abstracts.abstract_suspense": Access(PHI, phi=True, why="start an abstract from a suspense case"),
     "abstracts.not_reportable": Access(PHI, phi=True, why="close a suspense case"),
     "abstracts.code_lookup": Access(ALL, why="code and term look-up (no patient data)"),
+    "surgery.codes": Access(ALL, why="site-specific surgery codes for a site and year (no patient data)"),
     "abstracts.account": Access(ALL, why="the user's own API tokens"),
     "abstracts.revoke_token": Access(ALL, why="revoke one's own token"),
     # follow-up
