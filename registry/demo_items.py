@@ -73,7 +73,8 @@ class ItemFiller:
         a profile's pre-2023 code; the table's own code of that class when the table lacks it), ``none`` or
         ``unknown``. Returns the two columns (the item the year does not use blank)."""
         item = item_for_year(year)
-        codes = surgery_codes(tumor["primary_site"], tumor["histology"], year, item)
+        codes = (surgery_codes(tumor["primary_site"], tumor["histology"], year, item)
+                 or surgery_codes(tumor["primary_site"], None, year, item))  # a histology newer than the edition
         chosen = self._surgery_code(codes, item, wanted, kind) if codes else None
         return {column: (chosen if naaccr_id == item else None) for naaccr_id, column in SURGERY_COLUMNS.items()}
 
@@ -225,7 +226,7 @@ class ItemFiller:
                     items[name] = "1"
         scope = treatment.get("scope_regional_lymph_node_surgery") or "0"
         involved = stage in {"3", "4"} or (stage == "7" and self._nodes_involved(tumor))
-        if heme or profile in NO_NODES_PROFILES:
+        if heme or profile in NO_NODES_PROFILES or scope == "9":
             positive, examined = "99", "99"
         elif scope in NODES_REMOVED:
             count = rng.randint(1, 4) if scope == "2" else rng.randint(1, 3) if scope == "4" else rng.randint(4, 24)

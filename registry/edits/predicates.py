@@ -156,11 +156,12 @@ def _surgery_code_not_in_table(record: dict, item: str, attribute: str) -> bool:
     if not code or year is None or not site or surgery.item_for_year(year) != item:
         return False
     histology = record.get("histology")
+    histology = histology if histology and len(histology) == 4 else None
     try:
-        return not surgery.valid_surgery_code(site, histology if histology and len(histology) == 4 else None,
-                                              year, item, code)
+        return bool(surgery.surgery_codes(site, histology, year, item)) and not surgery.valid_surgery_code(
+            site, histology, year, item, code)
     except ValueError:
-        return False
+        return False  # a site or histology the item validity edits already report
 
 
 @predicate("P008", "Surgery of primary site [1290]: code not in the site-specific surgery table", "error",
@@ -171,7 +172,7 @@ def _surgery_code_not_in_table(record: dict, item: str, attribute: str) -> bool:
            "for a diagnosis before 2023, a code of [1290] must be listed in the SEER site-specific surgery table of the "
            "tumor's site (and histology) in the coding-manual edition of its diagnosis year (reference kind "
            "surgery-tables; the shipped official editions when none is installed); 99 (death certificate only) is "
-           "accepted at every site")
+           "accepted at every site; a site and histology no table covers is not checked")
 def surgery_code_in_table(record: dict) -> bool:
     return _surgery_code_not_in_table(record, surgery.ITEM_BEFORE_2023, "surgery_of_primary_site")
 
