@@ -17,11 +17,13 @@ from functools import lru_cache
 from typing import Any
 
 from registry.demo_profiles import (ABSTRACTORS, FACILITY, FACILITY_NAME, METS_ITEMS, METS_SITES, NO_NODES_PROFILES,
-                                    NO_SIZE_PROFILES, OCCUPATIONS, PHYSICIANS, RADIATION_DOSE, RADIATION_VOLUME, SIZE_MM_BY_STAGE)
+                                    NO_SIZE_PROFILES, OCCUPATIONS, PHYSICIANS, RADIATION_DOSE, RADIATION_VOLUME,
+                                    SIZE_MM_BY_STAGE)
 from staging_tables.surgery import (ITEM_FROM_2023, PERFORMED, SurgeryCode, code_meaning, item_for_year,
                                     surgery_codes)
 
-SURGERY_COLUMNS = {"rxSummSurgPrimSite": "surgery_of_primary_site", "rxSummSurgPrimSite2023": "surgery_of_primary_site_2023"}
+SURGERY_COLUMNS = {"rxSummSurgPrimSite": "surgery_of_primary_site",
+                   "rxSummSurgPrimSite2023": "surgery_of_primary_site_2023"}
 ANALYTIC = {"00", "10", "11", "12", "13", "14", "20", "21", "22"}
 TREATED_HERE = {"10", "11", "12", "13", "14", "20", "21", "22"}
 #: Regional Lymph Node Surgery scope [1292] codes that include a sentinel node biopsy, and that remove nodes.
@@ -165,11 +167,12 @@ class ItemFiller:
             "physicianFollowUp": follow[0], "npiPhysicianFollowUp": follow[1],
             "siteCodingSysCurrent": "5", "siteCodingSysOriginal": "5",
             "morphCodingSysCurrent": "7" if year < 2018 else "A" if year < 2021 else "B",
-            "icdO3ConversionFlag": "0", "cocCodingSysCurrent": "09", "cocCodingSysOriginal": "08" if year < 2018 else "09",
+            "icdO3ConversionFlag": "0", "cocCodingSysCurrent": "09",
+            "cocCodingSysOriginal": "08" if year < 2018 else "09",
             "cocAccreditedFlag": None if dco else "1" if analytic else "2", "vendorName": "DEMOFAKE",
         }
         items["morphCodingSysOriginl"] = items["morphCodingSysCurrent"]
-        if (treatment.get("date_of_surgery")):
+        if treatment.get("date_of_surgery"):
             surgeon = rng.choice(PHYSICIANS["surgeon"])
             items.update(physicianPrimarySurg=surgeon[0], npiPhysicianPrimarySurg=surgeon[1])
         if treatment.get("date_of_radiation"):
@@ -184,7 +187,8 @@ class ItemFiller:
 
     def _demographics(self, patient: dict, tumor: dict, profile: str, year: int) -> dict[str, str]:
         rng = self.rng
-        age = year - int(patient["date_of_birth"][:4]) - (tumor["date_of_diagnosis"][4:8] < patient["date_of_birth"][4:8])
+        birthday_later = tumor["date_of_diagnosis"][4:8] < patient["date_of_birth"][4:8]
+        age = year - int(patient["date_of_birth"][:4]) - birthday_later
         marital = ("1" if age < 30 and rng.random() < 0.7 else
                    rng.choice("2222245569") if age < 75 else rng.choice("2255559"))
         smoker = 0.45 if profile in {"lung", "bladder", "oral cavity and pharynx", "esophagus"} else 0.15
@@ -381,7 +385,8 @@ class ItemFiller:
                                   + ("MULTIPLE DISTANT LESIONS." if stage == "7" else "NO DISTANT DISEASE."),
             "textDxProcLabTests": f"{FAKE}: CBC AND CMP WITHIN NORMAL LIMITS.",
             "textDxProcPath": f"{FAKE} {dx}: {morphology_term.upper()}, {site_term.upper()}. "
-                              f"NODES {items.get('regionalNodesPositive', '99')}/{items.get('regionalNodesExamined', '99')}.",
+                              f"NODES {items.get('regionalNodesPositive', '99')}/"
+                              f"{items.get('regionalNodesExamined', '99')}.",
             "textStaging": f"{FAKE}: SUMMARY STAGE {stage}; SIZE {size_text}; NODES POS "
                            f"{items.get('regionalNodesPositive', '99')}; EOD {tumor.get('eod_primary_tumor') or '-'}/"
                            f"{tumor.get('eod_regional_nodes') or '-'}/{tumor.get('eod_mets') or '-'}.",

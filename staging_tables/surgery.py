@@ -8,6 +8,7 @@ diagnosis year.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import re
 from dataclasses import dataclass
@@ -173,7 +174,6 @@ class CodeMeaning:
 @lru_cache(maxsize=1)
 def code_meanings() -> tuple[CodeMeaning, ...]:
     """The rule "surgery of the primary site was performed", as data (``staging_tables/surgery_codes.csv``)."""
-    import csv
     rows = []
     with MEANINGS_FILE.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -197,7 +197,8 @@ def _meaning(naaccr_id: str, code: str) -> str | None:
 
 def surgery_performed(code_1290: str | None, code_1291: str | None) -> bool:
     """Whether surgery of the primary site was done, by either item (the rule of ``surgery_codes.csv``)."""
-    return code_meaning(ITEM_BEFORE_2023, code_1290) == PERFORMED or code_meaning(ITEM_FROM_2023, code_1291) == PERFORMED
+    return (code_meaning(ITEM_BEFORE_2023, code_1290) == PERFORMED
+            or code_meaning(ITEM_FROM_2023, code_1291) == PERFORMED)
 
 
 def surgery_performed_sql(column_1290: Any, column_1291: Any) -> Any:

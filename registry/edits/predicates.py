@@ -169,8 +169,8 @@ def _surgery_code_not_in_table(record: dict, item: str, attribute: str) -> bool:
            "RX Summ--Surg Prim Site [1290] {surgery_of_primary_site} is not a code of the SEER site-specific surgery "
            "table for Primary Site [400] {primary_site} (Histologic Type [522] {histology}) diagnosed "
            "{date_of_diagnosis}", "tumor",
-           "for a diagnosis before 2023, a code of [1290] must be listed in the SEER site-specific surgery table of the "
-           "tumor's site (and histology) in the coding-manual edition of its diagnosis year (reference kind "
+           "for a diagnosis before 2023, a code of [1290] must be listed in the SEER site-specific surgery table of "
+           "the tumor's site (and histology) in the coding-manual edition of its diagnosis year (reference kind "
            "surgery-tables; the shipped official editions when none is installed); 99 (death certificate only) is "
            "accepted at every site; a site and histology no table covers is not checked")
 def surgery_code_in_table(record: dict) -> bool:

@@ -66,5 +66,5 @@ def test_the_rule_classes_every_code_of_every_official_table_as_its_label_says(y
 
 def test_performed_reads_either_item():
     assert surgery_performed("22", None) and surgery_performed(None, "A200")
-    assert not surgery_performed("00", "A000") and not surgery_performed("98", "A980") and not surgery_performed(None,
-                                                                                                                 None)
+    assert not surgery_performed("00", "A000") and not surgery_performed("98", "A980")
+    assert not surgery_performed(None, None)
