@@ -64,6 +64,8 @@ class ItemFiller:
         self.rng = random.Random(f"{seed}-items")
         self.serials: dict[int, int] = {}
         self.first_patient = first_patient
+        #: (site, histology, year) -> the table's codes and the codes by meaning, looked up once per load
+        self.tables: dict[tuple[str, str, int], tuple[list[SurgeryCode], dict[str, list[str]]]] = {}
 
     def start(self, patient_id: int) -> None:
         """A stream per patient: what the staging algorithm changes in one patient leaves the next one alone."""
@@ -75,15 +77,20 @@ class ItemFiller:
         a profile's pre-2023 code; the table's own code of that class when the table lacks it), ``none`` or
         ``unknown``. Returns the two columns (the item the year does not use blank)."""
         item = item_for_year(year)
-        codes = (surgery_codes(tumor["primary_site"], tumor["histology"], year, item)
-                 or surgery_codes(tumor["primary_site"], None, year, item))  # a histology newer than the edition
-        chosen = self._surgery_code(codes, item, wanted, kind) if codes else None
+        key = (tumor["primary_site"], tumor["histology"], year)
+        table = self.tables.get(key)
+        if table is None:
+            codes = (surgery_codes(tumor["primary_site"], tumor["histology"], year, item)
+                     or surgery_codes(tumor["primary_site"], None, year, item))  # a histology newer than the edition
+            by_meaning: dict[str, list[str]] = {}
+            for entry in codes:
+                by_meaning.setdefault(code_meaning(item, entry.code) or "", []).append(entry.code)
+            table = self.tables[key] = (codes, by_meaning)
+        chosen = self._surgery_code(table[0], table[1], item, wanted, kind) if table[0] else None
         return {column: (chosen if naaccr_id == item else None) for naaccr_id, column in SURGERY_COLUMNS.items()}
 
-    def _surgery_code(self, codes: list[SurgeryCode], item: str, wanted: str | None, kind: str) -> str | None:
-        by_meaning: dict[str, list[str]] = {}
-        for entry in codes:
-            by_meaning.setdefault(code_meaning(item, entry.code) or "", []).append(entry.code)
+    def _surgery_code(self, codes: list[SurgeryCode], by_meaning: dict[str, list[str]], item: str,
+                      wanted: str | None, kind: str) -> str | None:
         if kind == PERFORMED and by_meaning.get(PERFORMED):
             performed = by_meaning[PERFORMED]
             if wanted:
