@@ -176,8 +176,14 @@ def code_meanings() -> tuple[CodeMeaning, ...]:
     """The rule "surgery of the primary site was performed", as data (``staging_tables/surgery_codes.csv``)."""
     rows = []
     with MEANINGS_FILE.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for line, row in enumerate(csv.DictReader(handle), start=2):
             ranges = tuple((part.split("-")[0], part.split("-")[-1]) for part in row["codes"].split(";") if part)
+            if not ranges or any(len(low) != len(high) or low > high for low, high in ranges):
+                raise ValueError(f"{MEANINGS_FILE.name} line {line}: codes {row['codes']!r} must be codes or "
+                                 "equal-width ranges separated by ';'")
+            if row["performed"] not in ("Y", "N"):
+                raise ValueError(f"{MEANINGS_FILE.name} line {line}: performed must be Y or N, "
+                                 f"not {row['performed']!r}")
             rows.append(CodeMeaning(_item_id(row["naaccr_id"]), ranges, row["meaning"], row["performed"] == "Y"))
     return tuple(rows)
 
