@@ -36,6 +36,7 @@ BLUEPRINTS = [
     "reports.rates.views:blueprint",
     "reports.rates.views:api",
     "staging_tables.staging.views:blueprint",
+    "staging_tables.surgery_views:blueprint",
     "reports.submissions_views:blueprint",
     "reports.research.views:blueprint",
     "registry.audit_views:blueprint",

@@ -19,13 +19,15 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from registry.demo_profiles import (CITIES, FIRST_NAMES_F, FIRST_NAMES_M, OTHER_CAUSES, PROFILES, STREETS,
-                                    SURNAME_ENDS, SURNAME_STEMS)
+from registry.demo_profiles import (CITIES, FIRST_NAMES_F, FIRST_NAMES_M, NO_NODES_PROFILES, OTHER_CAUSES, PROFILES,
+                                    STREETS, SURNAME_ENDS, SURNAME_STEMS)
+from registry.demo_items import ItemFiller
 from registry.demo_staging import StageCoder, installed_coder
 from registry.edits.engine import site_group_test
 from registry.models import (FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, PatientNameKey,
                              Tumor, WorkflowState)
 from registry.models.abstracting import name_key_row
+from staging_tables.surgery import surgery_performed
 
 FIRST_DIAGNOSIS_YEAR = 2008
 LAST_DIAGNOSIS_YEAR = 2025
@@ -121,6 +123,7 @@ class DemoGenerator:
         self.coder = coder
         # its own stream, so the same seed gives the same registry with or without a staging algorithm
         self.stage_rng = random.Random(f"{seed}-stage")
+        self.items = ItemFiller(seed, first_ids["patient"])
 
     def _next(self, table: str) -> int:
         self.ids[table] += 1
@@ -139,6 +142,7 @@ class DemoGenerator:
         dx = self._diagnosis_date()
         birth = _add_days(dx, -age * DAYS_PER_YEAR - rng.randrange(365) + 182)
         patient_id = self._next("patient")
+        self.items.start(patient_id)
         city, county, zip3 = CITIES[rng.randrange(len(CITIES))]
         first = rng.choice(FIRST_NAMES_M if male else FIRST_NAMES_F)
         patient = {
@@ -209,7 +213,7 @@ class DemoGenerator:
             stages = [(death, stages[0][1], "9", "8000/3")]
         malignant = [s for s in stages if s[3][-1] in "23"]
         seq_malignant, seq_benign = itertools.count(1), itertools.count(61)
-        treatments, statuses_by_tumor = [], []
+        treatments, statuses_by_tumor, profiles = [], [], []
         for when, prof, stage, hist in stages:
             tumor_id = self._next("tumor")
             histology, behavior = hist.split("/")
@@ -225,8 +229,14 @@ class DemoGenerator:
                 self.coder.code(self.stage_rng, row, patient, treatment, prof.spec["grades"])
             tumors_rows.append(row)
             treatments.append(treatment)
+            profiles.append(prof.name)
             statuses_by_tumor.append((tumor_id, row["summary_stage_2018"] or stage, when))
         contacts, statuses = self._follow_up(patient_id, dx, last_contact, alive, statuses_by_tumor)
+        latest = {status["tumor_id"]: status["cancer_status"] for status in statuses}
+        patient["extra_items"] = self.items.patient_items(patient, tumors_rows)
+        for index, (row, treatment, name) in enumerate(zip(tumors_rows, treatments, profiles)):
+            row["extra_items"] = {**row["extra_items"], **self.items.tumor_items(
+                patient, row, treatment, name, index, latest.get(row["id"]))}
         return {"patient": [patient], "tumor": tumors_rows, "first_course_treatment": treatments,
                 "follow_up_contact": contacts, "follow_up_tumor_status": statuses}
 
@@ -286,10 +296,10 @@ class DemoGenerator:
         stage = tumor["summary_stage_2018"] or tumor["summary_stage_2000"]
         row: dict[str, Any] = {"tumor_id": tumor_id}
         if dco or tumor["class_of_case"] in {"32", "30", "38"}:
-            return row | {"surgery_of_primary_site": "99", "reason_for_no_surgery": "9", "chemotherapy": "99",
-                          "hormone_therapy": "99", "immunotherapy": "99", "radiation_modality": "99",
-                          "transplant_endocrine": "99", "other_therapy": "9",
-                          "scope_regional_lymph_node_surgery": "9", "surgery_other_sites": "9"}
+            return row | self.items.surgery(tumor, dx.year, None, "unknown") | {
+                "reason_for_no_surgery": "9", "chemotherapy": "99", "hormone_therapy": "99", "immunotherapy": "99",
+                "radiation_modality": "99", "transplant_endocrine": "99", "other_therapy": "9",
+                "scope_regional_lymph_node_surgery": "9", "surgery_other_sites": "9"}
         distant = stage == "7" and not prof.heme
         dates = []
 
@@ -301,14 +311,17 @@ class DemoGenerator:
             return None
 
         surgery = given("surgery", 0.3 if distant else 1.0)
-        code = rng.choice(prof.spec["surgery_codes"]) if surgery else "00"
-        row["surgery_of_primary_site"] = code
-        if surgery and dx.year >= 2023:
-            row["surgery_of_primary_site_2023"] = f"A{code}0"
+        code = rng.choice(prof.spec["surgery_codes"]) if surgery else None
+        row.update(self.items.surgery(tumor, dx.year, code, "performed" if surgery else "none"))
+        if surgery and not surgery_performed(row["surgery_of_primary_site"], row["surgery_of_primary_site_2023"]):
+            surgery = None  # the site's table has no surgery of the primary site (hematopoietic)
+            dates.pop()
         row["date_of_surgery"] = _d(surgery) if surgery else None
         row["reason_for_no_surgery"] = "0" if surgery else "1"
         row["scope_regional_lymph_node_surgery"] = (rng.choice("2345") if surgery and stage in {"1", "2", "3", "4"}
                                                     and not prof.heme else "0")
+        if prof.name in NO_NODES_PROFILES:
+            row["scope_regional_lymph_node_surgery"] = "0"
         row["surgery_other_sites"] = "0"
         radiation = given("radiation")
         row["radiation_modality"] = ("07" if prof.name in {"prostate", "cervix"} and rng.random() < 0.3 else "02") \

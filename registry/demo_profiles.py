@@ -163,7 +163,7 @@ SURNAME_STEMS = ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "
 SURNAME_ENDS = ["demo", "fake", "sample", "test", "mock", "synth"]
 STREETS = ["Test Street", "Sample Avenue", "Demo Road", "Mock Lane", "Fictional Way", "Placeholder Blvd"]
 CITIES = [("Springfield Demo", "001", "627"), ("Riverton Sample", "003", "628"), ("Lakeside Test", "005", "629"),
-          ("Hillview Mock", "007", "620"), ("Fairfield Fake", "009", "622"), ("Oakdale Synth", "011", "623"),
+          ("Hillview Mock", "017", "620"), ("Fairfield Fake", "009", "622"), ("Oakdale Synth", "011", "623"),
           ("Cedar Falls Demo", "013", "624"), ("Maple Grove Test", "015", "625")]
 
 # ----- stage coding with an installed SEER algorithm (registry/demo_staging.py) ---------------------------------
@@ -193,3 +193,49 @@ STAGE_FALLBACKS: dict[str, str] = {"0": "1", "1": "2", "2": "43", "3": "42", "4"
 #: Items a registrar codes from the resected specimen: without surgery of the primary site they get this code
 #: ("default": the schema's own default, 9 unknown for a solid tumor, 8 not applicable for a lymphoma).
 NO_RESECTION_CODES: dict[str, str] = {"gradePathological": "default", "prostatePathologicalExtension": "900"}
+
+# ----- the full abstract (registry/demo_items.py): the one demo facility, its staff and what they write ----------
+#: Reporting Facility [540] (10 characters) and its NPI [545]: one obviously fake hospital.
+FACILITY = {"reportingFacility": "0009999999", "npiReportingFacility": "1999999990",
+            "archiveFin": "0009999999", "npiArchiveFin": "1999999990"}
+FACILITY_NAME = "DEMO GENERAL HOSPITAL (FAKE)"
+#: Abstracted By [570]: the initials of the demo registrars.
+ABSTRACTORS = ["DMA", "DMB", "FKR", "TST"]
+#: Physicians: (physician number [2460 …], 8 characters, and NPI [2465 …], 10 digits), by role.
+PHYSICIANS = {
+    "managing": [("DEMO0001", "1999900011"), ("DEMO0002", "1999900029"), ("DEMO0003", "1999900037")],
+    "surgeon": [("DEMO0101", "1999901019"), ("DEMO0102", "1999901027")],
+    "radiation": [("DEMO0201", "1999902017")],
+    "medical": [("DEMO0301", "1999903015"), ("DEMO0302", "1999903023")],
+    "follow_up": [("DEMO0401", "1999904013"), ("DEMO0402", "1999904021")],
+}
+#: Usual occupation and industry: (Census 2010 occupation code, industry code, text as the chart says it).
+OCCUPATIONS = [("2310", "7860", "TEACHER", "ELEMENTARY SCHOOL"), ("3255", "8190", "REGISTERED NURSE", "HOSPITAL"),
+               ("4720", "4670", "CASHIER", "CAR DEALER"), ("5120", "6870", "BOOKKEEPER", "BANK"),
+               ("9130", "6170", "TRUCK DRIVER", "TRUCKING"), ("0350", "8270", "HEALTH SERVICES MANAGER",
+                                                                      "NURSING HOME"),
+               ("7700", "3570", "PRODUCTION SUPERVISOR", "AUTO PARTS PLANT"),
+               ("4220", "7870", "JANITOR", "COMMUNITY COLLEGE")]
+#: Tumor size [752/754/756] in mm by Summary Stage code: the span the demo draws from (T grows with stage).
+SIZE_MM_BY_STAGE = {"0": (2, 25), "1": (4, 35), "2": (20, 70), "3": (10, 50), "4": (25, 80), "7": (25, 90),
+                    "8": (5, 45)}
+#: Profiles whose tumors have no measured size (Tumor Size 999) and no nodes or mets at diagnosis to count (8).
+NO_SIZE_PROFILES = {"leukemia", "myeloma", "lymphoma"}
+#: Profiles whose sites have no regional lymph nodes (brain and meninges): nodes 99, no lymph node surgery.
+NO_NODES_PROFILES = {"brain", "meningioma"}
+#: Where distant metastases at diagnosis go, by profile (Mets at DX items [1112-1117]); others: liver, lung, bone.
+METS_SITES = {"breast": ["metsAtDxBone", "metsAtDxLiver", "metsAtDxLung", "metsAtDxBrain"],
+              "prostate": ["metsAtDxBone", "metsAtDxDistantLn"],
+              "lung": ["metsAtDxBrain", "metsAtDxBone", "metsAtDxLiver", "metsAtDxOther"],
+              "colorectal": ["metsAtDxLiver", "metsAtDxLung", "metsAtDxOther"],
+              "melanoma": ["metsAtDxLung", "metsAtDxBrain", "metsAtDxDistantLn"],
+              "pancreas": ["metsAtDxLiver", "metsAtDxOther"], "ovary": ["metsAtDxOther", "metsAtDxLiver"]}
+METS_ITEMS = ["metsAtDxBone", "metsAtDxBrain", "metsAtDxDistantLn", "metsAtDxLiver", "metsAtDxLung", "metsAtDxOther"]
+#: Phase I Radiation Primary Treatment Volume [1504] and draining nodes [1505] by profile (default 98 other, 88).
+RADIATION_VOLUME = {"breast": ("41", "04"), "prostate": ("64", "06"), "lung": ("30", "02"), "colorectal": ("54", "06"),
+                    "cervix": ("71", "06"), "uterus": ("71", "06"), "oral cavity and pharynx": ("22", "01"),
+                    "brain": ("12", "88"), "meningioma": ("13", "88"), "esophagus": ("50", "02"),
+                    "thyroid": ("26", "01"), "lymphoma": ("09", "88"), "bladder": ("60", "06")}
+#: Phase I dose: (dose per fraction cGy, number of fractions) by profile; the total is their product.
+RADIATION_DOSE = {"breast": (266, 16), "prostate": (250, 28), "lung": (200, 30), "brain": (200, 30),
+                  "oral cavity and pharynx": (200, 35), "lymphoma": (180, 17), "cervix": (180, 25)}

@@ -22,6 +22,7 @@ from staging_tables.staging.bundle import Schema
 from staging_tables.staging.derive import SaveRule, input_source, save_algorithm, stage_tumor, tumor_inputs
 from staging_tables.staging.engine import STAGED, Algorithm
 from staging_tables.staging.reference import INSTALL_HINT, algorithm_for
+from staging_tables.surgery import surgery_performed
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,9 @@ def view(tumor: dict[str, Any], patient: dict[str, Any], treatment: dict[str, An
 
 
 def resected(treatment: dict[str, Any]) -> bool:
-    """Surgery of the primary site [1290] done (codes 10-90), so the pathological items describe a specimen."""
-    code = treatment.get("surgery_of_primary_site") or "00"
-    return "10" <= code <= "90"
+    """Surgery of the primary site done ([1290] or [1291], the rule of surgery_codes.csv), so the pathological
+    items describe a specimen."""
+    return surgery_performed(treatment.get("surgery_of_primary_site"), treatment.get("surgery_of_primary_site_2023"))
 
 
 class StageCoder:

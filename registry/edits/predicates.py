@@ -12,7 +12,7 @@ from typing import Any
 
 from registry import sequence_numbers
 from registry.edits.engine import cached_date
-from staging_tables import multiple_primaries
+from staging_tables import multiple_primaries, surgery
 from staging_tables.multiple_primaries.reference import installed_hematopoietic
 
 PREDICATES: list[dict[str, Any]] = []
@@ -145,3 +145,45 @@ def site_histology_listed(record: dict) -> bool:
            "(tumors diagnosed the same day may be in either order; 98 is kept)")
 def sequence_numbers_follow_the_rules(patient: dict, tumors: list[dict]) -> Iterable[int | None]:
     yield from dict.fromkeys(index for index, *_ in sequence_numbers.disagreements(tumors))
+
+
+def _surgery_code_not_in_table(record: dict, item: str, attribute: str) -> bool:
+    """A present code of ``item`` that the site-specific table of the tumor's site and year does not list; a code
+    of the item the year does not use is left to E124/E125, a missing or invalid site or date to other edits."""
+    code = record.get(attribute)
+    year = record.get("year_of_diagnosis")
+    site = record.get("primary_site")
+    if not code or year is None or not site or surgery.item_for_year(year) != item:
+        return False
+    histology = record.get("histology")
+    histology = histology if histology and len(histology) == 4 else None
+    try:
+        return bool(surgery.surgery_codes(site, histology, year, item)) and not surgery.valid_surgery_code(
+            site, histology, year, item, code)
+    except ValueError:
+        return False  # a site or histology the item validity edits already report
+
+
+@predicate("P008", "Surgery of primary site [1290]: code not in the site-specific surgery table", "error",
+           ("surgery_of_primary_site", "primary_site", "histology", "date_of_diagnosis"),
+           "RX Summ--Surg Prim Site [1290] {surgery_of_primary_site} is not a code of the SEER site-specific surgery "
+           "table for Primary Site [400] {primary_site} (Histologic Type [522] {histology}) diagnosed "
+           "{date_of_diagnosis}", "tumor",
+           "for a diagnosis before 2023, a code of [1290] must be listed in the SEER site-specific surgery table of "
+           "the tumor's site (and histology) in the coding-manual edition of its diagnosis year (reference kind "
+           "surgery-tables; the shipped official editions when none is installed); 99 (death certificate only) is "
+           "accepted at every site; a site and histology no table covers is not checked")
+def surgery_code_in_table(record: dict) -> bool:
+    return _surgery_code_not_in_table(record, surgery.ITEM_BEFORE_2023, "surgery_of_primary_site")
+
+
+@predicate("P009", "Surgery of primary site 2023 [1291]: code not in the site-specific surgery table", "error",
+           ("surgery_of_primary_site_2023", "primary_site", "histology", "date_of_diagnosis"),
+           "RX Summ--Surg Prim Site 2023 [1291] {surgery_of_primary_site_2023} is not a code of the SEER site-specific "
+           "surgery table for Primary Site [400] {primary_site} (Histologic Type [522] {histology}) diagnosed "
+           "{date_of_diagnosis}", "tumor",
+           "for a diagnosis from 2023, a code of [1291] must be listed in the SEER site-specific surgery table of the "
+           "tumor's site (and histology) in the coding-manual edition of its diagnosis year (2024 and later breast "
+           "tables use B codes); A990/B990 (death certificate only) is accepted at every site")
+def surgery_2023_code_in_table(record: dict) -> bool:
+    return _surgery_code_not_in_table(record, surgery.ITEM_FROM_2023, "surgery_of_primary_site_2023")

@@ -257,3 +257,16 @@ class FirstCourseTreatment(Base):
                                                          label="Date 1st Crs RX--CoC [1270]")
 
     tumor: Mapped[Tumor] = relationship(back_populates="treatment")
+
+    @hybrid_property
+    def surgery_performed(self) -> bool:
+        """Surgery of the primary site by [1290] or [1291], so every report counts both items by one rule
+        (``staging_tables/surgery_codes.csv``); in a query, the same rule as SQL."""
+        from staging_tables.surgery import surgery_performed
+        return surgery_performed(self.surgery_of_primary_site, self.surgery_of_primary_site_2023)
+
+    @surgery_performed.inplace.expression
+    @classmethod
+    def _surgery_performed_sql(cls) -> ColumnElement[bool]:
+        from staging_tables.surgery import surgery_performed_sql
+        return surgery_performed_sql(cls.surgery_of_primary_site, cls.surgery_of_primary_site_2023)

@@ -334,7 +334,7 @@ def collect(scope: queries.Scope, public: bool, progress: Progress) -> dict[str,
         "counties": county_table(cases),
         "follow_up": follow, "timeliness": timely, "workflow": states, "edits": edits,
         "definitions": d, "analytic_classes": sorted(d.ANALYTIC_CLASSES),
-        "treatment_codes": {label: (column, sorted(codes)) for label, (column, codes) in d.TREATMENT_GIVEN.items()},
+        "treatment_codes": {label: d.treatment_rule(label) for label in d.TREATMENT_GIVEN},
         "site_groups": d.site_groups(), "class_terms": terms("class_of_case"),
     }
     return context

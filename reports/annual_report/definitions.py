@@ -27,9 +27,11 @@ AJCC_GROUPS = [("0", "0"), ("IV", "IV"), ("4", "IV"), ("III", "III"), ("3", "III
                ("I", "I"), ("1", "I")]
 AJCC_ORDER = ["0", "I", "II", "III", "IV", "Other"]
 
-#: First-course treatment items and the codes that mean "given".
+#: First-course treatment items and the codes that mean "given". Surgery of the primary site is the flag
+#: ``FirstCourseTreatment.surgery_performed``: [1290] or [1291] by the rule of staging_tables/surgery_codes.csv.
+SURGERY_FLAG = "surgery_performed"
 TREATMENT_GIVEN = {
-    "Surgery": ("surgery_of_primary_site", {f"{n:02d}" for n in range(10, 91)}),
+    "Surgery": (SURGERY_FLAG, {True}),
     "Radiation": ("radiation_modality", {f"{n:02d}" for n in range(1, 17)}),
     "Chemotherapy": ("chemotherapy", {"01", "02", "03"}),
     "Hormone": ("hormone_therapy", {"01"}),
@@ -37,6 +39,18 @@ TREATMENT_GIVEN = {
     "Transplant/endocrine": ("transplant_endocrine", {"10", "11", "12", "20", "30", "40"}),
     "Other": ("other_therapy", {"1", "2", "3", "6"}),
 }
+
+def treatment_rule(label: str) -> str:
+    """What the report counts as ``label`` given, for the Methods page."""
+    column, codes = TREATMENT_GIVEN[label]
+    if column == SURGERY_FLAG:
+        from staging_tables.surgery import ITEM_NUMBERS, code_meanings
+        return " or ".join(f"{row.naaccr_id} [{ITEM_NUMBERS[row.naaccr_id]}] "
+                           + ", ".join(low if low == high else f"{low}–{high}" for low, high in row.ranges)
+                           for row in code_meanings() if row.performed)
+    ordered = sorted(codes)
+    return f"{column} {ordered[0]}" + (f"–{ordered[-1]}" if len(ordered) > 1 else "")
+
 
 #: Age at diagnosis groups: (label, lowest age, highest age).
 AGE_GROUPS = [("<40", 0, 39), ("40-49", 40, 49), ("50-59", 50, 59), ("60-69", 60, 69), ("70-79", 70, 79),

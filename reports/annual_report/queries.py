@@ -77,7 +77,7 @@ def year_cases(scope: Scope) -> pd.DataFrame:
                    Tumor.ajcc_pathological_stage_group, Tumor.derived_eod_2018_stage_group,
                    Tumor.workflow_state, Tumor.abstracted_at, Patient.sex, Patient.date_of_birth,
                    Patient.county_at_dx, Patient.addr_at_dx_state,
-                   *(getattr(FirstCourseTreatment, c) for c in TREATMENT_COLUMNS))
+                   *(getattr(FirstCourseTreatment, c).label(c) for c in TREATMENT_COLUMNS))
             .join(Patient, Patient.id == Tumor.patient_id)
             .outerjoin(FirstCourseTreatment, FirstCourseTreatment.tumor_id == Tumor.id))
     frame = _frame(in_scope(stmt, scope))

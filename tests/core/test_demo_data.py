@@ -7,7 +7,10 @@ from abstracts.operations import clean
 from registry.dates import PartialDate
 from registry.demo import DemoGenerator
 from registry.demo_profiles import PROFILES
+from registry.catalogue import shipped_catalogue
+from registry.items import naaccr_items
 from registry.models import FirstCourseTreatment, FollowUpContact, FollowUpTumorStatus, Patient, Tumor
+from staging_tables.surgery import item_for_year, surgery_codes, surgery_performed, valid_surgery_code
 
 FEMALE_ONLY = ("C5", "C53", "C54", "C56")
 MALE_ONLY = ("C61", "C62")
@@ -108,7 +111,104 @@ def test_treatment_follows_stage(sample):
         for tumor, rx in zip(record["tumor"], record["first_course_treatment"]):
             if tumor["primary_site"].startswith("C50"):
                 stage = tumor["summary_stage_2018"] or tumor["summary_stage_2000"]
-                surgery[stage in {"0", "1"}].append(rx.get("surgery_of_primary_site") not in ("00", "99"))
-                if rx.get("date_of_surgery"):
-                    assert rx["surgery_of_primary_site"] not in ("00", "99")
+                done = surgery_performed(rx.get("surgery_of_primary_site"), rx.get("surgery_of_primary_site_2023"))
+                surgery[stage in {"0", "1"}].append(done)
+                assert bool(rx.get("date_of_surgery")) == done
     assert sum(surgery[True]) / len(surgery[True]) > 0.8
+
+
+def _tumors(sample):
+    for record in sample:
+        for tumor, rx in zip(record["tumor"], record["first_course_treatment"]):
+            yield record["patient"][0], tumor, rx
+
+
+def test_every_value_passes_the_item_catalogue_at_its_level(sample):
+    cat = shipped_catalogue()
+    columns = {model: {a: s.naaccr_id for a, s in naaccr_items(model).items()}
+               for model in (Patient, Tumor, FirstCourseTreatment)}
+    checked = 0
+    for record in sample:
+        parts = [(record["patient"][0], Patient, "Patient")]
+        parts += [(t, Tumor, "Tumor") for t in record["tumor"]]
+        parts += [(rx, FirstCourseTreatment, None) for rx in record["first_course_treatment"]]
+        for row, model, level in parts:
+            for attribute, naaccr_id in columns[model].items():
+                if cat.get(naaccr_id) is not None and row.get(attribute):
+                    assert cat.problem(naaccr_id, row[attribute]) is None, (attribute, row[attribute])
+            for naaccr_id, value in (row.get("extra_items") or {}).items():
+                assert cat.get(naaccr_id).level == level, naaccr_id
+                assert cat.problem(naaccr_id, value) is None, (naaccr_id, value)
+                checked += 1
+    assert checked > 100 * len(sample)
+
+
+def test_surgery_codes_are_from_the_site_table_of_the_diagnosis_year(sample):
+    for _patient, tumor, rx in _tumors(sample):
+        year = int(tumor["date_of_diagnosis"][:4])
+        item = item_for_year(year)
+        code = rx["surgery_of_primary_site_2023"] if year >= 2023 else rx["surgery_of_primary_site"]
+        other = rx["surgery_of_primary_site"] if year >= 2023 else rx["surgery_of_primary_site_2023"]
+        assert code and not other, (year, rx)
+        histology = tumor["histology"] if surgery_codes(tumor["primary_site"], tumor["histology"], year) else None
+        assert valid_surgery_code(tumor["primary_site"], histology, year, item, code), (tumor, code)
+
+
+def _size(items: dict, name: str) -> int | None:
+    value = items.get(name)
+    return int(value) if value and value not in ("999", "998", "990", "989", "000") else None
+
+
+def test_size_nodes_and_mets_agree_with_the_stage(sample):
+    sizes: dict[str, list[int]] = collections.defaultdict(list)
+    distant_with_mets = distant = 0
+    for _patient, tumor, rx in _tumors(sample):
+        items, year = tumor["extra_items"], int(tumor["date_of_diagnosis"][:4])
+        stage = tumor["summary_stage_2018"] or tumor["summary_stage_2000"]
+        if tumor["type_of_reporting_source"] == "7" or year < 2018:
+            continue
+        summary, clinical, pathologic = (_size(items, f"tumorSize{kind}") for kind in ("Summary", "Clinical",
+                                                                                        "Pathologic"))
+        assert summary == (pathologic if rx.get("date_of_surgery") and pathologic else clinical)
+        if summary is not None:
+            sizes[stage].append(summary)
+        positive, examined = items["regionalNodesPositive"], items["regionalNodesExamined"]
+        if rx.get("scope_regional_lymph_node_surgery") in ("0", None):
+            assert (positive, examined) in {("98", "00"), ("99", "99")}
+        elif examined != "99":
+            assert int(positive) <= int(examined) and int(examined) > 0
+            assert (int(positive) > 0) == (stage in {"3", "4"}) or stage == "7"
+        if tumor["primary_site"].startswith(("C50", "C44")) and items["sentinelLymphNodesExamined"] != "00":
+            assert int(items["sentinelLymphNodesExamined"]) <= int(examined)
+            assert int(items["sentinelLymphNodesPositive"]) <= int(positive)
+        mets = [items[name] for name in items if name.startswith("metsAtDx")]
+        assert len(mets) == 6
+        if set(mets) == {"8"}:  # not applicable: hematopoietic and lymphoid neoplasms only
+            assert tumor["histology"] >= "9590"
+        elif stage in {"0", "1", "2", "3", "4"}:
+            assert set(mets) == {"0"}
+        if stage == "7" and set(mets) != {"8"}:
+            distant += 1
+            distant_with_mets += "1" in mets
+    assert distant_with_mets == distant > 20
+    medians = {stage: sorted(values)[len(values) // 2] for stage, values in sizes.items() if len(values) > 20}
+    assert medians["0"] < medians["1"] < medians["2"] < medians["7"], medians
+
+
+def test_one_facility_accession_numbers_by_year_and_treatment_dates(sample):
+    accessions = set()
+    for patient, tumor, rx in _tumors(sample):
+        items = tumor["extra_items"]
+        assert items["reportingFacility"] == sample[0]["tumor"][0]["extra_items"]["reportingFacility"]
+        assert items["accessionNumberHosp"][:4] == tumor["date_of_first_contact"][:4]
+        accessions.add(items["accessionNumberHosp"])
+        assert items.get("rxDateMostDefinSurg") == rx.get("date_of_surgery")
+        systemic = [rx[name] for name in ("date_of_chemotherapy", "date_of_hormone_therapy", "date_of_immunotherapy")
+                    if rx.get(name)]
+        assert items.get("rxDateSystemic") == (min(systemic) if systemic else None)
+        if rx.get("date_of_radiation") and int(tumor["date_of_diagnosis"][:4]) >= 2018:
+            assert int(items["phase1TotalDose"]) == int(items["phase1DosePerFraction"]) * int(
+                items["phase1NumberOfFractions"])
+        if tumor["type_of_reporting_source"] != "7":
+            assert items["textDxProcPath"].startswith("DEMO (FAKE)") and items["physicianManaging"]
+    assert len(accessions) == sum(len(r["tumor"]) for r in sample)

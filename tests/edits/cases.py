@@ -39,6 +39,8 @@ _PRE2018 = {"date_of_diagnosis": "20150310", "date_of_first_contact": "20150312"
             "surgery_of_primary_site": "00", "reason_for_no_surgery": "1", "radiation_modality": "00",
             "hormone_therapy": "00", "grade_clinical": None, "grade_pathological": None,
             "summary_stage_2018": None, "summary_stage_2000": "1"}
+#: A 2025 breast tumor: [1291] from the 2024 edition's breast table (B codes), [1290] blank.
+_DX_2025 = {"date_of_diagnosis": "20250310", "date_of_first_contact": "20250312", "surgery_of_primary_site": None}
 _DX_LATE = {"date_of_diagnosis": "20260101", "date_of_first_contact": "20260102"}
 
 
@@ -151,6 +153,15 @@ CASES: dict[str, tuple[dict, dict]] = {
     "E123": ({"reason_for_no_surgery": "0"}, {"reason_for_no_surgery": "7"}),
     "E124": ({"surgery_of_primary_site_2023": "A220", "date_of_diagnosis": "20230310",
               "date_of_first_contact": "20230312"}, {"surgery_of_primary_site_2023": "A220"}),
+    "E125": ({}, {"date_of_diagnosis": "20230310", "date_of_first_contact": "20230312"}),
+    "E126": ({"surgery_of_primary_site_2023": "A000", "date_of_surgery": None},
+             {"surgery_of_primary_site_2023": "A000"}),
+    "E127": ({"surgery_of_primary_site_2023": "A200"},
+             {"surgery_of_primary_site_2023": "A200", "date_of_surgery": None}),
+    "E128": ({"surgery_of_primary_site_2023": "A000", "reason_for_no_surgery": "1"},
+             {"surgery_of_primary_site_2023": "A000"}),
+    "E129": ({"surgery_of_primary_site_2023": "B200"},
+             {"surgery_of_primary_site_2023": "B200", "reason_for_no_surgery": "7"}),
     "E130": ({"summary_stage_2018": "1"}, {"date_of_diagnosis": "2017", "date_of_first_contact": "2017"}),
     "E131": (dict(_PRE2018), {"summary_stage_2000": "1"}),
     "E132": ({"summary_stage_2018": "0", "behavior": "2"}, {"summary_stage_2018": "0"}),
@@ -214,4 +225,6 @@ CASES: dict[str, tuple[dict, dict]] = {
                                                            "date_of_diagnosis": "20220101"}},
              {"sequence_number_hospital": "01", "second": {"sequence_number_hospital": "02",
                                                            "date_of_diagnosis": "20201101"}}),
+    "P008": ({}, {"surgery_of_primary_site": "25"}),
+    "P009": (_DX_2025 | {"surgery_of_primary_site_2023": "B200"}, _DX_2025 | {"surgery_of_primary_site_2023": "A200"}),
 }

@@ -62,6 +62,7 @@ RULES: dict[str, Access] = {
     "casefinding.document": Access(PHI, phi=True, why="a pathology report's source document"),
     "casefinding.reports": Access(PHI, phi=True, why="search every pathology report received"),
     "abstracts.code_lookup": Access(ALL, why="code and term look-up (no patient data)"),
+    "surgery.codes": Access(ALL, why="site-specific surgery codes for a site and year (no patient data)"),
     "abstracts.account": Access(ALL, why="the user's own API tokens"),
     "abstracts.revoke_token": Access(ALL, why="revoke one's own token"),
     # printout
