@@ -203,8 +203,10 @@ def test_every_write_path_checks_item_dictionaries_with_the_catalogue(app):
     with pytest.raises(InvalidInput) as wrong_level:
         ops.update_patient(patient.id, {"extra_items": {"tumorSizeSummary": "010"}}, actor=SYSTEM)
     assert "is a Tumor item" in wrong_level.value.errors["extra_items.tumorSizeSummary"]
-    # an item of a state's user dictionary is kept as it is, and a stored value is not asked again
-    ops.update_tumor(tumor.id, {"extra_items": dict(tumor.extra_items, stateRegistryItem1="X1")}, actor=SYSTEM)
+    # an item no installed dictionary defines is refused (issue 21.11); one already stored is not asked again
+    with pytest.raises(InvalidInput) as unknown:
+        ops.update_tumor(tumor.id, {"extra_items": dict(tumor.extra_items, stateRegistryItem1="X1")}, actor=SYSTEM)
+    assert "not an item of the NAACCR dictionaries installed" in unknown.value.errors["extra_items.stateRegistryItem1"]
     db_session.execute(update(Tumor).where(Tumor.id == tumor.id).values(
         extra_items=dict(tumor.extra_items, stateRegistryItem1="X1", maritalStatusAtDx="7")))
     db_session.commit()
