@@ -20,7 +20,7 @@ SAMPLE: dict[str, str] = {
     "npiReportingFacility": "1234567893", "accessionNumberHosp": "202400001", "abstractedBy": "TST",
     "tumorSizeSummary": "015", "regionalNodesPositive": "00", "regionalNodesExamined": "03",
     "lymphVascularInvasion": "0", "summaryStage2018": "1", "seerSummaryStage2000": "1",
-    "rxSummSurgPrimSite": "22", "rxSummSurgPrimSite2023": "A220", "rxSummScopeRegLnSur": "2",
+    "rxSummSurgPrimSite": "22", "rxSummSurgPrimSite2023": "B200", "rxSummScopeRegLnSur": "2",
     "rxSummSurgOthRegDis": "0", "reasonForNoSurgery": "0", "phase1RadiationTreatmentModality": "00",
     "reasonForNoRadiation": "1", "rxSummChemo": "00", "rxSummHormone": "00", "rxSummBrm": "00",
     "rxSummTransplntEndocr": "00", "rxSummOther": "0", "rxSummSurgRadSeq": "0", "rxSummSystemicSurSeq": "0",
