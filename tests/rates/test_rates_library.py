@@ -19,7 +19,7 @@ REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "rate
 if not REFERENCE.exists():
     REFERENCE = Path("/work/shared/reference/rates")
 WONDER = REFERENCE / "cdc-wonder-uscs"
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="reference/rates is not present")
+assert REFERENCE.is_dir(), f"rates reference data not found at {REFERENCE}: ../shared must sit beside the clone"
 
 
 def _worked_example() -> tuple[dict[str, dict[str, str]], list[dict[str, str]]]:
