@@ -8,6 +8,7 @@ from typing import Any
 
 from abstracts.operations import is_analytic
 from registry.catalogue import catalogue
+from staging_tables.surgery import surgery_codes
 
 #: One plausible (obviously fake) value per required item, by naaccrId.
 SAMPLE: dict[str, str] = {
@@ -31,13 +32,24 @@ SAMPLE: dict[str, str] = {
 }
 
 
-def required_values(year: int | None, analytic: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(patient, tumor)`` changes that fill every item completion requires for a ``year`` diagnosis, in the
-    shape ``create_patient`` / ``create_tumor`` take (``tumor['treatment']``, item dictionaries by naaccrId)."""
+def sample_value(naaccr_id: str, year: int | None, site: str | None = None, histology: str | None = None) -> str:
+    """The :data:`SAMPLE` value, but for surgery of the primary site from 2023 a resection code of the
+    site-specific table of the tumor's year (breast is A-coded in 2023, B-coded from 2024)."""
+    if naaccr_id != "rxSummSurgPrimSite2023" or year is None:
+        return SAMPLE[naaccr_id]
+    codes = [row.code for row in surgery_codes(site or SAMPLE["primarySite"], histology or None, year)]
+    return next((code for code in ("B200", "A200") if code in codes), next(code for code in codes if code[1] == "2"))
+
+
+def required_values(year: int | None, analytic: bool = True, site: str | None = None,
+                    histology: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(patient, tumor)`` changes that fill every item completion requires for a ``year`` diagnosis (of
+    ``site``/``histology``, default those of :data:`SAMPLE`), in the shape ``create_patient`` / ``create_tumor``
+    take (``tumor['treatment']``, item dictionaries by naaccrId)."""
     patient: dict[str, Any] = {}
     tumor: dict[str, Any] = {"treatment": {}}
     for item, _ in catalogue().required(year, analytic):
-        value = SAMPLE[item.naaccr_id]
+        value = sample_value(item.naaccr_id, year, site, histology)
         if item.column is not None:
             target = {"patient": patient, "tumor": tumor, "treatment": tumor["treatment"]}[item.record]
             target[item.column.attribute] = value
@@ -54,7 +66,8 @@ def completable(patient: dict[str, Any], tumor: dict[str, Any], year: int | None
     (what they give wins)."""
     year = year or int(tumor["date_of_diagnosis"][:4])
     case = tumor.get("class_of_case") or ""
-    need_patient, need_tumor = required_values(year, is_analytic(case))
+    need_patient, need_tumor = required_values(year, is_analytic(case), tumor.get("primary_site"),
+                                               tumor.get("histology"))
     out_patient = need_patient | patient
     out_patient["extra_items"] = need_patient.get("extra_items", {}) | (patient.get("extra_items") or {})
     out_tumor = need_tumor | tumor
@@ -77,8 +90,9 @@ def fill_required(tumor_id: int) -> None:
     tumor = db_session.get(Tumor, tumor_id)
     patient: dict[str, Any] = {}
     changes: dict[str, Any] = {"treatment": {}}
+    year = int(tumor.date_of_diagnosis[:4]) if (tumor.date_of_diagnosis or "")[:4].isdigit() else None
     for item, _ in ops.missing_required(tumor):
-        value = SAMPLE[item.naaccr_id]
+        value = sample_value(item.naaccr_id, year, tumor.primary_site, tumor.histology)
         if item.column is not None:
             target = {"patient": patient, "tumor": changes, "treatment": changes["treatment"]}[item.record]
             target[item.column.attribute] = value

@@ -1,7 +1,8 @@
 """Fixtures: an application on SQLite and on PostgreSQL, each at the migrated schema.
 
-PostgreSQL comes from ``TEST_DATABASE_URL`` when set (CI), else from a throwaway cluster
-started from ``/usr/lib/postgresql/*/bin``; with neither, the PostgreSQL half is skipped
+PostgreSQL comes from ``TEST_DATABASE_URL`` when set (CI; the run works in a database of its
+own on that server, dropped at the end), else from a throwaway cluster started from
+``/usr/lib/postgresql/*/bin``; with neither, the PostgreSQL half is skipped
 with the reason. Every test gets a database that is empty but for the official tables a fresh
 installation has (installed once per backend through ``install_official_tables``, the path
 ``bootstrap`` takes): SQLite copies a migrated template file, PostgreSQL truncates every table
@@ -12,18 +13,21 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("REGISTRY_INSTANCE_DIR", tempfile.mkdtemp(prefix="registry-test-instance-"))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, insert, make_url, select, text  # noqa: E402
+from sqlalchemy.exc import ProgrammingError  # noqa: E402
 
 from registry.cli import upgrade_database  # noqa: E402
 from registry.db import Base  # noqa: E402
@@ -73,15 +77,52 @@ class ThrowawayPostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+#: Test connections give up on a lock after this long, so a lock left held fails one test
+#: with PostgreSQL's message instead of hanging the run.
+LOCK_TIMEOUT = "60s"
+
+
+def _with_lock_timeout(url: str) -> str:
+    return make_url(url).update_query_dict({"options": f"-c lock_timeout={LOCK_TIMEOUT}"}).render_as_string(
+        hide_password=False)
+
+
+@contextmanager
+def _private_database(server_url: str) -> Iterator[str]:
+    """A database of this run's own on the server of ``server_url``, dropped afterwards.
+
+    The server named by ``TEST_DATABASE_URL`` may be shared (a developer's second run, a
+    benchmark, a run left behind): each run working in its own database cannot drop or
+    truncate another's tables. Where the role may not create databases, the given one is used."""
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"registry_test_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except ProgrammingError:
+        server.dispose()
+        yield server_url
+        return
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        server.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        yield url
+        with _private_database(url) as private:
+            yield _with_lock_timeout(private)
         return
     cluster = ThrowawayPostgres()
     try:
-        yield cluster.url
+        yield _with_lock_timeout(cluster.url)
     finally:
         cluster.close()
 
