@@ -94,6 +94,7 @@ def import_page() -> str | Response:
         upload.save(path)
         job = enqueue("naaccr-import", {"path": str(path), "file_name": upload.filename,
                                         "dry_run": request.form.get("dry_run") == "1",
+                                        "relaxed": request.form.get("relaxed") == "1",
                                         "user_id": current_user.id}, user=current_user)
         return redirect(url_for("submissions.import_status", job_id=job.id))
     return render_template("naaccr/import.html")

@@ -40,12 +40,16 @@ def naaccr_group() -> None:
     pass
 
 
+RELAXED_OPTION = click.option("--relaxed", is_flag=True,
+                              help="Accept a file without the NAACCR namespace and NaaccrData attributes of its own "
+                                   "without a namespace, as the NAACCR XML rules allow a relaxed reader.")
+
+
 @naaccr_group.command("validate", help="Check FILE against the XSD and dictionaries and print every problem.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @DICTIONARY_OPTION
 @click.option("--max-problems", type=click.IntRange(min=1), default=None, help="Stop listing after this many.")
-@click.option("--relaxed", is_flag=True, help="Accept a file without the NAACCR namespace and NaaccrData attributes "
-                                              "of its own without a namespace, as the NAACCR XML rules allow.")
+@RELAXED_OPTION
 def validate_command(file: str, dictionaries: tuple[str, ...], max_problems: int | None, relaxed: bool) -> None:
     store, users = _dictionaries(dictionaries)
     try:
@@ -72,8 +76,9 @@ def validate_command(file: str, dictionaries: tuple[str, ...], max_problems: int
               help="Read a legacy fixed-width flat file of this NAACCR version.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
               help="Patients committed per transaction.")
+@RELAXED_OPTION
 def import_command(file: str, dictionaries: tuple[str, ...], dry_run: bool, report: str | None,
-                   flat_version: str | None, batch_size: int) -> None:
+                   flat_version: str | None, batch_size: int, relaxed: bool) -> None:
     from registry.naaccr.importer import IMPORT_ACTOR, import_file
     if not Path(file).is_file():
         click.echo(f"{file}: no such file", err=True)
@@ -87,7 +92,8 @@ def import_command(file: str, dictionaries: tuple[str, ...], dry_run: bool, repo
             state["done"] = percent
 
         result = import_file(file, actor=IMPORT_ACTOR, store=store, user_dictionaries=users, dry_run=dry_run,
-                             flat_version=flat_version, report=report, batch_size=batch_size, progress=progress)
+                             flat_version=flat_version, report=report, batch_size=batch_size, progress=progress,
+                             relaxed=relaxed)
     for rejection in result.rejections:
         where = ", ".join(f"{name} {value}" for name, value in (("line", rejection.line),
                           ("patient", rejection.patient), ("tumor", rejection.tumor), ("item", rejection.item))

@@ -332,8 +332,9 @@ class Importer:
     def __init__(self, *, actor: Actor | User, store: DictionaryStore, user_dictionaries: Iterable[Dictionary] = (),
                  dry_run: bool = False, batch_size: int = 500, save_hooks: bool = True,
                  progress: Callable[[int, str], None] | None = None, parallel: bool | None = None,
-                 max_report_rows: int = MAX_REPORT_ROWS) -> None:
+                 max_report_rows: int = MAX_REPORT_ROWS, relaxed: bool = False) -> None:
         self.actor = actor
+        self.relaxed = relaxed
         self.max_report_rows = max_report_rows
         self.parallel = parallel
         self.save_hooks = save_hooks
@@ -361,7 +362,7 @@ class Importer:
         parallel = self.parallel if self.parallel is not None else size >= PARALLEL_FROM_BYTES
         read = read_in_helper if parallel else read_batches
         messages = read(path, store=self.store, user_dictionaries=self.user_dictionaries, flat_version=flat_version,
-                        batch_size=self.batch_size, keep_items=_MATCH_ITEMS)
+                        batch_size=self.batch_size, keep_items=_MATCH_ITEMS, relaxed=self.relaxed)
         item_map: ItemMap | None = None
         intake: RecordIntake | None = None
         try:
@@ -748,8 +749,11 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
                 flat_version: str | None = None, report: str | os.PathLike[str] | None = None,
                 batch_size: int = 500, save_hooks: bool = True,
                 progress: Callable[[int, str], None] | None = None, parallel: bool | None = None,
-                max_report_rows: int = MAX_REPORT_ROWS) -> ImportResult:
+                max_report_rows: int = MAX_REPORT_ROWS, relaxed: bool = False) -> ImportResult:
     """Import ``path`` (NAACCR XML, ``.gz`` or not; a flat file with ``flat_version``) and log the run.
+
+    A file whose NaaccrData element breaks the NAACCR XML rules is not imported at all, as ``naaccr validate``
+    calls it invalid; ``relaxed`` accepts what a relaxed reader may (no namespace, own attributes without one).
 
     ``save_hooks=False`` skips what the registry derives on every save (stage, survival time, edit
     status) and keeps the file's derived values; for bulk loads followed by a batch derivation.
@@ -758,7 +762,7 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
     """
     importer = Importer(actor=actor, store=store, user_dictionaries=user_dictionaries, dry_run=dry_run,
                         batch_size=batch_size, save_hooks=save_hooks, progress=progress, parallel=parallel,
-                        max_report_rows=max_report_rows)
+                        max_report_rows=max_report_rows, relaxed=relaxed)
     result = importer.run(path, flat_version)
     if report is not None:
         result.write_report(report)
@@ -769,7 +773,7 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
 @job_kind("naaccr-import")
 def import_job(progress: Callable[[int, str], None], path: str, file_name: str | None = None,
                user_id: int | None = None, dry_run: bool = False, dictionaries: list[str] | None = None,
-               flat_version: str | None = None) -> str:
+               flat_version: str | None = None, relaxed: bool = False) -> str:
     """Job kind ``naaccr-import``: imports an uploaded file; the result is the report (CSV) of rejected
     records and of the tumors the multiple-primary rules matched or left for review."""
     from registry.naaccr.dictionary import load_dictionary
@@ -779,7 +783,7 @@ def import_job(progress: Callable[[int, str], None], path: str, file_name: str |
     user = db_session.get(User, user_id) if user_id else None
     report = Path(path).with_name(Path(path).stem + "-report.csv")
     result = import_file(path, actor=user or IMPORT_ACTOR, store=store, user_dictionaries=users, dry_run=dry_run,
-                         flat_version=flat_version, report=report, progress=progress,
+                         flat_version=flat_version, report=report, progress=progress, relaxed=relaxed,
                          max_report_rows=int(current_app.config.get("IMPORT_REPORT_MAX_ROWS", MAX_REPORT_ROWS)))
     progress(100, result.summary().replace(Path(path).name, file_name or Path(path).name, 1))
     return str(report)

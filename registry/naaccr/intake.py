@@ -97,8 +97,13 @@ Message = Union[Opened, Batch, Finished]
 
 def read_batches(path: str | os.PathLike[str], *, store: DictionaryStore, user_dictionaries: Iterable[Dictionary] = (),
                  flat_version: str | None = None, batch_size: int = 500, keep_items: Iterable[str] | None = None,
-                 defer: Callable[[], bool] | None = None) -> Iterator[Message]:
-    """``Opened``, then ``Batch`` after ``Batch``, then ``Finished`` (only ``Finished`` if the file cannot be opened).
+                 defer: Callable[[], bool] | None = None, relaxed: bool = False) -> Iterator[Message]:
+    """``Opened``, then ``Batch`` after ``Batch``, then ``Finished`` (only ``Finished`` if the file cannot be opened,
+    or if its root element already breaks the rules: a file ``naaccr validate`` calls invalid as a whole is not
+    imported record by record).
+
+    ``relaxed`` reads as ``naaccr validate --relaxed`` does: no NAACCR namespace, and NaaccrData attributes of
+    the file's own without a namespace, are accepted.
 
     An accepted record's ``items`` (the file's items as read) keep only ``keep_items`` when given:
     its columns are in ``values``, so the writer needs only the few items it matches on. When
@@ -108,9 +113,18 @@ def read_batches(path: str | os.PathLike[str], *, store: DictionaryStore, user_d
     keep = None if keep_items is None else tuple(keep_items)
     with open(path, "rb") as handle:
         try:
-            reader = _open(handle, store, list(user_dictionaries), flat_version)
+            reader = _open(handle, store, list(user_dictionaries), flat_version, relaxed)
         except (NaaccrError, DictionaryError, ValueError) as exc:
             yield Finished(fatal=exc.problem if isinstance(exc, NaaccrError) else Problem(str(exc), code="dictionary"))
+            return
+        if reader.problems:
+            with reader:
+                first = reader.problems[0]
+                yield Finished([Rejection.of(problem) for problem in reader.problems],
+                               Problem("the file's NaaccrData element breaks the NAACCR XML rules, so no record of "
+                                       "it is imported" + ("" if relaxed else " (a relaxed import accepts a file without "
+                                                           "the NAACCR namespace)"),
+                                       first.line, code=first.code))
             return
         with reader:
             yield Opened(reader.lookup)
@@ -167,14 +181,14 @@ class RecordIntake:
 
 
 def _open(handle: BinaryIO, store: DictionaryStore, users: list[Dictionary],
-          flat_version: str | None) -> NaaccrReader | FlatReader:
+          flat_version: str | None, relaxed: bool = False) -> NaaccrReader | FlatReader:
     if flat_version:
         base = store.get(flat_version)
         if base is None:
             raise ValueError(f"the NAACCR {flat_version} base dictionary is not installed "
                              "(flask --app wsgi reference install naaccr-dictionary FILE.xml)")
         return FlatReader(handle, base, users)
-    reader = NaaccrReader(handle, store, users)
+    reader = NaaccrReader(handle, store, users, strict_namespaces=not relaxed)
     reader.data  # noqa: B018 - reads the root, so the dictionaries are known
     return reader
 
@@ -570,14 +584,15 @@ class _Sender:
 
 
 def _serve(channel: BinaryIO, path: str, store: DictionaryStore, user_dictionaries: list[Dictionary],
-           flat_version: str | None, batch_size: int, keep_items: list[str] | None,
+           flat_version: str | None, batch_size: int, keep_items: list[str] | None, relaxed: bool = False,
            requests: int | None = None, balance: str = "auto") -> None:
     """Helper-process side: send every message of :func:`read_batches`, or what stopped it."""
     defer = None if balance == "never" else _asked(requests, balance == "always")
     sender = _Sender(channel)
     try:
         for message in read_batches(path, store=store, user_dictionaries=user_dictionaries, defer=defer,
-                                    flat_version=flat_version, batch_size=batch_size, keep_items=keep_items):
+                                    flat_version=flat_version, batch_size=batch_size, keep_items=keep_items,
+                                    relaxed=relaxed):
             sender.send(message)
     except BrokenPipeError:
         pass  # the importer stopped listening (it failed or was killed): nothing left to do
@@ -598,7 +613,7 @@ def _send_last(sender: _Sender, failure: BaseException) -> None:
 def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
                    user_dictionaries: Iterable[Dictionary] = (), flat_version: str | None = None,
                    batch_size: int = 500, keep_items: Iterable[str] | None = None,
-                   balance: str = "auto") -> Iterator[Message]:
+                   balance: str = "auto", relaxed: bool = False) -> Iterator[Message]:
     """:func:`read_batches` run in a helper process; the messages arrive here as they are made.
 
     The helper is a fresh interpreter (``python -m registry.naaccr.intake``, not a fork: the
@@ -625,7 +640,7 @@ def read_in_helper(path: str | os.PathLike[str], *, store: DictionaryStore,
     try:
         assert helper.stdin is not None
         pickle.dump((os.fspath(path), store, list(user_dictionaries), flat_version, batch_size,
-                     None if keep_items is None else list(keep_items)), helper.stdin)
+                     None if keep_items is None else list(keep_items), relaxed), helper.stdin)
         pickle.dump(balance, helper.stdin)
         helper.stdin.close()
         while True:

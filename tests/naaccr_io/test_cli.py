@@ -12,6 +12,7 @@ from tests.naaccr_io.conftest import NAACCR_DIR, SAMPLES_DIR
 VALID = NAACCR_DIR / "validity" / "valid" / "valid_standard-file-2.xml"
 TOO_LONG = NAACCR_DIR / "validity" / "invalid_library_only" / "invalid_value-to-long-1.xml"
 GARBAGE = NAACCR_DIR / "validity" / "invalid" / "invalid_garbage-1.xml"
+NO_NAMESPACE = NAACCR_DIR / "validity" / "invalid_relaxed" / "invalid_default-namespace-missing-1.xml"
 
 
 def _run(app, *args):
@@ -36,6 +37,19 @@ def test_validate_relaxed_accepts_a_file_without_the_naaccr_namespace(app):
     assert strict.exit_code == 1 and "NAACCR namespace" in strict.output
     relaxed = _run(app, "validate", "--relaxed", missing)
     assert relaxed.exit_code == 0 and ": valid," in relaxed.output
+
+
+def test_import_and_its_dry_run_agree_with_validate_and_relaxed_imports_what_relaxed_validate_accepts(app, dictionaries):
+    assert _run(app, "validate", NO_NAMESPACE).exit_code == 1
+    for dry_run in (("--dry-run",), ()):
+        refused = _run(app, "import", *dry_run, NO_NAMESPACE)
+        assert refused.exit_code == 2, refused.output
+        assert "NAACCR namespace" in refused.output and "no record of it is imported" in refused.output
+        assert "read 0 patients" in refused.output
+        assert db_session.scalar(select(func.count(Patient.id))) == 0
+    relaxed = _run(app, "import", "--relaxed", NO_NAMESPACE)
+    assert relaxed.exit_code == 0 and "0 records rejected" in relaxed.output, relaxed.output
+    assert db_session.scalar(select(func.count(Patient.id))) == 1
 
 
 def test_validate_without_dictionaries_says_what_to_install(app, no_reference_tables):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from registry.db import db_session
 from registry.models import Job, JobStatus, Patient, Submission
-from tests.naaccr_io.conftest import SAMPLES_DIR
+from tests.naaccr_io.conftest import NAACCR_DIR, SAMPLES_DIR
 
 PAGES = {"/admin/submissions": {"admin"}, "/naaccr/import": {"registrar", "admin"}}
 
@@ -56,6 +56,23 @@ def test_upload_runs_an_import_job_and_shows_the_report(client, login, dictionar
     status = client.get(f"/naaccr/import/{job_id}").get_data(as_text=True)
     assert "job-progress" in status and "every record was accepted" in status
     assert client.get(f"/jobs/{job_id}/result").status_code == 200
+
+
+def test_an_upload_without_the_namespace_imports_nothing_unless_relaxed_is_ticked(client, login, dictionaries):
+    login("registrar")
+    page = client.get("/naaccr/import").get_data(as_text=True)
+    assert 'name="relaxed"' in page
+    sample = NAACCR_DIR / "validity" / "invalid_relaxed" / "invalid_default-namespace-missing-1.xml"
+    for relaxed, patients in (("", 0), ("1", 1)):
+        with sample.open("rb") as handle:
+            response = client.post("/naaccr/import", data={"csrf_token": _token(page), "relaxed": relaxed,
+                                                           "file": (handle, sample.name)},
+                                   content_type="multipart/form-data")
+        job = _wait(int(response.headers["Location"].rsplit("/", 1)[1]))
+        assert db_session.scalar(select(func.count(Patient.id))) == patients, job.messages
+        status = client.get(f"/naaccr/import/{job.id}").get_data(as_text=True)
+        assert ("no record of it is imported" in status) is (not relaxed), status
+        assert ("(relaxed)" in status) is bool(relaxed)
 
 
 def test_admin_creates_and_downloads_a_submission(client, login, dictionaries):
