@@ -202,6 +202,8 @@ def app(database_url: str, tmp_path: Path):
     with application.app_context():
         yield application
     from registry.db import db_session
+    from registry.jobs import stop_local_jobs
+    stop_local_jobs()
     db_session.remove()
     application.extensions["registry_engine"].dispose()
 

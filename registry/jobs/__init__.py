@@ -217,6 +217,15 @@ def _pool() -> ThreadPoolExecutor:
     return _local_pool
 
 
+def stop_local_jobs() -> None:
+    """Let the jobs this process is watching finish and drop the ones not started (a server or a test
+    ending), so no child process is left writing to a database that is being closed or reset."""
+    global _local_pool
+    if _local_pool is not None:
+        _local_pool.shutdown(wait=True, cancel_futures=True)
+        _local_pool = None
+
+
 _SERVING: Flask | None = None
 
 

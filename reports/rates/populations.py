@@ -19,9 +19,11 @@ import io
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # numpy and pandas load when a population is read, not with the app
+    import numpy as np
+    import pandas as pd
 
 from registry.reference import InvalidReference, ReferenceInfo, current, installed, reference_kind
 from reports.rates.standards import SEER_19_GROUPS
@@ -47,11 +49,14 @@ def _text(path: Path) -> str:
 
 
 def _group_19(age: np.ndarray) -> np.ndarray:
+    import numpy as np
     edges = np.asarray(SEER_19_GROUPS)
     return edges[np.searchsorted(edges, age, side="right") - 1]
 
 
 def _parse_seer(lines: list[str]) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
     rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -86,6 +91,7 @@ def _age_low(text: str, line: int) -> int:
 
 
 def _parse_csv(lines: list[str], header_at: int) -> pd.DataFrame:
+    import pandas as pd
     frame = pd.read_csv(io.StringIO("\n".join(lines[header_at:])), dtype=str, skipinitialspace=True)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
@@ -119,6 +125,7 @@ def _parse_csv(lines: list[str], header_at: int) -> pd.DataFrame:
 
 def parse_population(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """Either layout as a frame (columns ``COLUMNS``; ``age`` the lowest age of each group) plus metadata."""
+    import numpy as np
     lines = _text(Path(path)).splitlines()
     meta: dict[str, str] = {}
     start = 0

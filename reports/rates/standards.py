@@ -11,9 +11,11 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # numpy and pandas load with the first computation, not with the app
+    import numpy as np
+    import pandas as pd
 
 TABLE = Path(__file__).with_name("standard_populations.csv")
 
@@ -70,6 +72,7 @@ def standard(key: str) -> Standard:
     rows = _rows()
     if key not in rows:
         raise UnknownStandard(f"standard must be one of {', '.join(rows)}, not {key!r}")
+    import pandas as pd
     lows, pops = zip(*rows[key])
     return Standard(key, DESCRIPTIONS.get(key, key), pd.Series(pops, index=pd.Index(lows, name="age"), dtype=float))
 
@@ -86,5 +89,6 @@ def common_groups(*groupings: tuple[int, ...] | list[int]) -> tuple[int, ...]:
 
 def collapse_index(ages: np.ndarray | pd.Index, groups: tuple[int, ...]) -> np.ndarray:
     """For each lowest age in ``ages``, the lowest age of the group of ``groups`` it falls in."""
+    import numpy as np
     edges = np.asarray(groups)
     return edges[np.searchsorted(edges, np.asarray(ages), side="right") - 1]

@@ -1,11 +1,11 @@
 """The Incidence page for researchers and administrators, its CSV and chart downloads, and the API
 endpoint serving the same table. Only aggregates leave these views, with small counts and rates from few
-cases suppressed as on every public output."""
+cases suppressed as on every public output. The numeric libraries are imported by the views that compute,
+so the app and its commands start without them."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from flask_login import current_user
 
@@ -13,9 +13,10 @@ from registry.audit import log_event
 from registry.auth import roles_required
 from registry.db import db_session
 from registry.models import Role
-from reports.rates.incidence import BY, RatesRefused, RatesResult, chart, run, to_csv
-from reports.rates.methods import METHODS, suppress
 from reports.rates.standards import standards
+
+if TYPE_CHECKING:
+    from reports.rates.incidence import RatesResult
 
 blueprint = Blueprint("incidence", __name__, url_prefix="/incidence", template_folder="templates")
 IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
@@ -27,6 +28,8 @@ def _limits() -> dict[str, int]:
 
 def outputs(args: Any) -> dict[str, Any]:
     """Everything a page, CSV, chart or API response shows for the query ``args``, already suppressed."""
+    from reports.rates.incidence import run
+    from reports.rates.methods import suppress
     result, yearly, apc = run(args, db_session())
     limits = _limits()
     ratios = result.rate_ratios()
@@ -39,6 +42,7 @@ def outputs(args: Any) -> dict[str, Any]:
 
 
 def _args_or_400(args: Any) -> dict[str, Any]:
+    from reports.rates.incidence import RatesRefused
     try:
         return outputs(args)
     except RatesRefused as exc:
@@ -49,6 +53,8 @@ def _args_or_400(args: Any) -> dict[str, Any]:
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def page() -> str:
     from reports.cohorts import site_choices
+    from reports.rates.incidence import BY, RatesRefused
+    from reports.rates.methods import METHODS
     from reports.rates.populations import installed_populations
     shown = error = None
     if request.args:
@@ -65,6 +71,7 @@ def page() -> str:
 @blueprint.route("/table.csv")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def table_csv() -> Response:
+    from reports.rates.incidence import to_csv
     shown = _args_or_400(request.args)
     result: RatesResult = shown["result"]
     log_event(current_user._get_current_object(), "incidence_export", detail=result.notes[0])
@@ -75,6 +82,7 @@ def table_csv() -> Response:
 @blueprint.route("/chart.<fmt>")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def chart_image(fmt: str) -> Response:
+    from reports.rates.incidence import chart
     if fmt not in IMAGE_TYPES:
         abort(404)
     shown = _args_or_400(request.args)
@@ -89,6 +97,7 @@ def chart_image(fmt: str) -> Response:
 
 def _records(frame) -> list[dict[str, Any]]:
     """JSON-ready rows: NaN (suppressed or not computable) becomes null."""
+    import pandas as pd
     return [{key: (None if value is pd.NA or (isinstance(value, float) and value != value) else value)
              for key, value in row.items()}
             for row in frame.astype(object).to_dict(orient="records")]
@@ -101,6 +110,7 @@ api = Blueprint("rates_api", __name__, url_prefix="/api/v1/rates")
 def api_table() -> Any:
     """GET /api/v1/rates?years=2015-2024&by=site,sex&standard=us2000&area=001 — the Incidence page's table."""
     from abstracts.api import ApiError, _api_error, _user
+    from reports.rates.incidence import RatesRefused
     try:
         g.api_user = _user()
     except ApiError as exc:

@@ -3,6 +3,7 @@ import gzip
 import json
 
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from abstracts import operations as ops
 from registry.audit import SYSTEM, operation
@@ -32,8 +33,9 @@ def _empty_target(migrated_database: str, tmp_path):
             conn.execute(text("DROP SCHEMA IF EXISTS restore_target CASCADE"))
             conn.execute(text("CREATE SCHEMA restore_target"))
         engine.dispose()
-        target_url = migrated_database + ("&" if "?" in migrated_database else "?") + \
-            "options=-csearch_path%3Drestore_target"
+        url = make_url(migrated_database)
+        options = " ".join(filter(None, [url.query.get("options"), "-c search_path=restore_target"]))
+        target_url = url.update_query_dict({"options": options}).render_as_string(hide_password=False)
         upgrade_database(target_url)
     return create_app({"DATABASE_URL": target_url})
 
