@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from flask import current_app
 
 from registry.audit import SYSTEM, log_event, operation
 from reports import survival_store
@@ -61,24 +60,26 @@ def cohort_options(command):
 
 def _result(sites, first_year, last_year, stages, sexes, ages, measure, by, lifetable, analysis="cohort",
             window=None, condition=None, interval="1y", standard=None, strata=None, cox=()) -> SurvivalResult:
-    from reports.survival_views import run
+    from reports.survival_views import end_point_year, run
     args = {"site": list(sites), "from": str(first_year or ""), "to": str(last_year or ""),
             "stage": list(stages), "sex": list(sexes), "age": list(ages), "measure": measure,
             "by": by or "", "lifetable": lifetable or "", "analysis": analysis, "window": window or "",
             "condition": "" if condition is None else str(condition), "interval": interval,
             "standard": standard or "", "strata": strata or "", "cox": list(cox)}
     try:
-        return run(args, current_app.config["SURVIVAL_END_POINT_YEAR"])
+        return run(args, end_point_year())
     except SurvivalRefused as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def _summary(result: SurvivalResult) -> None:
+    from reports.survival_report import hazard_interval
+    for sentence in result.definitions.values():
+        click.echo(sentence)
     figures = result.figures()
     for group in result.groups:
         part = figures[figures["group"] == group]
-        values = ", ".join(f"{int(r.years)}y {r.survival:.3f}" if r.survival == r.survival else f"{int(r.years)}y n/a"
-                           for r in part.itertuples())
+        values = ", ".join(f"{int(r.years)}y {_figure(r)}" for r in part.itertuples())
         click.echo(f"{group}: {values}")
     for note in result.notes:
         click.echo(f"  {note}")
@@ -87,7 +88,16 @@ def _summary(result: SurvivalResult) -> None:
                    f"p = {result.comparison['p']:.4g}")
     if result.cox is not None:
         for row in result.cox.itertuples():
-            click.echo(f"Cox HR {row.covariate}: {row.hr:.3f} ({row.hr_lo:.3f}-{row.hr_hi:.3f}), p = {row.p:.4g}")
+            click.echo(f"Cox HR {row.covariate}: {row.hr:.3f} {hazard_interval(row.hr_lo, row.hr_hi)}, p = {row.p:.4g}")
+
+
+def _figure(row) -> str:
+    """Survival with its 95% limits, or the reason either is missing (reports.survival_report.LIMIT_REASONS)."""
+    if row.survival != row.survival:
+        return f"({row.limits_note})"
+    if row.lo != row.lo or row.hi != row.hi:
+        return f"{row.survival:.3f} ({row.limits_note})"
+    return f"{row.survival:.3f} ({row.lo:.3f}-{row.hi:.3f})"
 
 
 @survival_group.command("table", help="Write the annual survival table of a cohort as CSV.")
@@ -117,7 +127,7 @@ def survival_chart(output: Path, **options) -> None:
 @survival_group.command("recompute", help="Recompute the stored SEER survival months of every tumor.")
 @click.option("--year", type=int, help="End-point year (default: SURVIVAL_END_POINT_YEAR).")
 def survival_recompute(year: int | None) -> None:
-    year = year or current_app.config["SURVIVAL_END_POINT_YEAR"]
+    year = year or survival_store.end_point_year()
     with click.progressbar(length=100, label="Recomputing survival months") as bar:
         state = {"done": 0}
 

@@ -19,11 +19,51 @@ from registry.csv_safety import safe_frame
 from registry.summary_stage import SCHEMES
 from registry.summary_stage import SOURCES as STAGE_SOURCES
 from reports.cohorts import COMPARE_BY, STAGE_ORDER
+from reports.definitions import survival_definitions
 from reports.survival_measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, Measure, SurvivalRefused
 
 YEARS = (1, 3, 5, 10)
 MAX_YEARS = 10
 MIN_TUMORS = 10
+
+#: Why a figure or its 95% limits cannot be computed, as the page, the CSV, the CLI and the API say it
+#: (no NaN reaches a user).
+LIMIT_REASONS = {
+    "no_follow_up": "not estimable: no tumor followed this long",
+    "no_deaths": "not computable: no deaths yet (observed survival 100%)",
+    "at_or_above_one": "not computable: survival at 100% or more",
+    "at_zero": "not computable: survival at 0%",
+    "no_variance": "not computable: the variance cannot be estimated (too few tumors at risk or deaths)",
+}
+
+
+def limit_reason(survival: float, lo: float, hi: float, deaths_so_far: int) -> str:
+    """The key of LIMIT_REASONS that explains missing limits (or survival), or "" when all are numbers."""
+    if survival != survival:
+        return "no_follow_up"
+    if lo == lo and hi == hi:
+        return ""
+    if deaths_so_far == 0:
+        return "no_deaths"
+    if survival >= 1:
+        return "at_or_above_one"
+    if survival <= 0:
+        return "at_zero"
+    return "no_variance"
+
+
+def _with_limit_notes(table: pd.DataFrame) -> pd.DataFrame:
+    deaths = table.groupby("group", sort=False)["events"].cumsum()
+    notes = [LIMIT_REASONS.get(limit_reason(s, lo, hi, int(n)), "")
+             for s, lo, hi, n in zip(table["survival"], table["lo"], table["hi"], deaths)]
+    return table.assign(limits_note=notes)
+
+
+def hazard_interval(lo: float, hi: float, digits: int = 3) -> str:
+    """A hazard ratio's 95% limits as "(lo to hi)" (a dash would read as a minus sign), or why not."""
+    if lo != lo or hi != hi:
+        return "(not computable: the model gives no limits)"
+    return f"({lo:.{digits}f} to {hi:.{digits}f})"
 
 
 @dataclass
@@ -31,13 +71,15 @@ class SurvivalResult:
     measure: Measure
     cohort: str
     by: str | None
-    table: pd.DataFrame                  # group, start, end, at_risk, events, censored, survival, lo, hi
+    table: pd.DataFrame                  # group, start, end, at_risk, events, censored, survival, lo, hi,
+    #                                      limits_note (LIMIT_REASONS text where survival or a limit is missing)
     curves: pd.DataFrame                 # group, time, survival, lo, hi (points to draw)
     notes: list[str] = field(default_factory=list)
     lifetable: str | None = None
     interval: str = "1y"
     comparison: dict | None = None       # log-rank test between the groups: chisq, df, p, strata
     cox: pd.DataFrame | None = None      # covariate, hr, hr_lo, hr_hi, p
+    definitions: dict[str, str] = field(default_factory=dict)  # reports.definitions sentences it rests on
 
     @property
     def unit(self) -> str:
@@ -52,7 +94,8 @@ class SurvivalResult:
         return list(dict.fromkeys(self.table["group"]))
 
     def figures(self) -> pd.DataFrame:
-        """Survival at 1, 3, 5 and 10 years per group (NaN where follow-up is too short)."""
+        """Survival at 1, 3, 5 and 10 years per group (NaN where follow-up is too short), with
+        ``limits_note`` saying why a figure or its limits is missing."""
         rows = []
         for group in self.groups:
             part = self.table[self.table["group"] == group].set_index("end")
@@ -61,7 +104,8 @@ class SurvivalResult:
                 rows.append({"group": group, "years": years,
                              "survival": np.nan if row is None else row["survival"],
                              "lo": np.nan if row is None else row["lo"],
-                             "hi": np.nan if row is None else row["hi"]})
+                             "hi": np.nan if row is None else row["hi"],
+                             "limits_note": LIMIT_REASONS["no_follow_up"] if row is None else row["limits_note"]})
         return pd.DataFrame(rows)
 
     def at_risk(self) -> pd.DataFrame:
@@ -111,6 +155,7 @@ def compute(frame: pd.DataFrame, measure: str, *, by: str | None = None,
         raise SurvivalRefused(f"cox: {', '.join(bad)} not among {', '.join(COX_COVARIATES)}")
     notes = [f"{frame.attrs.get('cohort', 'cohort')}; follow-up to 31 December "
              f"{frame.attrs.get('end_point_year', '')} (active follow-up)"]
+    definitions = survival_definitions(frame.attrs["end_point_year"]) if frame.attrs.get("end_point_year") else {}
     excluded = frame.attrs.get("excluded") or {}
     if excluded:
         notes.append("not analysed: " + ", ".join(f"{n} {why}" for why, n in excluded.items()))
@@ -172,6 +217,7 @@ def compute(frame: pd.DataFrame, measure: str, *, by: str | None = None,
     table = table[["group", "start", "end", "at_risk", "events", "censored", "survival", "lo", "hi"]]
     if interval == "1y":
         table = table.astype({"start": int, "end": int})
+    table = _with_limit_notes(table)
     name = lifetable.attrs.get("name", "unnamed life table") if spec.method else None
     if name:
         notes.append(f"expected survival from the life table: {name}")
@@ -183,7 +229,8 @@ def compute(frame: pd.DataFrame, measure: str, *, by: str | None = None,
     comparison = _logrank(shown, spec, column, strata, analysis, notes) if column else None
     hazards = _cox(data, spec, cox, notes) if cox else None
     return SurvivalResult(spec, frame.attrs.get("cohort", ""), by, table,
-                          pd.concat(curves, ignore_index=True), notes, name, interval, comparison, hazards)
+                          pd.concat(curves, ignore_index=True), notes, name, interval, comparison, hazards,
+                          definitions)
 
 
 def _logrank(data: pd.DataFrame, spec: Measure, column: str, strata: str | None, analysis: str,
@@ -308,6 +355,8 @@ def to_csv(result: SurvivalResult) -> str:
     """The annual table as CSV; leading ``#`` lines say what it is (pandas: ``comment="#"``)."""
     out = io.StringIO()
     out.write(f"# {result.measure.label}\n")
+    for sentence in result.definitions.values():
+        out.write(f"# {sentence}\n")
     for note in result.notes:
         out.write(f"# {note}\n")
     if result.comparison:
@@ -315,12 +364,12 @@ def to_csv(result: SurvivalResult) -> str:
                   f"p {result.comparison['p']:.6g}\n")
     if result.cox is not None:
         for row in result.cox.itertuples():
-            out.write(f"# Cox hazard ratio {row.covariate}: {row.hr:.4f} ({row.hr_lo:.4f}-{row.hr_hi:.4f}), "
-                      f"p {row.p:.6g}\n")
+            out.write(f"# Cox hazard ratio {row.covariate}: {row.hr:.4f} "
+                      f"{hazard_interval(row.hr_lo, row.hr_hi, 4)}, p {row.p:.6g}\n")
     table = result.table.rename(columns={"start": "from_year", "end": "to_year", "lo": "lower_95",
                                          "hi": "upper_95"})
     table.insert(0, "measure", result.measure.key)
-    safe_frame(table).to_csv(out, index=False, float_format="%.4f", lineterminator="\n")
+    safe_frame(table).to_csv(out, index=False, float_format="%.4f", na_rep="", lineterminator="\n")
     return out.getvalue()
 
 

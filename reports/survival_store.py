@@ -47,13 +47,10 @@ BATCH = 5000
 
 
 def end_point_year() -> int:
-    """SURVIVAL_END_POINT_YEAR from the configuration; by default the last complete year."""
-    try:
-        from flask import current_app, has_app_context
-        configured = current_app.config.get("SURVIVAL_END_POINT_YEAR") if has_app_context() else None
-    except ImportError:  # pragma: no cover - Flask is always installed with the product
-        configured = None
-    return int(configured) if configured else dt.date.today().year - 1
+    """The survival cut-off's year (reports.definitions): SURVIVAL_END_POINT_YEAR, by default the last
+    complete year."""
+    from reports.definitions import survival_cutoff
+    return survival_cutoff().end_point_year
 
 
 def derive(tumors: list[dict[str, Any]], year: int, today: dt.date | None = None) -> list[dict[str, Any]]:

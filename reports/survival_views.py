@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from registry.audit import log_event
@@ -19,6 +19,7 @@ from registry.db import db_session
 from registry.models import Role
 from reports import survival_store  # noqa: F401 - registers the survival-time save hook
 from reports.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, Cohort, cohort_frame, site_choices
+from reports.definitions import survival_cutoff
 from reports.survival_measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, SurvivalRefused
 
 if TYPE_CHECKING:
@@ -96,9 +97,14 @@ def run(args, end_point_year: int) -> SurvivalResult:
     return compute(frame, measure, by=_one(args, "by") or None, lifetable=lifetable, **chosen)
 
 
+def end_point_year() -> int:
+    """The survival cut-off's year (reports.definitions): the same for the page, CSV, chart, CLI and API."""
+    return survival_cutoff().end_point_year
+
+
 def _result_or_400():
     try:
-        return run(request.args, current_app.config["SURVIVAL_END_POINT_YEAR"])
+        return run(request.args, end_point_year())
     except SurvivalRefused as exc:
         abort(Response(str(exc) + "\n", status=400, mimetype="text/plain"))
 
@@ -107,10 +113,11 @@ def _result_or_400():
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def page() -> str:
     from reports.lifetables import installed_life_tables
+    from reports.survival_report import hazard_interval
     result = error = None
     if request.args.get("measure"):
         try:
-            result = run(request.args, current_app.config["SURVIVAL_END_POINT_YEAR"])
+            result = run(request.args, end_point_year())
         except SurvivalRefused as exc:
             error = str(exc)
     query = {key: [v for v in values if v] for key, values in request.args.to_dict(flat=False).items()}
@@ -120,7 +127,8 @@ def page() -> str:
                            ages=[label for _, _, label in AGE_GROUPS], measures=MEASURES, compare=COMPARE_BY,
                            analyses=ANALYSES, intervals=INTERVALS, cox_covariates=COX_COVARIATES,
                            lifetables=installed_life_tables(),
-                           end_point_year=current_app.config["SURVIVAL_END_POINT_YEAR"])
+                           end_point_year=end_point_year(), cutoff_sentence=survival_cutoff().sentence,
+                           hazard_interval=hazard_interval)
 
 
 @blueprint.route("/chart.<fmt>")
@@ -159,6 +167,7 @@ def payload(result: SurvivalResult) -> dict:
         comparison = {k: v for k, v in result.comparison.items() if k != "groups"}
         comparison["groups"] = clean(result.comparison["groups"])
     return {"measure": result.measure.key, "label": result.measure.label, "cohort": result.cohort,
+            "definitions": result.definitions,
             "by": result.by, "interval": result.interval, "life_table": result.lifetable, "notes": result.notes,
             "table": clean(result.table), "figures": clean(result.figures()), "logrank": comparison,
             "cox": clean(result.cox) if result.cox is not None else None}
@@ -180,7 +189,7 @@ def api_figures():
     if g.api_user.role not in (Role.RESEARCHER, Role.ADMIN):
         return _api_error(ApiError(403, "not_allowed", f"a {g.api_user.role.value} may not read survival figures"))
     try:
-        result = run(request.args, current_app.config["SURVIVAL_END_POINT_YEAR"])
+        result = run(request.args, end_point_year())
     except SurvivalRefused as exc:
         field = str(exc).split(":", 1)[0] if ":" in str(exc) else "request"
         return _api_error(ApiError(400, "invalid", str(exc), {field.split()[0]: str(exc)}))

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from registry.summary_stage import SOURCES as STAGE_SOURCES
 from reports.annual_report import charts, queries
 from reports.annual_report import definitions as d
+from reports.definitions import survival_cutoff
 from staging_tables.codes import term, terms
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -23,6 +24,8 @@ TOP_CHART_SITES = 10
 TREND_SITES = 5
 MAJOR_SITES = 6
 SURVIVAL_YEARS = (1, 3, 5)
+#: No survival figure (table row or curve) from fewer patients: it would be unstable and could identify them.
+SURVIVAL_MIN_PATIENTS = 5
 Progress = Callable[[int, str], None]
 
 
@@ -153,7 +156,8 @@ def county_table(cases: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     keys = [(s or "", c or "") for s, c in zip(cases["addr_at_dx_state"], cases["county_at_dx"])]
     counts = pd.Series(keys).value_counts()
-    return [{"state": state or "unknown", "county": county or "unknown", "n": int(n)}
+    return [{"state": state or "unknown", "county": county or "unknown", "name": d.county_name(state, county),
+             "n": int(n)}
             for (state, county), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
@@ -168,13 +172,18 @@ def _surv_at(curve: pd.DataFrame, years: float) -> float | None:
     return float(before["surv"].iloc[-1]) if len(before) else 1.0
 
 
+def survival_minimum(numbers: Numbers) -> int:
+    """Fewest patients a survival figure (table cell or curve) is shown for: 5, or the public edition's 11."""
+    return max(SURVIVAL_MIN_PATIENTS, d.SUPPRESS_BELOW if numbers.public else 0)
+
+
 def survival_section(scope: queries.Scope, sites: list[str], numbers: Numbers) -> dict[str, Any]:
     """1-, 3- and 5-year observed survival (and relative where a life table is installed) by stage."""
     from reports.survival import kaplan_meier
     first, last = scope.year - 9, scope.year - 5
     data = queries.survival_cases(scope, first, last)
     life_table, life_table_note = installed_life_table()
-    minimum = d.SUPPRESS_BELOW if numbers.public else 1
+    minimum = survival_minimum(numbers)
     rows, panels = [], []
     for site in sites:
         part = data[data["site_group"] == site]
@@ -187,13 +196,14 @@ def survival_section(scope: queries.Scope, sites: list[str], numbers: Numbers) -
             shown = len(group) >= minimum
             observed = [_surv_at(curve, y) if shown else None for y in SURVIVAL_YEARS]
             relative = relative_at(group, life_table) if shown and life_table is not None else [None] * 3
-            rows.append({"site": site, "stage": stage, "n": len(group), "observed": observed,
+            rows.append({"site": site, "stage": stage, "n": len(group), "shown": shown, "observed": observed,
                          "relative": relative})
-            if stage != "All stages" and len(group) >= max(minimum, 5) and stage not in ("Not applicable",):
+            if stage != "All stages" and shown and stage not in ("Not applicable",):
                 curves[stage] = (curve["time"].tolist(), curve["surv"].tolist())
         if curves:
             panels.append((site, curves))
-    return {"first": first, "last": last, "rows": rows, "cases": len(data),
+    return {"first": first, "last": last, "rows": rows, "cases": len(data), "minimum": minimum,
+            "cutoff": survival_cutoff(scope.as_of),
             "chart": charts.survival_grid(panels[:MAJOR_SITES]) if panels else None,
             "life_table": getattr(life_table, "attrs", {}).get("name") if life_table is not None else None,
             "life_table_note": life_table_note}

@@ -12,6 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 
 SITE_GROUPS_FILE = Path(__file__).with_name("site_groups.csv")
+#: Our own table of county names by state (postal code) and county FIPS code; state "*" rows (998, 999) hold
+#: for every state. It covers Illinois (the demo data's state) and the unknown codes, not every US county.
+COUNTIES_FILE = Path(__file__).with_name("counties.csv")
 
 #: Class of Case [610] 00-22: diagnosed and/or treated here (CoC "analytic").
 ANALYTIC_CLASSES = frozenset({"00", "10", "11", "12", "13", "14", "20", "21", "22"})
@@ -64,10 +67,8 @@ FOLLOW_UP_EXCLUSIONS = [
 ]
 FOREIGN_RESIDENCE_STATES = frozenset({"XX", "YY"})
 FOLLOW_UP_OLDEST_AGE = 100
-FOLLOW_UP_MONTHS = 15
 COC_ALL_CASES_STANDARD = 80
 COC_RECENT_CASES_STANDARD = 90
-COC_RECENT_YEARS = 5
 TIMELINESS_MONTHS = 6
 
 #: Counts from 1 to this are shown as "<11" in a public report (NAACCR/CDC small-cell rule).
@@ -156,3 +157,18 @@ def follow_up_exclusion(site: str | None, histology: str | None, behavior: str |
             continue
         return reason
     return None
+
+
+@lru_cache(maxsize=1)
+def county_names() -> dict[tuple[str, str], str]:
+    """(state postal code or "*", County at DX [90] FIPS code) → county name, from counties.csv."""
+    with COUNTIES_FILE.open(newline="", encoding="utf-8") as handle:
+        return {(row["state"], row["county_fips"]): row["county"] for row in csv.DictReader(handle)}
+
+
+def county_name(state: str | None, county: str | None) -> str:
+    """The name of a county of residence at diagnosis, or why it has none."""
+    if not county:
+        return "not coded"
+    names = county_names()
+    return names.get((state or "", county)) or names.get(("*", county)) or "name not in the registry's county table"

@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, select
 from registry.db import db_session
 from registry.models import FirstCourseTreatment, Patient, Tumor
 from reports.annual_report import definitions as d
+from reports.definitions import add_months, follow_up_window, survival_cutoff
 
 TREATMENT_COLUMNS = sorted({column for column, _codes in d.TREATMENT_GIVEN.values()})
 
@@ -119,32 +120,23 @@ def yearly_counts(scope: Scope, first: int, last: int) -> pd.DataFrame:
     return frame.groupby(["year", "site_group"], as_index=False)["n"].sum()
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise ValueError(day)
-
-
 def _latest(date: str | None) -> str:
     """A partial date as the latest CCYYMMDD string it may stand for (comparison only)."""
     return (date or "").ljust(8, "9") if date else ""
 
 
 def follow_up(scope: Scope) -> dict[str, Any]:
-    """CoC follow-up rates as of ``scope.as_of``: analytic cases from the reference year (the first
-    year with analytic cases) through the report year, and those of the last five years."""
+    """CoC follow-up rates as of ``scope.as_of``, over the diagnosis years of reports.definitions (the same
+    for the follow-up page and the annual report): analytic cases from the reference year (the first year
+    with an eligible analytic case) and those of the five complete years before the as-of year."""
+    window = follow_up_window(scope.as_of)
     stmt = (select(Tumor.primary_site, Tumor.histology, Tumor.behavior, Tumor.date_of_diagnosis,
                    Tumor.summary_stage, Patient.date_of_birth, Patient.vital_status, Patient.date_of_last_contact,
                    Patient.addr_at_dx_state)
             .join(Patient, Patient.id == Tumor.patient_id)
             .where(Tumor.class_of_case.in_(d.ANALYTIC_CLASSES)))
-    frame = _frame(in_scope(stmt, scope, 1, scope.year))
-    cutoff = _add_months(scope.as_of, -d.FOLLOW_UP_MONTHS).strftime("%Y%m%d")
+    frame = _frame(in_scope(stmt, scope, 1, window.last_year))
+    cutoff = window.cutoff.strftime("%Y%m%d")
     as_of = scope.as_of.strftime("%Y%m%d")
     excluded: Counter[str] = Counter()
     rows = []
@@ -161,17 +153,18 @@ def follow_up(scope: Scope) -> dict[str, Any]:
             excluded[reason] += 1
             continue
         rows.append((year, not alive or _latest(row.date_of_last_contact) >= cutoff))
-    first_recent = scope.year - d.COC_RECENT_YEARS + 1
-    reference_year = min((y for y, _ in rows), default=scope.year)
+    reference_year = min((y for y, _ in rows), default=window.first_recent_year)
 
     def rate(selected: list[bool]) -> dict[str, Any]:
         return {"eligible": len(selected), "current": sum(selected),
                 "rate": 100 * sum(selected) / len(selected) if selected else None}
 
-    return {"as_of": scope.as_of, "cutoff": dt.datetime.strptime(cutoff, "%Y%m%d").date(),
-            "reference_year": reference_year, "first_recent_year": first_recent,
+    return {"as_of": scope.as_of, "cutoff": window.cutoff, "reference_year": reference_year,
+            "first_recent_year": window.first_recent_year, "last_year": window.last_year,
+            "definition": window.sentence,
             "all": rate([c for _y, c in rows]) | {"standard": d.COC_ALL_CASES_STANDARD},
-            "recent": rate([c for y, c in rows if y >= first_recent]) | {"standard": d.COC_RECENT_CASES_STANDARD},
+            "recent": rate([c for y, c in rows if y >= window.first_recent_year])
+            | {"standard": d.COC_RECENT_CASES_STANDARD},
             "excluded": dict(sorted(excluded.items())), "non_analytic_left_out": True}
 
 
@@ -187,7 +180,7 @@ def timeliness(cases: pd.DataFrame) -> dict[str, Any]:
             no_contact += 1
             continue
         first = dt.date(int(first_contact[:4]), int(first_contact[4:6]), int(first_contact[6:8]))
-        if pd.Timestamp(abstracted).date() <= _add_months(first, d.TIMELINESS_MONTHS):
+        if pd.Timestamp(abstracted).date() <= add_months(first, d.TIMELINESS_MONTHS):
             timely += 1
         else:
             late += 1
@@ -205,7 +198,8 @@ def workflow(cases: pd.DataFrame) -> dict[str, int]:
 
 def survival_cases(scope: Scope, first: int, last: int) -> pd.DataFrame:
     """First primaries (sequence 00/01), analytic, malignant, diagnosed ``first``..``last``, no death
-    certificate or autopsy only; survival time from the survival library (SEER active follow-up)."""
+    certificate or autopsy only; survival time from the survival library (SEER active follow-up) to the
+    survival cut-off of reports.definitions, the same as the Survival page's."""
     from reports.survival import survival_time
     stmt = (select(Tumor.primary_site, Tumor.histology, Tumor.date_of_diagnosis, Tumor.summary_stage,
                    Tumor.sequence_number_hospital, Tumor.type_of_reporting_source,
@@ -218,13 +212,14 @@ def survival_cases(scope: Scope, first: int, last: int) -> pd.DataFrame:
     columns = ["site_group", "stage", "time", "dead", "age", "sex", "year"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
+    end_point_year = survival_cutoff(scope.as_of).end_point_year
     out = []
     for row in frame.itertuples(index=False):
         result = survival_time([{"dateOfDiagnosis": row.date_of_diagnosis, "dateOfBirth": row.date_of_birth,
                                  "dateOfLastContact": row.date_of_last_contact, "vitalStatus": row.vital_status,
                                  "typeOfReportingSource": row.type_of_reporting_source,
                                  "sequenceNumberCentral": row.sequence_number_hospital}],
-                               end_point_year=scope.as_of.year, today=scope.as_of)[0]
+                               end_point_year=end_point_year, today=scope.as_of)[0]
         months = int(result["survMosActiveFollowup"])
         if months == 9999 or result.get("vitalStatusRecode") is None:
             continue

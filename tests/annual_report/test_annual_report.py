@@ -90,7 +90,7 @@ def test_report_numbers_equal_database_counts(app, tmp_path, backend):
     county, n = db_session.execute(select(Patient.county_at_dx, func.count()).join(Tumor).where(year)
                                    .group_by(Patient.county_at_dx)
                                    .order_by(func.count().desc(), Patient.county_at_dx)).first()
-    assert _row(counties, "IL")[:2] == [county, str(n)]
+    assert _row(counties, "IL")[-3:-1] == [county, str(n)]
 
     quality = _section(text, "Data quality", "Methods and definitions")
     reviewed = _count(year, Tumor.workflow_state == "reviewed")
