@@ -292,6 +292,12 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
                         f"{where}") if inp["valid"] is False else "",
             "picker_url": url_for("staging.codes", algorithm=f"{stage['algorithm']}-{stage['version']}",
                                   schema=section["schema"]["id"], key=inp["key"])})
+    listed = {i["name_attr"] for i in stage["inputs"] if i["kind"] == "item"}
+    stage["held"] = [{"name_attr": f"site_specific_items.{item_id}", "dom_id": f"ssdi-{item_id}", "value": value,
+                      "label": (current_catalogue().get(item_id).label if current_catalogue().get(item_id)
+                                else item_id)}
+                     for item_id, value in sorted((stores.get("site_specific_items") or {}).items())
+                     if value and f"site_specific_items.{item_id}" not in listed]
     shown = {i["name_attr"] for i in stage["inputs"] if i["kind"] == "stage"}
     shown |= {q["name_attr"] for q in stage["questions"] if q["select"]}
     if stage["engine"]:
@@ -315,6 +321,7 @@ def _stage_problems(stage: dict[str, Any], items: dict[str, str]) -> dict[str, s
     refused in the Stage section's own fields (so they are named before anything is saved)."""
     listed = {i["name_attr"]: i for i in stage["inputs"]
               if i["kind"] in ("item", "stage") or i["name_attr"].startswith("extra_items.")}
+    listed.update({held["name_attr"]: {**held, "problem": ""} for held in stage.get("held", [])})
     where = (f"schema {stage['schema']['name']}" if stage.get("schema")
              else "the schema (none is chosen for this site and histology yet)")
     problems: dict[str, str] = {}
