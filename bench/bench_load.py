@@ -60,10 +60,12 @@ def prepare(url: str, patients: int, users: int, work_file: Path) -> None:
     from registry.db import db_session
     from registry.demo import load_demo_data
     from registry.models import Patient, Tumor, User, WorkflowState
+    from registry.reference.cli import install_shipped_tables
 
     upgrade_database(url)
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
+        install_shipped_tables(lambda _line: None)  # as `make run` does: the full abstract, staged
         have = db_session.scalar(select(func.count(Patient.id)))
         if have == 0:
             started = time.perf_counter()
