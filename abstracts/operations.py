@@ -21,7 +21,7 @@ from registry.db import db_session
 from registry.dates import parse_optional
 from registry.edits import EditFailure, records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from registry.items import naaccr_items
+from registry.items import MORPHOLOGY_FIELDS, naaccr_items, split_morphology
 from registry.models import (AbstractEditStatus, AuditEntry, FirstCourseTreatment, FollowUpContact,
                              FollowUpTumorStatus, Patient, Role, Tumor, User, WorkflowState)
 from registry.models.patient import utcnow
@@ -71,6 +71,12 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None, allow
     plain = PLAIN_FIELDS.get(model, {})
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    if all(name in specs for name in MORPHOLOGY_FIELDS):
+        data = dict(data)
+        conflict = split_morphology(data)
+        if conflict:
+            errors[MORPHOLOGY_FIELDS[0]] = conflict
+            data.pop(MORPHOLOGY_FIELDS[0])
     for field, value in data.items():
         if field in plain:
             if value is not None and not isinstance(value, plain[field]):
