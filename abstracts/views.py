@@ -555,7 +555,7 @@ def open_same_primary(patient_id: int, tumor_id: int) -> Response:
         abort(400)
     verdict = next(iter(primaries.verdicts(submitted_values(form)["tumor"], [tumor])), None)
     record_primary_decision(patient.id, tumor.id, verdict, actor=current_user)
-    flash(f"Recorded: the new report is the same primary as tumor {tumor.sequence_number_hospital or tumor.id}. "
+    flash(f"Recorded: the new report is the same primary as the tumor {tumor.described}. "
           "Update this abstract with what it adds.", "ok")
     return redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=tumor.id))
 
