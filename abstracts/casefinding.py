@@ -101,7 +101,7 @@ def abstract_suspense_case(case_id: int, *, actor: Actor | User) -> Tumor:
         case.status, case.patient_id, case.tumor_id = SuspenseStatus.ABSTRACTED, patient.id, tumor.id
         case.resolved_by_id, case.resolved_at = who, utcnow()
         log_event(actor, "abstract_suspense_case", entity="suspense_case", entity_id=case.id,
-                  patient_id=patient.id, detail=(f"tumor {tumor.id}" + (f"; pre-filled from casefinding: "
+                  patient_id=patient.id, detail=(f"abstract of {tumor.described}" + (f"; pre-filled from casefinding: "
                                                                          f"{'; '.join(provenance)}" if provenance
                                                                          else ""))[:2000], commit=False)
     return tumor

@@ -21,7 +21,7 @@ from abstracts.casefinding import SOURCES
 from abstracts.operations import is_analytic
 from registry.catalogue import SSDI_STORE, CatalogueItem, shipped_catalogue
 from registry.dates import display_date
-from registry.items import ItemSpec, naaccr_items
+from registry.items import MORPHOLOGY_FIELDS, MORPHOLOGY_NOTATION, ItemSpec, naaccr_items, split_morphology
 from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumor
 
 DATE_HINT = "YYYY-MM-DD; leave off an unknown day or month (2023-01, 2023)"
@@ -93,6 +93,10 @@ SPECS: dict[str, ItemSpec] = {**naaccr_items(Patient), **naaccr_items(Tumor), **
 FIELD_RECORD = {name: section.record for section in SECTIONS for name in section.fields}
 
 
+#: The longest morphology notation a registrar types into histology (M-8500/3); split when the field is left.
+NOTATION_LENGTH = 8
+
+
 def _render_kw(spec: ItemSpec) -> dict[str, Any]:
     kw: dict[str, Any] = {"maxlength": 10 if spec.kind == "date" else spec.length, "autocomplete": "off",
                           "data-item": spec.naaccr_num}
@@ -100,8 +104,10 @@ def _render_kw(spec: ItemSpec) -> dict[str, Any]:
     if system:
         kw["data-picker"] = system
         if system == "morphology":
-            kw["maxlength"] = 6
-            kw["data-behavior-field"] = "behavior"
+            kw["maxlength"] = NOTATION_LENGTH
+            kw["data-length"] = spec.length
+            kw["data-behavior-field"] = MORPHOLOGY_FIELDS[1]
+            kw["data-notation"] = MORPHOLOGY_NOTATION
     if spec.kind == "date":
         kw["data-date"] = "1"
         kw["placeholder"] = "YYYY-MM-DD"
@@ -145,8 +151,20 @@ def initial_values(patient: Patient, tumor: Tumor | None) -> dict[str, Any]:
     return values
 
 
+def read_notation(form: Any) -> None:
+    """A morphology typed into histology as 8500/3 (8500-3, M-8500/3, 85003) fills histology and behavior on
+    the form, so the form shows, stages and saves the two items; a behavior that disagrees is left for
+    validation to name."""
+    values = {name: (getattr(form, name).data or "").strip() for name in MORPHOLOGY_FIELDS}
+    if split_morphology(values) is None:
+        for name in MORPHOLOGY_FIELDS:
+            getattr(form, name).data = values[name]
+
+
 def submitted_values(form: Any) -> dict[str, dict[str, Any]]:
-    """The form's fields split into patient, tumor and treatment dicts, dates in NAACCR form."""
+    """The form's fields split into patient, tumor and treatment dicts, dates in NAACCR form (a morphology
+    notation in histology split first, see :func:`read_notation`)."""
+    read_notation(form)
     split: dict[str, dict[str, Any]] = {"patient": {}, "tumor": {}, "treatment": {}}
     for name, record in FIELD_RECORD.items():
         field = getattr(form, name)

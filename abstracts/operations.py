@@ -21,7 +21,7 @@ from registry.db import db_session
 from registry.dates import parse_optional
 from registry.edits import EditFailure, records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from registry.items import naaccr_items
+from registry.items import MORPHOLOGY_FIELDS, naaccr_items, split_morphology
 from registry.models import (AbstractEditStatus, AuditEntry, FirstCourseTreatment, FollowUpContact,
                              FollowUpTumorStatus, Patient, Role, Tumor, User, WorkflowState)
 from registry.models.patient import utcnow
@@ -71,6 +71,12 @@ def clean(model: type, data: dict[str, Any], *, record: str | None = None, allow
     plain = PLAIN_FIELDS.get(model, {})
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    if all(name in specs for name in MORPHOLOGY_FIELDS):
+        data = dict(data)
+        conflict = split_morphology(data)
+        if conflict:
+            errors[MORPHOLOGY_FIELDS[0]] = conflict
+            data.pop(MORPHOLOGY_FIELDS[0])
     for field, value in data.items():
         if field in plain:
             if value is not None and not isinstance(value, plain[field]):
@@ -124,9 +130,14 @@ def _get(session: Session, model: type, ident: int) -> Any:
     return obj
 
 
+def named(obj: Patient | Tumor) -> str:
+    """A patient or tumor in messages, as registrars know it (never its database id)."""
+    return f"{type(obj).__name__.lower()} {obj.described}"
+
+
 def _check_version(obj: Patient | Tumor, expected_version: int | None) -> None:
     if expected_version is not None and obj.version != expected_version:
-        raise Conflict(f"{type(obj).__name__.lower()} {obj.id} was changed by someone else since you opened it "
+        raise Conflict(f"{named(obj)} was changed by someone else since you opened it "
                        f"(your version {expected_version}, now {obj.version}); nothing was saved",
                        current_version=obj.version, changed=changes_since(obj, expected_version))
 
@@ -178,9 +189,9 @@ def update_patient(patient_id: int, changes: dict[str, Any], *, actor: Actor | U
         _check_version(patient, expected_version)
         for field, value in values.items():
             setattr(patient, field, value)
-        _flush(session, f"patient {patient_id}")
+        _flush(session, named(patient))
         _tumor_saved(session, list(patient.tumors))
-        _flush(session, f"patient {patient_id}")
+        _flush(session, named(patient))
     return patient
 
 
@@ -220,7 +231,7 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
             for field, value in treatment.items():
                 setattr(tumor.treatment, field, value)
             tumor.updated_at = utcnow()
-        _flush(session, f"tumor {tumor_id}")
+        _flush(session, named(tumor))
         _after_save(session, tumor, actor, renumber=renumber)
     return tumor
 
@@ -230,9 +241,9 @@ def delete_tumor(tumor_id: int, *, actor: Actor | User, expected_version: int | 
     with operation(actor, "delete_tumor") as session:
         tumor = _get(session, Tumor, tumor_id)
         _check_version(tumor, expected_version)
-        patient_id = tumor.patient_id
+        patient_id, what = tumor.patient_id, named(tumor)
         session.delete(tumor)
-        _flush(session, f"tumor {tumor_id}")
+        _flush(session, what)
         for other in _resequence(session, patient_id):
             record_edit_status(session, other)
         session.flush()
@@ -254,7 +265,7 @@ def _resequence(session: Session, patient_id: int) -> list[Tumor]:
                 changed[tumor.id] = tumor
     if changed:
         with action_part("sequence_numbers"):
-            _flush(session, f"patient {patient_id}")
+            _flush(session, named(session.get(Patient, patient_id)))
     return list(changed.values())
 
 
@@ -289,7 +300,7 @@ def _after_save(session: Session, tumor: Tumor, actor: Actor | User,
     _tumor_saved(session, [tumor])
     for other in others:
         record_edit_status(session, other)
-    _flush(session, f"tumor {tumor.id}")
+    _flush(session, named(tumor))
 
 
 def _log_decision(actor: Actor | User, tumor: Tumor, decision: PrimaryDecision) -> None:
@@ -305,7 +316,7 @@ def record_primary_decision(patient_id: int, existing_tumor_id: int, verdict: Pr
     with operation(actor, "multiple_primaries:open_existing") as session:
         tumor = _get(session, Tumor, existing_tumor_id)
         if tumor.patient_id != patient_id:
-            raise NotFound(f"tumor {existing_tumor_id} does not belong to patient {patient_id}")
+            raise NotFound(f"{named(tumor)} is not a tumor of {named(_get(session, Patient, patient_id))}")
         log_event(actor, "multiple_primaries:open_existing", entity="tumor", entity_id=tumor.id,
                   patient_id=patient_id, detail=json.dumps({"verdict": verdict.as_dict() if verdict else None},
                                                            sort_keys=True), commit=False)
@@ -333,7 +344,7 @@ def edit_failures(session: Session, tumor: Tumor) -> list[EditFailure]:
 def _no_edit_errors(session: Session, tumor: Tumor) -> None:
     errors = [f for f in edit_failures(session, tumor) if f.severity == "error"]
     if errors:
-        raise NotAllowed(f"tumor {tumor.id} cannot be completed while {len(errors)} error-level edit(s) fail: "
+        raise NotAllowed(f"{named(tumor)} cannot be completed while {len(errors)} error-level edit(s) fail: "
                          + "; ".join(f"{f.edit_id} {f.message}" for f in errors[:5]))
 
 
@@ -387,15 +398,21 @@ def set_workflow_state(tumor_id: int, state: WorkflowState | str, *, actor: User
         _check_version(tumor, expected_version)
         allowed = TRANSITIONS.get((tumor.workflow_state, target))
         if allowed is None:
-            raise NotAllowed(f"tumor {tumor_id} cannot go from {tumor.workflow_state.value} to {target.value}")
+            raise NotAllowed(f"{named(tumor)} cannot go from {tumor.workflow_state.value} to {target.value}")
         if actor.role not in allowed:
             raise NotAllowed(f"a {actor.role.value} cannot move an abstract to {target.value}")
         for check in ENTRY_CHECKS.get(target, ()):
             check(session, tumor)
         tumor.workflow_state = target
         tumor.workflow_comment = comment or None
-        _flush(session, f"tumor {tumor_id}")
+        _flush(session, named(tumor))
     return tumor
+
+
+def _named_tumor(tumor_id: int) -> str:
+    """A tumor a follow-up's cancer status names, for its message ("a tumor" when there is no such tumor)."""
+    tumor = db_session.get(Tumor, tumor_id)
+    return named(tumor) if tumor is not None else "a tumor not in the registry"
 
 
 def record_follow_up(patient_id: int, data: dict[str, Any], *, actor: Actor | User,
@@ -405,14 +422,15 @@ def record_follow_up(patient_id: int, data: dict[str, Any], *, actor: Actor | Us
     if not values.get("date_of_contact"):
         raise InvalidInput({"date_of_contact": "is required"})
     statuses = {tumor_id: clean(FollowUpTumorStatus, {"cancer_status": code},
-                                record=f"tumor {tumor_id}")["cancer_status"]
+                                record=_named_tumor(tumor_id))["cancer_status"]
                 for tumor_id, code in (cancer_status or {}).items()}
     with operation(actor, "record_follow_up") as session:
         patient = _get(session, Patient, patient_id)
         own_tumors = {t.id for t in patient.tumors}
         strangers = set(statuses) - own_tumors
         if strangers:
-            raise InvalidInput({"cancer_status": f"tumor(s) {sorted(strangers)} do not belong to patient {patient_id}"})
+            raise InvalidInput({"cancer_status": f"{len(strangers)} of the tumors given are not tumors of "
+                                                 f"{named(patient)}"})
         who = actor.id if isinstance(actor, User) else actor.user_id
         contact = FollowUpContact(patient_id=patient_id, created_by_id=who, **values)
         contact.tumor_statuses = [FollowUpTumorStatus(tumor_id=t, cancer_status=s) for t, s in statuses.items()]
@@ -424,9 +442,9 @@ def record_follow_up(patient_id: int, data: dict[str, Any], *, actor: Actor | Us
             patient.date_of_last_contact = values["date_of_contact"]
             if values.get("vital_status"):
                 patient.vital_status = values["vital_status"]
-        _flush(session, f"patient {patient_id}")
+        _flush(session, named(patient))
         _tumor_saved(session, list(patient.tumors))
-        _flush(session, f"patient {patient_id}")
+        _flush(session, named(patient))
     return contact
 
 
@@ -453,7 +471,7 @@ def _check_versions(patient: Patient, patient_version: int | None, tumor: Tumor 
     changed: dict[str, list] = {}
     for obj, seen in stale:
         changed.update(changes_since(obj, seen))
-    what = " and ".join(f"{type(obj).__name__.lower()} {obj.id}" for obj, _ in stale)
+    what = " and ".join(named(obj) for obj, _ in stale)
     raise Conflict(f"{what} was changed by someone else since you opened it; nothing was saved",
                    current_version=tumor.version if tumor is not None else patient.version, changed=changed)
 
@@ -483,7 +501,7 @@ def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[s
         if tumor_id is not None:
             tumor = _get(session, Tumor, tumor_id)
             if tumor.patient_id != patient_id:
-                raise NotFound(f"tumor {tumor_id} does not belong to patient {patient_id}")
+                raise NotFound(f"{named(tumor)} is not a tumor of {named(patient)}")
         _check_versions(patient, patient_version, tumor, tumor_version)
         patient_changed = False
         for field, value in patient_values.items():
@@ -508,10 +526,10 @@ def save_abstract(patient_id: int, tumor_id: int | None, patient_changes: dict[s
                 treatment_changed = True
         if treatment_changed and tumor.id is not None:
             tumor.updated_at = utcnow()
-        _flush(session, f"tumor {tumor_id}")
+        _flush(session, named(tumor))
         _after_save(session, tumor, actor, decision, renumber=renumber)
         if patient_changed:
             session.expire(patient, ["tumors"])
             _tumor_saved(session, [t for t in patient.tumors if t.id != tumor.id])
-            _flush(session, f"tumor {tumor_id}")
+            _flush(session, named(tumor))
     return tumor

@@ -22,7 +22,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_du
 from abstracts import primaries
 from registry.catalogue import EXTRA_STORE, SSDI_STORE, Catalogue, CatalogueItem, catalogue, shipped_catalogue
 from registry.item_filters import DATE_TYPES
-from registry.items import ItemSpec, naaccr_items
+from registry.items import MORPHOLOGY_FIELDS, ItemSpec, naaccr_items, split_morphology
 from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumor
 from registry.models.abstracting import SuspenseStatus
 
@@ -167,9 +167,15 @@ class ViewSchema(Schema):
 
     @pre_load
     def _blanks_are_none(self, data: Any, **_kwargs: Any) -> Any:
+        """Blanks become None; a morphology typed into histology as 8500/3 fills histology and behavior."""
         if not isinstance(data, dict):
             return data
-        return {key: (value.strip() or None) if isinstance(value, str) else value for key, value in data.items()}
+        data = {key: (value.strip() or None) if isinstance(value, str) else value for key, value in data.items()}
+        if all(name in self.fields for name in MORPHOLOGY_FIELDS):
+            conflict = split_morphology(data)
+            if conflict:
+                raise ValidationError({MORPHOLOGY_FIELDS[0]: [conflict]})
+        return data
 
     @post_dump
     def _years_only(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:

@@ -386,6 +386,7 @@ def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failur
     layout = item_layout(patient, tumor, form, items or {}, skip=set(STAGE_FIELDS), errors=item_errors)
     drawn = {f.name for section in layout for group in section.groups for f in group.fields}
     stage["item_errors"] = {k: v for k, v in item_errors.items() if k not in drawn}
+    refused = _refused(form, item_errors, labels)
     if primary_check is None and tumor is not None:
         primary_check = {"verdicts": primaries.of_tumor(tumor), "pending": False}
     return render_template("abstracts/abstract.html", patient=patient, tumor=tumor, form=form, sections=layout,
@@ -395,10 +396,27 @@ def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failur
                            stage=stage, stage_url=url_for("abstracts.stage_section", patient_id=patient.id,
                                                           tumor_id=tumor.id if tumor else 0),
                            terms=terms, by_field=_by_field(failures), errors=errors, warnings=warnings,
+                           refused=refused,
                            conflict=conflict, labels=labels,
                            editable=editable, workflow_form=WorkflowForm(tumor_version=tumor.version if tumor else ""),
                            check_url=url_for("abstracts.check_abstract", patient_id=patient.id,
                                              tumor_id=tumor.id if tumor else 0)), status
+
+
+def _refused(form: Any, item_errors: dict[str, str], labels: dict[str, str]) -> list[dict[str, str]]:
+    """Every field a refused save marked, as the edit summary lists and counts them (errors like failed edits):
+    ``[{field, anchor, label, message}]`` in form order, then the items kept by naaccrId."""
+    cat = current_catalogue()
+    refused = [{"field": name, "anchor": name, "label": labels.get(name, field.label.text), "message": message}
+               for name, field in form._fields.items() if name != "csrf_token"
+               for message in field.errors or []]
+    for name, message in item_errors.items():
+        store, _, item_id = name.partition(".")
+        item = cat.get(item_id)
+        anchor = (f"ssdi-{item_id}" if store == "site_specific_items" else f"item-{item_id}") if item_id else name
+        refused.append({"field": name, "anchor": anchor,
+                        "label": item.label if item is not None else item_id or name, "message": message})
+    return refused
 
 
 def _validate(values: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -544,7 +562,7 @@ def open_same_primary(patient_id: int, tumor_id: int) -> Response:
         abort(400)
     verdict = next(iter(primaries.verdicts(submitted_values(form)["tumor"], [tumor])), None)
     record_primary_decision(patient.id, tumor.id, verdict, actor=current_user)
-    flash(f"Recorded: the new report is the same primary as tumor {tumor.sequence_number_hospital or tumor.id}. "
+    flash(f"Recorded: the new report is the same primary as the tumor {tumor.described}. "
           "Update this abstract with what it adds.", "ok")
     return redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=tumor.id))
 

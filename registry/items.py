@@ -30,6 +30,39 @@ PATTERN_HINTS = {
     r"0000|7777|7797|[A-Z][0-9]{2,3}": "an ICD-10 code, e.g. C509, or 0000 (alive), 7777 or 7797",
     r"[A-B][0-9]{3}": "A or B and three digits, e.g. A200",
 }
+#: How registrars write an ICD-O-3 morphology: histology and behavior together (8500/3, 8500-3, M-8500/3,
+#: M8500/3, 85003), or histology alone (8500). One expression, read here and by the abstract form's script.
+MORPHOLOGY_NOTATION = r"^(?:[Mm]-?)?([89][0-9]{3})(?:[/-]?([0-9]))?$"
+#: The columns a morphology notation fills: Histologic Type ICD-O-3 [522] and Behavior Code ICD-O-3 [523].
+MORPHOLOGY_FIELDS = ("histology", "behavior")
+
+
+def read_morphology(text: str | None) -> tuple[str, str | None] | None:
+    """``(histology, behavior)`` of a morphology as registrars write it (behavior None when not given),
+    or None when ``text`` is no morphology notation."""
+    found = re.fullmatch(MORPHOLOGY_NOTATION, (text or "").strip())
+    return (found.group(1), found.group(2)) if found else None
+
+
+def split_morphology(values: dict[str, Any]) -> str | None:
+    """Split a notation typed into histology (``8500/3``) into histology and behavior, in ``values``.
+
+    A behavior the notation gives fills a blank behavior; where ``values`` holds another behavior, histology is
+    left as typed and the conflict is returned as the message for histology (nothing is guessed)."""
+    histology, behavior = MORPHOLOGY_FIELDS
+    text = values.get(histology)
+    read = read_morphology(text) if isinstance(text, str) else None
+    if read is None:
+        return None
+    code, given = read
+    typed = (values.get(behavior) or "").strip() if isinstance(values.get(behavior), str) else ""
+    if given is not None and typed and typed != given:
+        return (f"'{text.strip()}' gives Behavior Code ICD-O-3 [523] {given}, but behavior {typed} was entered; "
+                f"type the histology alone (e.g. {code}) or make the behaviors agree")
+    values[histology] = code
+    if given is not None:
+        values[behavior] = given
+    return None
 
 
 @dataclass(frozen=True)

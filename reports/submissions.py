@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, func, insert, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql import ColumnElement
 
 from registry.audit import Actor, log_event, operation
@@ -327,11 +327,11 @@ def changes_since_last() -> dict[str, Any]:
     """What the next submissions would carry: tumors changed since sent, and tumors never sent."""
     changed = tumor_conditions(changed_only=True)
     fresh = [never_sent()]
-    sample = (select(Tumor.id, Tumor.patient_id, Tumor.primary_site, Tumor.date_of_diagnosis, Tumor.version)
-              .join(Patient, Patient.id == Tumor.patient_id).where(*changed).order_by(Tumor.id).limit(50))
+    sample = (select(Tumor).join(Patient, Patient.id == Tumor.patient_id).where(*changed).order_by(Tumor.id)
+              .options(selectinload(Tumor.patient)).limit(50))
     return {"last": db_session.scalar(select(Submission).order_by(Submission.id.desc()).limit(1)),
             "changed": count_tumors(changed), "never_sent": count_tumors(fresh),
-            "changed_tumors": db_session.execute(sample).all()}
+            "changed_tumors": db_session.scalars(sample).all()}
 
 
 @job_kind("naaccr-export")

@@ -258,8 +258,8 @@ def edits_run(since: dt.datetime | None, report_path: Path) -> None:
                 record, tumor_records = records_from_orm(patient)
                 tumors += len(tumor_records)
                 for failure in run_edits(record, tumor_records, site_histology=site_histology):
-                    position = (f"patient {patient.id}" if failure.tumor_index is None
-                                else f"tumor {patient.tumors[failure.tumor_index].id}")
+                    position = (patient.described if failure.tumor_index is None
+                                else f"{patient.described}: {patient.tumors[failure.tumor_index].described}")
                     report.write(position, failure)
             db_session.expunge_all()
     log_event(SYSTEM, "edits_run", detail=f"{len(ids)} patients, {tumors} tumors"

@@ -97,6 +97,14 @@ class Patient(Base):
         first = " ".join(part for part in (self.name_first, self.name_middle) if part)
         return f"{self.name_last or '?'}, {first}".rstrip(", ")
 
+    @property
+    def described(self) -> str:
+        """The patient as registrars find them, for messages (never the database id): ``Doe, Jane (MRN 12345)``,
+        or with the Patient ID Number [20] when there is no medical record number."""
+        number = (f"MRN {self.medical_record_number}" if self.medical_record_number
+                  else f"Patient ID {self.patient_id_number}")
+        return f"{self.display_name} ({number})"
+
 
 class FollowUpContact(Base):
     """One follow-up contact: when, how, the patient's vital status and each tumor's status."""

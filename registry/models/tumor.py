@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, DateTime, Enum, ForeignKey, Index, Integer
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from registry.dates import display_date
 from registry.db import ITEM_STORE, Base
 from registry.items import item
 from registry.models.patient import utcnow
@@ -28,6 +29,10 @@ class WorkflowState(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETE = "complete"
     REVIEWED = "reviewed"
+
+
+#: Laterality [410] as a word in :attr:`Tumor.described` (codes 0 and 9 say nothing worth repeating).
+LATERALITY_WORDS = {"1": "right", "2": "left", "3": "one side", "4": "bilateral", "5": "midline"}
 
 
 class Tumor(Base):
@@ -177,6 +182,22 @@ class Tumor(Base):
     def morphology(self) -> str:
         """ICD-O-3 morphology as registrars write it, e.g. ``8500/3``."""
         return f"{self.histology or '????'}/{self.behavior or '?'}"
+
+    @property
+    def described(self) -> str:
+        """The tumor as registrars tell tumors apart, for messages (never the database id):
+        ``C50.4 8500/3 right, diagnosed 2025-03-14, sequence 00``."""
+        site = self.primary_site or ""
+        head = [f"{site[:3]}.{site[3:]}" if len(site) == 4 else site or "site ?",
+                self.morphology if self.histology else "histology ?"]
+        side = LATERALITY_WORDS.get(self.laterality or "")
+        if side:
+            head.append(side)
+        parts = [" ".join(head), f"diagnosed {display_date(self.date_of_diagnosis)}" if self.date_of_diagnosis
+                 else "diagnosis date blank"]
+        if self.sequence_number_hospital:
+            parts.append(f"sequence {self.sequence_number_hospital}")
+        return ", ".join(parts)
 
     @property
     def stage_at_diagnosis(self) -> SummaryStage:

@@ -49,9 +49,8 @@ def _stored_values(tumor: Tumor) -> dict[str, Any]:
 
 
 def describe(tumor: Tumor) -> str:
-    """The stored tumor in a registrar's words, for the report."""
-    return (f"registry tumor {tumor.id} ({tumor.primary_site or '?'} {tumor.histology or '?'}/{tumor.behavior or '?'}"
-            f", laterality {tumor.laterality or 'blank'}, diagnosed {tumor.date_of_diagnosis or 'blank'})")
+    """The stored tumor in a registrar's words, for the report (never its database id)."""
+    return f"registry tumor {tumor.described} of {tumor.patient.described}"
 
 
 def earlier_diagnosis(stored: str | None, incoming: str | None) -> str | None:

@@ -82,18 +82,46 @@
           highlight(items.length ? 0 : -1);
         });
     }, 120);
+    // Leaving the picker without choosing (Esc, Tab, a click elsewhere): a morphology notation the server's
+    // rule reads (data-notation: 8500/3, M-8500/3, 85003) fills histology and behavior; text longer than the
+    // item holds (data-length) goes back to the value the field had, so no value the field cannot hold stays.
+    var before = input.value;
+    function settle() {
+      var typed = input.value.trim();
+      var capacity = parseInt(input.dataset.length || input.getAttribute("maxlength") || "0", 10);
+      var box = termBox(input);
+      var read = input.dataset.notation ? new RegExp(input.dataset.notation, "i").exec(typed) : null;
+      if (read) {
+        var behavior = form && form.querySelector("[name='" + (input.dataset.behaviorField || "behavior") + "']");
+        var current = behavior ? behavior.value.trim() : "";
+        if (read[2] && current && current !== read[2]) { return; }  // the live check names the conflict
+        if (input.value === read[1] && (!read[2] || current === read[2])) { return; }
+        input.value = read[1];
+        if (read[2] && behavior) {
+          behavior.value = read[2];
+          var bt = termBox(behavior); if (bt) { bt.textContent = ""; }
+        }
+        if (box) { box.textContent = ""; }
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      } else if (capacity && typed.length > capacity) {
+        input.value = before;
+        if (box) { box.textContent = "'" + typed + "' is not a code here; the field keeps " + (before ? "'" + before + "'" : "its blank"); }
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    }
     input.addEventListener("input", search);
-    input.addEventListener("focus", function () { if (!input.value) { search(); } });
+    input.addEventListener("focus", function () { before = input.value; if (!input.value) { search(); } });
     input.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { close(); settle(); return; }
       if (list.hidden) { return; }
       if (e.key === "ArrowDown") { e.preventDefault(); highlight(Math.min(active + 1, items.length - 1)); }
       else if (e.key === "ArrowUp") { e.preventDefault(); highlight(Math.max(active - 1, 0)); }
       else if ((e.key === "Enter" || e.key === "Tab") && active >= 0 && input.value.trim()) {
         if (e.key === "Enter") { e.preventDefault(); }
         choose(items[active]);
-      } else if (e.key === "Escape") { close(); }
+      }
     });
-    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    input.addEventListener("blur", function () { settle(); setTimeout(close, 150); });
   }
   Array.prototype.forEach.call(document.querySelectorAll("input[data-picker]"), picker);
   // stage.js attaches pickers to the Stage section it redraws

@@ -1,4 +1,5 @@
 """The abstract form: sections, pickers' look-up, partial dates, edits beside fields, save, workflow, conflict."""
+import html
 import re
 
 from sqlalchemy import select
@@ -195,3 +196,49 @@ def test_code_lookup_endpoint_for_pickers(client, login):
     assert {"code": "8520/3", "term": "Lobular carcinoma, NOS (C50._)"} in lobular
     assert client.get("/codes/nothing.json").status_code == 404
     assert db_session.scalar(select(Patient.id)) is None
+
+
+def test_morphology_typed_as_8500_3_fills_histology_and_behavior(client, login, patient_with_tumor):
+    """Issue 20.8: the registrar's usual notation is accepted on save; the stage section sees the histology."""
+    login("registrar")
+    patient, tumor = patient_with_tumor
+    url, page = _open(client, patient, tumor)
+    assert re.search(r'name="histology"[^>]*>', page) and 'data-notation="' in page
+    for typed in ("8520/2", "M-8500/3"):
+        data = form_fields(page, "abstract-form") | {"histology": typed, "behavior": ""}
+        response = client.post(url, data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        db_session.expire_all()
+        saved = db_session.get(Tumor, tumor.id)
+        assert saved.morphology == typed.removeprefix("M-")
+        url, page = _open(client, patient, saved)
+
+
+def test_a_notation_that_contradicts_behavior_is_named_on_histology(client, login, patient_with_tumor):
+    login("registrar")
+    patient, tumor = patient_with_tumor
+    url, page = _open(client, patient, tumor)
+    data = form_fields(page, "abstract-form") | {"histology": "8500/3", "behavior": "2"}
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    beside = re.search(r'<div class="edit-msgs" data-for="histology">(.*?)</div>', text, re.S).group(1)
+    assert "gives Behavior Code ICD-O-3 [523] 3" in beside and "longer than" not in beside
+    db_session.expire_all()
+    assert db_session.get(Tumor, tumor.id).morphology == "8500/3"
+
+
+def test_a_refused_save_counts_the_refused_fields_in_the_edit_summary(client, login, patient_with_tumor):
+    """Issue 20.9: after a refused save the summary does not read '0 errors' while fields carry errors."""
+    login("registrar")
+    patient, tumor = patient_with_tumor
+    url, page = _open(client, patient, tumor)
+    data = form_fields(page, "abstract-form") | {"laterality": "7", "primary_site": "C5X9"}
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    counts = re.search(r'id="edit-counts">(\d+) errors?, (\d+) warnings?<', text)
+    assert counts and int(counts.group(1)) >= 2
+    summary = html.unescape(re.search(r'<ul id="edit-list">(.*?)</ul>', text, re.S).group(1))
+    assert 'href="#laterality"' in summary and "Laterality [410]" in summary
+    assert 'href="#primary_site"' in summary and "'C5X9' was typed" in summary

@@ -153,3 +153,25 @@ def test_openapi_document_comes_from_the_schemas_and_has_a_page(client, login):
     login("researcher")
     page = client.get("/api/v1/docs").get_data(as_text=True)
     assert "/api/v1/patients/{patient_id}" in page and "Summary Stage 2018 [764]" in page
+
+
+def test_a_morphology_notation_through_the_api_and_operations(api, patient_with_tumor):
+    """Issue 20.8: histology 8500/3 is read as histology 8500, behavior 3; a disagreeing behavior is named."""
+    from abstracts import operations as ops
+    from registry.audit import SYSTEM
+    from registry.errors import InvalidInput
+    _, tumor = patient_with_tumor
+    call = api("registrar")
+    changed = call("PATCH", f"/tumors/{tumor.id}", json={"histology": "8520/2", "version": tumor.version})
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    assert (body["histology"], body["behavior"]) == ("8520", "2")
+    refused = call("PATCH", f"/tumors/{tumor.id}", json={"histology": "8500/3", "behavior": "2",
+                                                         "version": body["version"]})
+    assert refused.status_code == 422
+    assert "gives Behavior Code ICD-O-3 [523] 3" in refused.get_json()["error"]["fields"]["histology"]
+    saved = ops.update_tumor(tumor.id, {"histology": "M-8500/3"}, actor=SYSTEM)
+    assert saved.morphology == "8500/3"
+    with pytest.raises(InvalidInput) as exc:
+        ops.update_tumor(tumor.id, {"histology": "8500/3", "behavior": "2"}, actor=SYSTEM)
+    assert set(exc.value.errors) == {"histology"}

@@ -1,5 +1,6 @@
 """A new abstract for a patient with other tumors: the multiple-primary rules' verdicts on the form and in the
 API, the registrar's decision (open the existing abstract, or create anyway with a reason) in the audit trail."""
+import html
 import json
 
 import pytest
@@ -90,6 +91,8 @@ def test_opening_the_existing_abstract_instead_is_recorded(client, login, patien
     [entry] = _decisions("multiple_primaries:open_existing")
     assert entry.entity_id == str(first.id) and entry.patient_id == patient.id
     assert json.loads(entry.detail)["verdict"]["result"] == "SINGLE_PRIMARY"
+    shown = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert f"same primary as the tumor {first.described}." in shown  # issue 20.12: not by database id
 
 
 def test_reviewer_cannot_record_the_decision(client, login, patient_with_tumor):

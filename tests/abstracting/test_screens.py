@@ -124,6 +124,7 @@ def test_follow_up_entry_moves_last_contact_and_tumor_status(client, login, pati
     patient, tumor = patient_with_tumor
     login("registrar")
     page = client.get(f"/patients/{patient.id}/follow-up").get_data(as_text=True)
+    assert f"Cancer status [1770], {tumor.described}</label>" in page  # issue 20.12: no database ids
     data = {"csrf_token": csrf_of(page), "date_of_contact": "2026-02", "vital_status": "1", "follow_up_source": "2",
             "next_follow_up_due": "2027-02", f"cancer_status_{tumor.id}": "1"}
     bad = client.post(f"/patients/{patient.id}/follow-up", data=data | {"vital_status": "5"})

@@ -98,6 +98,7 @@ def test_matched_patient_by_mrn_and_abstract_prefilled(app):
                                                                                               "20250101")
     detail = db_session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "abstract_suspense_case"))
     assert "pre-filled from casefinding: site C187 from report" in detail and "final diagnosis" in detail
+    assert detail.startswith("abstract of C18.7 8140/3, diagnosed 2025-01-01")  # issue 20.12: not "tumor <id>"
 
 
 def test_possible_match_by_name_and_birth_date(app):

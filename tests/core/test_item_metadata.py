@@ -69,3 +69,26 @@ def test_every_pattern_says_what_it_wants_with_an_example():
     ssn = naaccr_items(Patient)["social_security_number"].problem("12345678X")
     assert "takes digits only" in ssn and "'12345678X'" in ssn
     assert "9 characters" in naaccr_items(Patient)["social_security_number"].problem("1234567890")
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("8500/3", ("8500", "3")), ("8500-3", ("8500", "3")), ("M-8500/3", ("8500", "3")), ("m8500/3", ("8500", "3")),
+    ("85003", ("8500", "3")), ("8500", ("8500", None)), (" 8520/2 ", ("8520", "2")),
+    ("C504", None), ("850/3", None), ("8500/33", None), ("duct", None), ("", None),
+])
+def test_morphology_notations_registrars_write(typed, read):
+    """Issue 20.8: 8500/3 and its usual variants name histology and behavior."""
+    from registry.items import read_morphology
+    assert read_morphology(typed) == read
+
+
+def test_a_notation_fills_histology_and_behavior_unless_behavior_disagrees():
+    from registry.items import split_morphology
+    values = {"histology": "8500/3", "behavior": None}
+    assert split_morphology(values) is None and values == {"histology": "8500", "behavior": "3"}
+    agreeing = {"histology": "M-8500/3", "behavior": "3"}
+    assert split_morphology(agreeing) is None and agreeing == {"histology": "8500", "behavior": "3"}
+    conflicting = {"histology": "8500/3", "behavior": "2"}
+    message = split_morphology(conflicting)
+    assert "'8500/3'" in message and "Behavior Code ICD-O-3 [523] 3" in message and "behavior 2" in message
+    assert conflicting == {"histology": "8500/3", "behavior": "2"}

@@ -143,7 +143,7 @@ def test_follow_up_moves_last_contact_only_forward(app):
     stored = db_session.get(Patient, patient.id)
     assert (stored.date_of_last_contact, stored.vital_status) == ("20240710", "0")
     assert [s.cancer_status for s in contact.tumor_statuses] == ["2"]
-    with pytest.raises(InvalidInput, match="tumor 1: cancer_status"):
+    with pytest.raises(InvalidInput, match=r"tumor C50\.4 8500/3 right, diagnosed 2023-01-05, sequence 00: cancer_status"):
         ops.record_follow_up(patient.id, {"date_of_contact": "20240801"}, actor=SYSTEM, cancer_status={tumor.id: "5"})
 
 
@@ -202,3 +202,42 @@ def test_hooks_run_inside_the_save_and_a_failing_hook_rolls_it_back(app):
     finally:
         ops.TUMOR_SAVED.remove(remember)
         ops.TUMOR_SAVED.remove(refuse)
+
+
+def test_records_are_described_as_registrars_know_them():
+    """Issue 20.12: messages name a tumor by site, morphology, side, diagnosis date and sequence, a patient by
+    name and medical record number, never by database id."""
+    tumor = Tumor(primary_site="C504", histology="8500", behavior="3", laterality="1",
+                  date_of_diagnosis="20250314", sequence_number_hospital="00")
+    assert tumor.described == "C50.4 8500/3 right, diagnosed 2025-03-14, sequence 00"
+    assert Tumor(primary_site="C619", histology="8140", behavior="3", laterality="0",
+                 date_of_diagnosis="2024").described == "C61.9 8140/3, diagnosed 2024"
+    assert Tumor().described == "site ? histology ?, diagnosis date blank"
+    patient = Patient(name_last="Doe", name_first="Jane", medical_record_number="M12345", patient_id_number="00000017")
+    assert patient.described == "Doe, Jane (MRN M12345)"
+    assert Patient(name_last="Roe", patient_id_number="00000017").described == "Roe (Patient ID 00000017)"
+
+
+def test_operation_messages_never_name_database_ids(app, make_user):
+    registrar, other = make_user("registrar"), make_user("registrar", "other")
+    patient = ops.create_patient(PATIENT | {"medical_record_number": "M777"}, actor=registrar)
+    tumor = ops.create_tumor(patient.id, TUMOR, actor=registrar)
+    opened = tumor.version
+    ops.update_tumor(tumor.id, {"summary_stage_2018": "3"}, actor=registrar, expected_version=opened)
+    with pytest.raises(Conflict) as conflict:
+        ops.update_tumor(tumor.id, {"laterality": "2"}, actor=other, expected_version=opened)
+    assert "tumor C50.4 8500/3 right, diagnosed 2023-01-05, sequence 00 was changed" in str(conflict.value)
+    with pytest.raises(Conflict) as conflict:
+        ops.save_abstract(patient.id, tumor.id, {}, {"laterality": "2"}, actor=other, patient_version=1,
+                          tumor_version=opened)
+    assert "tumor C50.4 8500/3 right" in str(conflict.value)
+    with pytest.raises(NotAllowed) as refused:
+        ops.set_workflow_state(tumor.id, "reviewed", actor=registrar)
+    assert str(refused.value).startswith("tumor C50.4 8500/3 right, diagnosed 2023-01-05, sequence 00 cannot go")
+    stranger = ops.create_patient(PATIENT | {"name_last": "Elmdemo"}, actor=registrar)
+    with pytest.raises(InvalidInput) as wrong:
+        ops.record_follow_up(stranger.id, {"date_of_contact": "20240801"}, actor=registrar,
+                             cancer_status={tumor.id: "1"})
+    assert "not tumors of patient Elmdemo, Mary (Patient ID 00000002)" in str(wrong.value)
+    for message in (str(conflict.value), str(refused.value), str(wrong.value)):
+        assert f"tumor {tumor.id}" not in message and f"patient {patient.id}" not in message

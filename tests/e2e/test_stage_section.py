@@ -102,3 +102,55 @@ def test_breast_abstract_chooses_the_schema_and_derives_stage_on_save(served):
         page.screenshot(path=str(SHOTS / "03-abstract-after-save.png"), full_page=True)
         browser.close()
     assert blocked == []
+
+
+def test_morphology_notation_typed_into_histology_is_split_when_the_picker_is_left(served):
+    """Issue 20.8: 8500/3 typed and left with Esc (or 8520-2 with Tab) fills histology and behavior, so the Stage
+    section finds the schema; text histology cannot hold goes back to the value before, never stays."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(served + "/login")
+        page.fill("#username", "reg")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(served + "/")
+        page.goto(served + "/patients/new")
+        page.fill("#name_last", "Notationsample")
+        page.fill("#date_of_birth", "1960-02-03")
+        page.fill("#sex", "2")
+        page.click("form.grid-form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/patients/\d+$"))
+        page.click("text=New abstract (tumor)")
+        redrawn = _redrawn(page)
+        page.fill("#date_of_diagnosis", "2022-04-05")
+        page.locator("#date_of_diagnosis").dispatch_event("change")
+        _wait_redrawn(page, redrawn)
+        redrawn = _redrawn(page)
+        _pick(page, "primary_site", "upper-outer", "C504")
+        _wait_redrawn(page, redrawn)
+
+        redrawn = _redrawn(page)
+        page.click("#histology")
+        page.keyboard.type("8500/3")
+        page.locator("#picker-histology li").first.wait_for(state="visible")
+        page.keyboard.press("Escape")
+        assert (page.input_value("#histology"), page.input_value("#behavior")) == ("8500", "3")
+        _wait_redrawn(page, redrawn)
+        assert page.inner_text("#stage-schema-name") == "Breast"
+
+        page.fill("#behavior", "")
+        page.click("#histology")
+        page.fill("#histology", "")
+        page.keyboard.type("8520-2")
+        page.keyboard.press("Tab")
+        assert (page.input_value("#histology"), page.input_value("#behavior")) == ("8520", "2")
+
+        page.click("#histology")
+        page.fill("#histology", "")
+        page.keyboard.type("lobular")
+        page.keyboard.press("Escape")
+        assert page.input_value("#histology") == "8520"
+        assert "'lobular' is not a code" in page.inner_text("#term-histology")
+        browser.close()

@@ -129,7 +129,9 @@ def test_run_over_the_database_and_since(runner, tmp_path):
     row, site_histology = sorted(_report(report), key=lambda r: r["edit_id"])
     assert (site_histology["edit_id"], site_histology["patient_id"]) == ("P006", "00000002")
     assert row["edit_id"] == "E050" and row["patient_id"] == "00000002"
-    assert row["record_position"] == f"tumor {db_session.get(Patient, bad.id).tumors[0].id}"
+    stored = db_session.get(Patient, bad.id)
+    assert row["record_position"] == f"{stored.described}: {stored.tumors[0].described}"
+    assert row["record_position"].startswith(f"{stored.display_name} (") and " C53.9 " in row["record_position"]
     assert db_session.query(AuditEntry).filter_by(action="edits_run").count() == 1
     later = runner.invoke(args=["edits", "run", "--since", "2999-01-01", "--report", str(report)])
     assert later.exit_code == 0 and "checked 0 patient(s)" in later.output

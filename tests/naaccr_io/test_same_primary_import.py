@@ -75,7 +75,10 @@ def test_an_unmatched_tumor_of_a_stored_patient_goes_through_the_multiple_primar
     [row] = rows
     assert (row["outcome"], row["rule_step"], row["patient_id_number"], row["patient"], row["tumor"]) == \
         (outcome, step, "00000501", "1", "1")
-    assert f"registry tumor {stored_id} (C504 8500/3, laterality 1, diagnosed 20240105)" in row["reason"]
+    stored_patient = db_session.get(Tumor, stored_id).patient
+    assert (f"registry tumor C50.4 8500/3 right, diagnosed 2024-01-05, sequence 00 of {stored_patient.display_name} "
+            f"(") in row["reason"]
+    assert f"tumor {stored_id} " not in row["reason"], "issue 20.12: no database ids in messages"
     assert "same primary" in real.summary()
     if outcome == SAME_PRIMARY:
         assert db_session.scalars(select(Tumor.id)).all() == [stored_id]

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import gzip
+import html
 import hashlib
+import re
 
 import pytest
 import xmlschema
@@ -171,3 +173,16 @@ def test_the_submission_page_lists_each_tumor_left_out(demo, tmp_path, client, l
     assert tumor.patient.patient_id_number in page and "abstract in progress" in page
     history = client.get("/admin/submissions").get_data(as_text=True)
     assert f'/admin/submissions/{submission.id}"' in history and "Test file: also send" in history
+
+
+def test_tumors_changed_since_sent_are_described_not_numbered(demo, tmp_path, client, login):
+    """Issue 20.12: the page names a changed tumor and its patient as registrars know them, never by database id."""
+    create_submission(tmp_path / "a.xml", version="260", record_type="A", actor=SYSTEM, include_incomplete=True)
+    tumor = db_session.scalars(select(Tumor).order_by(Tumor.id)).first()
+    update_tumor(tumor.id, {"laterality": "9" if tumor.laterality != "9" else "1"}, actor=SYSTEM)
+    db_session.expire_all()
+    tumor = db_session.get(Tumor, tumor.id)
+    login("admin")
+    page = html.unescape(client.get("/admin/submissions").get_data(as_text=True))
+    row = re.search(r'<tr><td>([^<]*)</td><td>([^<]*)</td><td>\d+</td></tr>', page)
+    assert row and (row.group(1), row.group(2)) == (tumor.described, tumor.patient.described)
