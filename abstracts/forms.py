@@ -16,7 +16,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from abstracts.codes import current_catalogue, describe, item_system, system_for
+from abstracts.codes import ICDO3_FILES, current_catalogue, describe, item_system, system_for
 from abstracts.casefinding import SOURCES
 from abstracts.operations import is_analytic
 from registry.catalogue import SSDI_STORE, CatalogueItem, shipped_catalogue
@@ -27,6 +27,9 @@ from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumo
 DATE_HINT = "YYYY-MM-DD; leave off an unknown day or month (2023-01, 2023)"
 UNKNOWN_PART = {"99", "??", "--", "__", "UU", "uu", ""}
 REMARKS_ID = "textRemarks"
+#: What a registrar may type into an ICD-O-3 picker: words of a term ("infiltrating duct carcinoma") as well as
+#: a code, as much as the look-up reads; choosing an entry puts the code in the field.
+ICDO3_QUERY_LENGTH = 80
 
 
 def to_naaccr_date(text: str | None) -> str:
@@ -99,8 +102,9 @@ def _render_kw(spec: ItemSpec) -> dict[str, Any]:
     system = system_for(spec) or _catalogue_system(spec)
     if system:
         kw["data-picker"] = system
+        if system in ICDO3_FILES:
+            kw["maxlength"] = ICDO3_QUERY_LENGTH
         if system == "morphology":
-            kw["maxlength"] = 6
             kw["data-behavior-field"] = "behavior"
     if spec.kind == "date":
         kw["data-date"] = "1"
