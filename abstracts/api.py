@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from abstracts import operations as ops
 from abstracts import primaries
-from abstracts.codes import codes, lookup, systems
+from abstracts.codes import codes, lookup, lookup_note, systems
 from abstracts.queries import PatientSearch, search_patients
 from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, ItemStore,
                                PatientSchema, TreatmentSchema, TumorSchema, validation_errors, with_stores_merged)
@@ -387,7 +387,8 @@ def _lookup_naaccr(name: str, query: str) -> list[dict[str, str]]:
 
 @api_route("/codes/<system>")
 def code_lookup(system: str):
-    """Codes and terms of one system whose code starts with ``q`` or whose term holds every word of ``q``."""
+    """Codes and terms of one system whose code starts with ``q`` or a term of which matches the words of ``q``
+    (ICD-O-3: every official term and synonym, best match first; ``note`` says when only our table is searched)."""
     query = request.args.get("q", "")[:80].strip()
     try:
         everything = codes(system)
@@ -398,7 +399,9 @@ def code_lookup(system: str):
                            {"system": f"one of {', '.join(_all_systems())}"}) from None
         found = _lookup_naaccr(system, query)
     page, per_page = _paging()
-    return jsonify(_page(found[(page - 1) * per_page: page * per_page], len(found), page, per_page))
+    result = _page(found[(page - 1) * per_page: page * per_page], len(found), page, per_page)
+    note = lookup_note(system)
+    return jsonify(result | ({"note": note} if note else {}))
 
 
 @api_route("/edits/check", ("POST",))
@@ -432,7 +435,8 @@ class ErrorEnvelope(Schema):
 
 class CodeSchema(Schema):
     code = fields.String()
-    term = fields.String()
+    term = fields.String(metadata={"description": "the preferred term"})
+    matched = fields.String(metadata={"description": "the synonym the query matched, where not the preferred term"})
 
 
 def _page_schema(name: str, item: type[Schema] | Schema) -> type[Schema]:

@@ -1,9 +1,10 @@
 """Code look-up for pickers and the API: every code list we store, plus ICD-O-3 topography and morphology.
 
 A *system* is a code list name from ``staging_tables/code_lists.csv``, ``topography`` /
-``morphology`` (our ICD-O-3 tables ``staging_tables/icdo3_*.csv``), or ``naaccr:<lookupId>`` for a
-NAACCR lookup of the item catalogue (:mod:`registry.catalogue`). Each form field knows its system
-from the item metadata, so no field is named by hand.
+``morphology`` (the installed official ICD-O-3 term files, every term and synonym searched, see
+:mod:`abstracts.icdo3_terms`; without them our tables ``staging_tables/icdo3_*.csv``), or
+``naaccr:<lookupId>`` for a NAACCR lookup of the item catalogue (:mod:`registry.catalogue`). Each
+form field knows its system from the item metadata, so no field is named by hand.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from flask import has_request_context, request
 
+from abstracts.icdo3_terms import TermIndex, search, term_index, usage
 from registry.catalogue import Catalogue, CatalogueItem, CodeList, catalogue
 from registry.items import ItemSpec
 from staging_tables.codes import code_lists
@@ -41,8 +43,14 @@ def current_catalogue() -> Catalogue:
 
 @lru_cache(maxsize=None)
 def icdo3(system: str) -> dict[str, str]:
+    """The embedded table of ``topography`` or ``morphology`` (what the pickers search without the official files)."""
     with ICDO3_FILES[system].open(newline="", encoding="utf-8") as handle:
         return {row["code"]: row["term"] for row in csv.DictReader(handle)}
+
+
+def icdo3_index(system: str) -> TermIndex:
+    """The terms the ``topography`` or ``morphology`` picker searches: the installed official files, else ours."""
+    return term_index(system, icdo3(system))
 
 
 def systems() -> list[str]:
@@ -60,7 +68,7 @@ def naaccr_lookup(system: str) -> CodeList | None:
 def codes(system: str) -> dict[str, str]:
     """``{code: term}`` of one system (a NAACCR lookup's ranges as ``002-988``); KeyError names an unknown system."""
     if system in ICDO3_FILES:
-        return icdo3(system)
+        return icdo3_index(system).codes
     if system in code_lists():
         return code_lists()[system]
     lookup_list = naaccr_lookup(system)
@@ -92,8 +100,9 @@ def _plain_code(text: str) -> str:
 
 
 def lookup(system: str, query: str = "", limit: int = 20) -> list[dict[str, object]]:
-    """Codes whose code starts with ``query`` (dots ignored: C50.9 = C509), then those whose term holds
-    every word of ``query``; in code order within each group."""
+    """Codes whose code starts with ``query`` (dots ignored: C50.9 = C509) in code order, then those a term of which
+    matches its words: for ICD-O-3 every official term and synonym, ranked as :mod:`abstracts.icdo3_terms` says
+    (an entry then names the synonym it matched), for other systems terms holding every word, in code order."""
     table = codes(system)
     ranges = _ranges(system)
     query = (query or "").strip()
@@ -102,9 +111,31 @@ def lookup(system: str, query: str = "", limit: int = 20) -> list[dict[str, obje
     plain = _plain_code(query)
     by_code = [c for c in table if _plain_code(c).startswith(plain) or _plain_code(c).replace("/", "").startswith(plain)]
     by_code += [c for c in ranges if c not in by_code and _in_range(c, query)]
+    found = [_entry(c, table[c], ranges) for c in by_code[:limit]]
+    if system in ICDO3_FILES:
+        return found + _term_matches(system, query, set(by_code), limit - len(found))
     words = [w for w in re.split(r"\W+", query.lower()) if w]
     by_term = [c for c, t in table.items() if c not in by_code and words and all(w in t.lower() for w in words)]
-    return [_entry(c, table[c], ranges) for c in (by_code + by_term)[:limit]]
+    return found + [_entry(c, table[c], ranges) for c in by_term[:max(limit - len(found), 0)]]
+
+
+def _term_matches(system: str, query: str, shown: set[str], limit: int) -> list[dict[str, object]]:
+    """The best ``limit`` ICD-O-3 codes a term of which matches ``query`` (the synonym named where one matched)."""
+    if limit <= 0:
+        return []
+    table = codes(system)
+    found: list[dict[str, object]] = []
+    for code, term in search(icdo3_index(system), query, usage(system)):
+        if len(found) >= limit:
+            break
+        if code not in shown:
+            found.append({"code": code, "term": table[code]} | ({} if term.preferred else {"matched": term.text}))
+    return found
+
+
+def lookup_note(system: str) -> str:
+    """What the look-up of ``system`` could not search (the official ICD-O-3 files not installed), else blank."""
+    return icdo3_index(system).note if system in ICDO3_FILES else ""
 
 
 def _ranges(system: str) -> frozenset[str]:

@@ -16,7 +16,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from abstracts.codes import current_catalogue, describe, item_system, system_for
+from abstracts.codes import ICDO3_FILES, current_catalogue, describe, item_system, system_for
 from abstracts.casefinding import SOURCES
 from abstracts.operations import is_analytic
 from registry.catalogue import SSDI_STORE, CatalogueItem, shipped_catalogue
@@ -27,6 +27,9 @@ from registry.models import FirstCourseTreatment, FollowUpContact, Patient, Tumo
 DATE_HINT = "YYYY-MM-DD; leave off an unknown day or month (2023-01, 2023)"
 UNKNOWN_PART = {"99", "??", "--", "__", "UU", "uu", ""}
 REMARKS_ID = "textRemarks"
+#: What a registrar may type into an ICD-O-3 picker: words of a term ("infiltrating duct carcinoma") as well as
+#: a code, as much as the look-up reads; choosing an entry puts the code in the field.
+ICDO3_QUERY_LENGTH = 80
 
 
 def to_naaccr_date(text: str | None) -> str:
@@ -93,19 +96,16 @@ SPECS: dict[str, ItemSpec] = {**naaccr_items(Patient), **naaccr_items(Tumor), **
 FIELD_RECORD = {name: section.record for section in SECTIONS for name in section.fields}
 
 
-#: The longest morphology notation a registrar types into histology (M-8500/3); split when the field is left.
-NOTATION_LENGTH = 8
-
-
 def _render_kw(spec: ItemSpec) -> dict[str, Any]:
     kw: dict[str, Any] = {"maxlength": 10 if spec.kind == "date" else spec.length, "autocomplete": "off",
                           "data-item": spec.naaccr_num}
     system = system_for(spec) or _catalogue_system(spec)
     if system:
         kw["data-picker"] = system
+        if system in ICDO3_FILES:  # room for search words; what the field holds is data-length (C50.4 for C504)
+            kw["maxlength"] = ICDO3_QUERY_LENGTH
+            kw["data-length"] = spec.length + (1 if system == "topography" else 0)
         if system == "morphology":
-            kw["maxlength"] = NOTATION_LENGTH
-            kw["data-length"] = spec.length
             kw["data-behavior-field"] = MORPHOLOGY_FIELDS[1]
             kw["data-notation"] = MORPHOLOGY_NOTATION
     if spec.kind == "date":

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from abstracts import casefinding, primaries, tokens
-from abstracts.codes import codes, current_catalogue, describe, lookup, morphology_term, system_for
+from abstracts.codes import codes, current_catalogue, describe, lookup, lookup_note, morphology_term, system_for
 from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, SPECS, STAGE_FIELDS, AbstractForm,
                              ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
                              WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
@@ -701,7 +701,8 @@ def code_lookup(system: str) -> Response:
         found = lookup(system, request.args.get("q", "")[:80], limit=min(request.args.get("limit", 20, type=int), 50))
     except KeyError as exc:
         return jsonify(error=str(exc).strip("'\"")), 404
-    return jsonify(system=system, results=found)
+    note = lookup_note(system)
+    return jsonify(system=system, results=found, **({"note": note} if note else {}))
 
 
 @blueprint.route("/suspense", methods=["GET", "POST"])

@@ -9,6 +9,9 @@ afterwards, and tests use them to prove our embedded tables against the official
   (SEER's ``primarySite.csv``).
 * ``icdo3-morphology``: ``"8140/3","Adenocarcinoma, NOS"`` lines (SEER's preferred-terms list) or
   ``8140,3,"Adenocarcinoma, NOS",preferred`` lines (SEER's all-terms list; preferred terms kept).
+* ``icdo3-terms``: SEER's all-terms list, every term of a code: its preferred term and each synonym
+  (``8500,3,"Duct carcinoma, NOS",alternate``). The code pickers search these, so a registrar finds
+  a code by the words the pathology report uses.
 * ``site-histology``: the SEER ICD-O-3 site/histology validation list as CSV (header
   ``Site recode,Site Description,Histology,Histology Description,Histology/Behavior,...``); a
   (site, morphology) pair is valid when the site falls in a row's ranges and the morphology
@@ -28,6 +31,7 @@ from registry.reference import InvalidReference, ReferenceInfo, current, referen
 
 TOPOGRAPHY_KIND = "icdo3-topography"
 MORPHOLOGY_KIND = "icdo3-morphology"
+TERMS_KIND = "icdo3-terms"
 SITE_HISTOLOGY_KIND = "site-histology"
 
 SEER_HEADER = ("Site recode", "Site Description", "Histology", "Histology Description", "Histology/Behavior",
@@ -39,6 +43,8 @@ SITE_RANGE = re.compile(r"(C[0-9]{3})(?:-(C[0-9]{3}))?")
 #: far fewer means a truncated or wrong file.
 MIN_TOPOGRAPHY = 300
 MIN_MORPHOLOGY = 1000
+#: Bumped when an ICD-O-3 term file is checked, so a picker's cached choice of files is looked up again.
+TERMS_GENERATION = [0]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +106,34 @@ def read_morphology(path: Path) -> dict[str, str]:
     return table
 
 
+def read_morphology_terms(path: Path) -> dict[str, list[tuple[str, bool]]]:
+    """``{"8500/3": [(term, preferred?), ...]}`` of an all-terms file, the preferred term first.
+
+    Every code must have exactly one preferred term; InvalidReference names the first bad line.
+    """
+    table: dict[str, list[tuple[str, bool]]] = {}
+    for number, row in _rows(path):
+        if len(row) != 4 or row[3].strip() not in ("preferred", "alternate"):
+            raise InvalidReference(f"line {number} has {len(row)} value(s); expected "
+                                   "8140,3,term,preferred|alternate")
+        code, term, preferred = f"{row[0].strip()}/{row[1].strip()}", row[2].strip(), row[3].strip() == "preferred"
+        if not MORPHOLOGY.fullmatch(code) or not term:
+            raise InvalidReference(f"line {number}: {code!r} is not a histology/behavior code such as 8140/3")
+        terms = table.setdefault(code, [])
+        if preferred and terms and terms[0][1]:
+            raise InvalidReference(f"line {number}: {code} has a second preferred term")
+        if preferred:
+            terms.insert(0, (term, True))
+        else:
+            terms.append((term, False))
+    lacking = next((code for code, terms in table.items() if not terms[0][1]), None)
+    if lacking:
+        raise InvalidReference(f"{lacking} has no preferred term")
+    if len(table) < MIN_MORPHOLOGY:
+        raise InvalidReference(f"it holds {len(table)} morphology codes; the ICD-O-3 list has about 1,370")
+    return table
+
+
 @dataclass(frozen=True)
 class SiteHistologyList:
     """The valid (site, histology/behavior) pairs of one SEER list, by site for a fast look-up."""
@@ -155,6 +189,7 @@ def _version(path: Path) -> str:
 @reference_kind(TOPOGRAPHY_KIND, "an ICD-O-3 topography list: code,term lines without a header, codes "
                                  "C000-C809 without the dot (SEER primarySite.csv)")
 def check_topography(path: Path) -> ReferenceInfo:
+    TERMS_GENERATION[0] += 1  # an install may follow: the pickers look again
     table = read_topography(path)
     return ReferenceInfo(name="ICD-O-3 topography", version=_version(path), summary=f"{len(table)} codes")
 
@@ -163,9 +198,19 @@ def check_topography(path: Path) -> ReferenceInfo:
                                  "histologicTypeIcdO3_preferredTermsOnly.csv) or 8140,3,term,preferred|alternate "
                                  "lines (histologicTypeIcdO3_allTerms.csv), no header")
 def check_morphology(path: Path) -> ReferenceInfo:
+    TERMS_GENERATION[0] += 1  # an install may follow: the pickers look again
     table = read_morphology(path)
     return ReferenceInfo(name="ICD-O-3 morphology", version=_version(path),
                          summary=f"{len(table)} histology/behavior codes")
+
+
+@reference_kind(TERMS_KIND, "the ICD-O-3 morphology terms and synonyms: 8140,3,term,preferred|alternate lines, "
+                            "one preferred term a code, no header (SEER histologicTypeIcdO3_allTerms.csv)")
+def check_morphology_terms(path: Path) -> ReferenceInfo:
+    TERMS_GENERATION[0] += 1  # an install may follow: the pickers look again
+    table = read_morphology_terms(path)
+    return ReferenceInfo(name="ICD-O-3 morphology terms", version=_version(path),
+                         summary=f"{sum(map(len, table.values()))} terms of {len(table)} histology/behavior codes")
 
 
 @reference_kind(SITE_HISTOLOGY_KIND, "the SEER ICD-O-3 site/histology validation list as CSV with the header "

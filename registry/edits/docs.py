@@ -23,8 +23,9 @@ message saying what was expected, and what was installed before stays current.
 | kind | file | used by |
 |---|---|---|
 | `site-histology` | SEER ICD-O-3 site/histology validation list as CSV (`Site recode,Site Description,Histology,Histology Description,Histology/Behavior,Histology/Behavior Description`, e.g. `seer_site_histology_validation_list_20220429.csv`) | P006; while one is installed, E160-E165 (the embedded site/histology rules) are not run |
-| `icdo3-topography` | `code,term` lines, C000-C809 without the dot (SEER `primarySite.csv`) | no edit reads it yet; the tests prove our embedded table against this file |
-| `icdo3-morphology` | `"8140/3",term` lines (SEER `histologicTypeIcdO3_preferredTermsOnly.csv`) or `8140,3,term,preferred` lines (`..._allTerms.csv`) | no edit reads it yet; the tests prove our embedded table against this file |
+| `icdo3-topography` | `code,term` lines, C000-C809 without the dot (SEER `primarySite.csv`) | the primary-site picker (its labels searched word by word); no edit reads it yet |
+| `icdo3-morphology` | `"8140/3",term` lines (SEER `histologicTypeIcdO3_preferredTermsOnly.csv`) or `8140,3,term,preferred` lines (`..._allTerms.csv`) | the histology picker's codes and preferred terms, and the terms shown beside codes; no edit reads it yet |
+| `icdo3-terms` | `8140,3,term,preferred\\|alternate` lines, one preferred term a code (SEER `histologicTypeIcdO3_allTerms.csv`) | the histology picker, which searches every term and synonym |
 
 The edits use the newest `site-histology` install, read once per file (cached by checksum) into a
 set of histology/behavior codes per topography code. Without one, the embedded tables

@@ -74,9 +74,22 @@
             var code = document.createElement("strong"); code.textContent = item.code;
             li.appendChild(code);
             li.appendChild(document.createTextNode(" " + item.term));
+            if (item.matched) {
+              // the synonym the registrar's words matched, beside the preferred term
+              var matched = document.createElement("span"); matched.className = "muted";
+              matched.textContent = " (" + item.matched + ")";
+              li.appendChild(matched);
+            }
             li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(items[i]); });
             list.appendChild(li);
           });
+          if (data.note && items.length) {
+            // the official term files are not installed: say what is searched instead (last, not an option)
+            var note = document.createElement("li");
+            note.setAttribute("role", "presentation"); note.className = "muted";
+            note.textContent = data.note;
+            list.appendChild(note);
+          }
           list.hidden = items.length === 0;
           input.setAttribute("aria-expanded", items.length ? "true" : "false");
           highlight(items.length ? 0 : -1);

@@ -126,7 +126,8 @@ def test_search_follow_up_codes_paging_and_edit_checks(api, patient_with_tumor):
     assert call("GET", f"/patients/{patient.id}").get_json()["date_of_last_contact"] == "202602"
     codes = call("GET", "/codes/topography?q=breast&per_page=3").get_json()
     assert codes["per_page"] == 3 and len(codes["items"]) == 3 and codes["total"] == 8
-    assert call("GET", "/codes/topography?q=breast&per_page=3&page=3").get_json()["items"][-1]["code"] == "C509"
+    every = call("GET", "/codes/topography?q=breast&per_page=8").get_json()["items"]
+    assert call("GET", "/codes/topography?q=breast&per_page=3&page=3").get_json()["items"] == every[6:]
     assert call("GET", "/codes/unknown").status_code == 404
     assert call("GET", "/codes/topography?per_page=500").get_json()["error"]["fields"]["per_page"]
     assert call("GET", "/codes").get_json()["total"] > 20

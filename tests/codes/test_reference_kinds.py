@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ ICDO3 = REFERENCE_DIR / "icdo3"
 SEER_LIST = ICDO3 / "seer_site_histology_validation_list_20220429.csv"
 GOOD = {"icdo3-topography": ICDO3 / "primarySite.csv",
         "icdo3-morphology": ICDO3 / "histologicTypeIcdO3_preferredTermsOnly.csv",
+        "icdo3-terms": ICDO3 / "histologicTypeIcdO3_allTerms.csv",
         "site-histology": SEER_LIST}
 
 
@@ -32,6 +34,8 @@ CORRUPT = {  # kind -> (make the bad file, words the refusal must contain)
                          "a complete list has about 330"),
     "icdo3-morphology": (lambda d: _truncated(GOOD["icdo3-morphology"], d / "morphology.csv", 900),
                          "line 900 is not readable CSV"),
+    "icdo3-terms": (lambda d: _truncated(GOOD["icdo3-terms"], d / "allTerms.csv", 3000),
+                    "line 3000 has"),
     "site-histology": (lambda d: _truncated(SEER_LIST, d / "seer_site_histology_validation_list_20990101.csv", 500),
                        "line 500 is not readable CSV"),
 }
@@ -54,6 +58,7 @@ def test_installs_record_what_the_file_is(app):
     records = {kind: install(kind, path, actor=SYSTEM, store=reference_store()) for kind, path in GOOD.items()}
     assert records["icdo3-topography"].summary == "330 codes"
     assert records["icdo3-morphology"].summary.startswith("1371 histology/behavior codes")
+    assert records["icdo3-terms"].summary == "7611 terms of 1371 histology/behavior codes"
     seer = records["site-histology"]
     assert (seer.name, seer.version) == ("SEER site/histology validation list", "20220429")
     assert seer.summary.startswith("12496 rows")
@@ -64,6 +69,7 @@ def test_installs_record_what_the_file_is(app):
     ("icdo3-topography", GOOD["icdo3-morphology"], "is not a topography code"),
     ("icdo3-morphology", SEER_LIST, "expected \"8140/3\",term"),
     ("icdo3-morphology", ICDO3 / "primarySite.csv", "is not a histology/behavior code"),
+    ("icdo3-terms", GOOD["icdo3-morphology"], "expected 8140,3,term,preferred|alternate"),
 ])
 def test_a_file_of_another_kind_is_refused_saying_what_was_expected(app, no_reference_tables, kind, wrong, words):
     with pytest.raises(InvalidReference) as refused:
@@ -96,3 +102,17 @@ def test_an_installed_list_is_read_once_per_file():
     assert load_site_histology(str(SEER_LIST), "checksum-a") is first
     assert load_site_histology(str(SEER_LIST), "checksum-b") is not first
     assert read_site_histology(SEER_LIST).by_site == first.by_site
+
+
+def test_a_terms_file_needs_one_preferred_term_a_code(app, no_reference_tables, tmp_path):
+    lines = GOOD["icdo3-terms"].read_text(encoding="utf-8").splitlines()
+    twice = tmp_path / "twice.csv"
+    twice.write_text("\n".join(lines + ['8500,3,"Duct carcinoma, NOS",preferred']), encoding="utf-8")
+    none = tmp_path / "none.csv"
+    none.write_text("\n".join(line for line in lines if not line.startswith("8500,3,") or
+                              not line.endswith(",preferred")), encoding="utf-8")
+    for path, words in ((twice, f"line {len(lines) + 1}: 8500/3 has a second preferred term"),
+                        (none, "8500/3 has no preferred term")):
+        with pytest.raises(InvalidReference, match=re.escape(words)):
+            install("icdo3-terms", path, actor=SYSTEM, store=reference_store())
+    assert installed("icdo3-terms") == []

@@ -28,7 +28,7 @@ from tests.reference import REFERENCE_DIR
 
 SHIPPED = official_tables()
 KINDS = {"naaccr-dictionary", "naaccr-lookups", "staging-algorithm", "site-histology", "surgery-tables", "life-table",
-         "mp-hematopoietic"}
+         "mp-hematopoietic", "icdo3-topography", "icdo3-morphology", "icdo3-terms"}
 
 
 def _sha(path) -> str:
