@@ -153,4 +153,14 @@ def test_morphology_notation_typed_into_histology_is_split_when_the_picker_is_le
         page.keyboard.press("Escape")
         assert page.input_value("#histology") == "8520"
         assert "'lobular' is not a code" in page.inner_text("#term-histology")
+
+        page.click("#primary_site")  # search words site cannot hold go back too; a dotted code stays
+        page.fill("#primary_site", "")
+        page.keyboard.type("upper outer")
+        page.keyboard.press("Escape")
+        assert page.input_value("#primary_site") == "C504"
+        page.fill("#primary_site", "")
+        page.keyboard.type("C50.4")
+        page.keyboard.press("Escape")
+        assert page.input_value("#primary_site") == "C50.4"
         browser.close()
