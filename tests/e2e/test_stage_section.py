@@ -39,6 +39,24 @@ def _wait_redrawn(page, before):
         page.wait_for_timeout(50)
 
 
+def _new_abstract(page, served: str, last_name: str, date_of_birth: str, first_name: str = "") -> None:
+    """Sign in as the registrar, add a woman and open a new abstract for her."""
+    page.goto(served + "/login")
+    page.fill("#username", "reg")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(served + "/")
+    page.goto(served + "/patients/new")
+    page.fill("#name_last", last_name)
+    if first_name:
+        page.fill("#name_first", first_name)
+    page.fill("#date_of_birth", date_of_birth)
+    page.fill("#sex", "2")
+    page.click("form.grid-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/patients/\d+$"))
+    page.click("text=New abstract (tumor)")
+
+
 def test_breast_abstract_chooses_the_schema_and_derives_stage_on_save(served):
     from playwright.sync_api import sync_playwright
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -47,20 +65,7 @@ def test_breast_abstract_chooses_the_schema_and_derives_stage_on_save(served):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
-        page.goto(served + "/login")
-        page.fill("#username", "reg")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(served + "/")
-
-        page.goto(served + "/patients/new")
-        page.fill("#name_last", "Stagesample")
-        page.fill("#name_first", "Erika")
-        page.fill("#date_of_birth", "1961-07-02")
-        page.fill("#sex", "2")
-        page.click("form.grid-form button[type=submit]")
-        page.wait_for_url(re.compile(r".*/patients/\d+$"))
-        page.click("text=New abstract (tumor)")
+        _new_abstract(page, served, "Stagesample", "1961-07-02", first_name="Erika")
         assert "No SEER staging algorithm" not in page.inner_text("#sec-stage")
 
         redrawn = _redrawn(page)
@@ -111,18 +116,7 @@ def test_morphology_notation_typed_into_histology_is_split_when_the_picker_is_le
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(served + "/login")
-        page.fill("#username", "reg")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(served + "/")
-        page.goto(served + "/patients/new")
-        page.fill("#name_last", "Notationsample")
-        page.fill("#date_of_birth", "1960-02-03")
-        page.fill("#sex", "2")
-        page.click("form.grid-form button[type=submit]")
-        page.wait_for_url(re.compile(r".*/patients/\d+$"))
-        page.click("text=New abstract (tumor)")
+        _new_abstract(page, served, "Notationsample", "1960-02-03")
         redrawn = _redrawn(page)
         page.fill("#date_of_diagnosis", "2022-04-05")
         page.locator("#date_of_diagnosis").dispatch_event("change")
