@@ -293,11 +293,13 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
             "picker_url": url_for("staging.codes", algorithm=f"{stage['algorithm']}-{stage['version']}",
                                   schema=section["schema"]["id"], key=inp["key"])})
     listed = {i["name_attr"] for i in stage["inputs"] if i["kind"] == "item"}
-    stage["held"] = [{"name_attr": f"site_specific_items.{item_id}", "dom_id": f"ssdi-{item_id}", "value": value,
+    held = (tumor.site_specific_items or {}) if tumor is not None else {}
+    stage["held"] = [{"name_attr": f"site_specific_items.{item_id}", "dom_id": f"ssdi-{item_id}", "stored": stored,
+                      "value": (stores.get("site_specific_items") or {}).get(item_id, ""),
                       "label": (current_catalogue().get(item_id).label if current_catalogue().get(item_id)
                                 else item_id)}
-                     for item_id, value in sorted((stores.get("site_specific_items") or {}).items())
-                     if value and f"site_specific_items.{item_id}" not in listed]
+                     for item_id, stored in sorted(held.items())
+                     if stored and f"site_specific_items.{item_id}" not in listed]
     shown = {i["name_attr"] for i in stage["inputs"] if i["kind"] == "stage"}
     shown |= {q["name_attr"] for q in stage["questions"] if q["select"]}
     if stage["engine"]:
@@ -321,7 +323,7 @@ def _stage_problems(stage: dict[str, Any], items: dict[str, str]) -> dict[str, s
     refused in the Stage section's own fields (so they are named before anything is saved)."""
     listed = {i["name_attr"]: i for i in stage["inputs"]
               if i["kind"] in ("item", "stage") or i["name_attr"].startswith("extra_items.")}
-    listed.update({held["name_attr"]: {**held, "problem": ""} for held in stage.get("held", [])})
+    kept = {held["name_attr"]: held["stored"] for held in stage.get("held", [])}
     where = (f"schema {stage['schema']['name']}" if stage.get("schema")
              else "the schema (none is chosen for this site and histology yet)")
     problems: dict[str, str] = {}
@@ -331,7 +333,7 @@ def _stage_problems(stage: dict[str, Any], items: dict[str, str]) -> dict[str, s
         inp = listed.get(name)
         if len(value) > ITEM_LENGTH:
             problems[name] = f"is longer than {ITEM_LENGTH} characters"
-        elif value and inp is None:
+        elif value and inp is None and kept.get(name) != value:  # a value held before may stay as it is
             problems[name] = (f"'{value}' was entered for {name.split('.')[-1]}, which is not an item of {where}; "
                               f"check Primary Site and Histology, or clear it")
     for name, inp in listed.items():
