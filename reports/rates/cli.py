@@ -23,7 +23,7 @@ def rates_group() -> None:
 @click.option("--years", help="Years of diagnosis, e.g. 2015-2024 (default: every year of the population).")
 @click.option("--by", default="", help="Comma-separated breakdown among site, sex, race, county, year.")
 @click.option("--standard", default="us2000", show_default=True,
-              help="Standard population: us2000, us2000-18, world-segi, esp2013.")
+              help="Standard population: us2000, us2000-18, us2000-20, world-segi, esp2013.")
 @click.option("--area", help="County code of the population (default: all its areas).")
 @click.option("--site", "sites", multiple=True, help="SEER site recode (e.g. 39); repeatable (default: all sites).")
 @click.option("--method", default="tiwari", show_default=True, type=click.Choice(["tiwari", "fay-feuer"]),

@@ -23,7 +23,7 @@ from registry.models import Patient, Tumor
 from reports.rates.methods import METHODS, AdjustedRates, adjusted_rates, align, annual_percent_change, crude_rate
 from reports.rates.methods import rate_ratio as _rate_ratio
 from reports.rates.methods import suppress
-from reports.rates.standards import SEER_19_GROUPS, UnknownStandard, standard, standards
+from reports.rates.standards import AGE_GROUPS, UnknownStandard, age_label, standard, standards
 
 #: What a table can be broken down by → the column holding it.
 BY = ("site", "sex", "race", "county", "year")
@@ -204,7 +204,7 @@ def cases_frame(raw: pd.DataFrame, recode: Callable[[str, str, str, int | None],
     uniques = keys.drop_duplicates().itertuples(index=False)
     recodes = np.array([recode(s, h, b, y or None) or "" for s, h, b, y in uniques], dtype=object)
     age = _ages(raw["dx"], raw["birth"])
-    edges = np.asarray(SEER_19_GROUPS)
+    edges = np.asarray(AGE_GROUPS)
     age_group = pd.Series(np.where(age.notna() & (age >= 0),
                                    edges[np.searchsorted(edges, age.fillna(0).clip(lower=0), side="right") - 1],
                                    np.nan), index=raw.index)
@@ -309,12 +309,16 @@ def rates_table(cases: pd.DataFrame, population: pd.DataFrame, request: RatesReq
     else:
         count_wide = data.groupby("age").size().to_frame().T
         pop_rows = pop_wide.reset_index(drop=True)
-    count_wide = count_wide.reindex(columns=list(SEER_19_GROUPS)).fillna(0)
+    count_wide = count_wide.reindex(columns=list(AGE_GROUPS)).fillna(0)
     pop_rows = pop_rows.reindex(columns=pop_ages).fillna(0)
     index = keys
     count_wide.columns = [int(c) for c in count_wide.columns]
     pop_rows.columns = [int(c) for c in pop_rows.columns]
     d, n, weights = align(count_wide, pop_rows, std)
+    if len(weights) < len(std.weights):
+        shared = tuple(int(a) for a in weights.index)
+        notes.append(f"the standard's {len(std.weights)} age groups joined to the {len(shared)} that the population "
+                     f"and the counts share (the last is {age_label(shared[-1], shared)})")
     adjusted = adjusted_rates(d.to_numpy(dtype=float), n.to_numpy(dtype=float), weights.to_numpy(),
                               method=request.method)
     total_count = d.sum(axis=1).to_numpy(dtype=float)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # numpy and pandas load when a population is read, not with t
     import pandas as pd
 
 from registry.reference import InvalidReference, ReferenceInfo, current, installed, reference_kind
-from reports.rates.standards import SEER_19_GROUPS
+from reports.rates.standards import AGE_GROUPS, SEER_19_GROUPS
 
 KIND = "population"
 EXPECTED = ("a SEER population file (fixed width: year, state, state FIPS, county FIPS, registry, race, origin, "
@@ -48,9 +48,10 @@ def _text(path: Path) -> str:
     return raw.decode("utf-8-sig", errors="replace")
 
 
-def _group_19(age: np.ndarray) -> np.ndarray:
+def _age_group(age: np.ndarray) -> np.ndarray:
+    """Single years of age into the registry's age groups (a file whose last age is 85 means 85+)."""
     import numpy as np
-    edges = np.asarray(SEER_19_GROUPS)
+    edges = np.asarray(AGE_GROUPS)
     return edges[np.searchsorted(edges, age, side="right") - 1]
 
 
@@ -70,8 +71,8 @@ def _parse_seer(lines: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["year", "state", "state_fips", "county", "registry", "race", "origin", "sex",
                                         "age", "population"])
     codes = frame["age"].astype(int).to_numpy()
-    if codes.max(initial=0) > 18:  # single years of age to 85+
-        ages = _group_19(codes)
+    if codes.max(initial=0) > 18:  # single years of age to 85+ or 90+
+        ages = _age_group(codes)
     else:  # 00 = <1, 01 = 1-4, 02 = 5-9 … 18 = 85+
         ages = np.asarray(SEER_19_GROUPS)[codes]
     frame["age"] = ages

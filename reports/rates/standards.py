@@ -1,9 +1,11 @@
 """Standard populations for age adjustment, kept as our own table (``standard_populations.csv``).
 
-A standard is a weight per age group. Groups are named by their lowest age (0, 1, 5, 10 … 85); the last
-group is open. Counts, populations and standards with different groupings are compared on the coarsest
+A standard is a weight per age group. Groups are named by their lowest age (0, 1, 5, 10 … 85, 90); the
+last group is open. Counts, populations and standards with different groupings are compared on the coarsest
 grouping they share (:func:`common_groups`), so the 2000 US standard (<1, 1–4) adjusts data in 0–4 groups
-and the European standard (85–89, 90+) adjusts data ending at 85+.
+and the European standard (85–89, 90+) adjusts data ending at 85+. SEER*Stat has age-adjusted in 20 groups
+(85–89 and 90+ apart) since the November 2024 submission; ``us2000-20`` is that form, and it weighs 90+
+apart wherever the population has a 90+ group.
 """
 from __future__ import annotations
 
@@ -23,11 +25,15 @@ TABLE = Path(__file__).with_name("standard_populations.csv")
 DESCRIPTIONS = {
     "us2000": "2000 US standard population, 19 age groups (Census P25-1130; SEER*Stat, NCHS)",
     "us2000-18": "2000 US standard population, 18 age groups (0-4 joined; Census P25-1130)",
+    "us2000-20": "2000 US standard population, 20 age groups (85-89 and 90+ apart; SEER single-age standard)",
     "world-segi": "World standard population (Segi 1960, as modified by Doll et al. 1966), 18 age groups",
     "esp2013": "European standard population 2013 (Eurostat), 19 age groups to 90+",
 }
 #: The 19 age groups of SEER population files and of the registry's own counts.
 SEER_19_GROUPS = (0, 1, *range(5, 90, 5))
+#: The groups the registry counts its cases in: the 19 groups with 85+ split into 85-89 and 90+, so that a
+#: population and a standard that have 90+ can use it; coarser data collapses these to what it shares.
+AGE_GROUPS = (*SEER_19_GROUPS, 90)
 
 
 class UnknownStandard(ValueError):

@@ -17,7 +17,7 @@ from registry.reference.cli import reference_store
 from reports.rates.incidence import RatesRequest, incidence_cases, rates_table
 from reports.rates.methods import adjusted_rates
 from reports.rates.populations import KIND, load_population, parse_population
-from reports.rates.standards import SEER_19_GROUPS, standard
+from reports.rates.standards import AGE_GROUPS, SEER_19_GROUPS, collapse_index, standard
 
 QUERY = "years=2012-2021&by=sex&standard=us2000"
 
@@ -39,6 +39,11 @@ def test_seer_population_file_in_19_groups_and_single_ages(tmp_path):
     frame, _ = parse_population(single)
     by_group = frame.set_index("age")["population"]
     assert by_group[0] == 10 and by_group[1] == 40 and by_group[5] == 50 and by_group[85] == 10
+    to_99 = tmp_path / "us.singleagesthru99.txt"
+    to_99.write_text("\n".join(_seer_line(2019, "001", 1, 2, age, 10) for age in range(100)) + "\n")
+    frame, _ = parse_population(to_99)
+    by_group = frame.set_index("age")["population"]
+    assert tuple(by_group.index) == AGE_GROUPS and by_group[85] == 50 and by_group[90] == 100
 
 
 def test_plain_csv_population_installs_and_loads(app, tmp_path):
@@ -151,7 +156,8 @@ def test_library_table_is_the_age_adjustment_of_the_registry_counts(demo_registr
     in_years = population[(population["year"] >= 2015) & (population["year"] <= 2020)]
     for sex in ("1", "2"):
         mine = cases[(cases["sex"] == sex) & cases["age"].notna() & cases["county"].isin(in_years["county"])]
-        counts = mine.groupby("age").size().reindex(list(SEER_19_GROUPS), fill_value=0).to_numpy()
+        groups = collapse_index(mine["age"].astype(int).to_numpy(), SEER_19_GROUPS)  # the population ends at 85+
+        counts = mine.groupby(groups).size().reindex(list(SEER_19_GROUPS), fill_value=0).to_numpy()
         pop = in_years[in_years["sex"] == sex].groupby("age")["population"].sum().reindex(list(SEER_19_GROUPS))
         weights = standard("us2000").weights.to_numpy()
         expected = (counts / pop.to_numpy() * weights / weights.sum()).sum() * 100_000
@@ -160,6 +166,32 @@ def test_library_table_is_the_age_adjustment_of_the_registry_counts(demo_registr
         assert row["aa_rate"] == pytest.approx(expected)
         again = adjusted_rates(counts[None, :], pop.to_numpy()[None, :], weights)
         assert row["aa_lo"] == pytest.approx(again.lo[0]) and row["aa_hi"] == pytest.approx(again.hi[0])
+
+
+def test_a_population_with_90_plus_is_adjusted_in_20_groups():
+    """Cases aged 90+ weigh by the standard's 90+ share when the population has that group; a population
+    ending at 85+ joins them into 85+, and the table says which groups were used."""
+    ages = [50, 87, 92, 95]
+    cases = pd.DataFrame({"year": 2020, "site_recode": "1", "sex": "2", "race": "1", "state": "IL",
+                          "county": "001", "age": [float(a) for a in ages]})
+    cases["age"] = collapse_index(cases["age"].to_numpy(), AGE_GROUPS).astype(float)
+
+    def population(groups):
+        return pd.DataFrame({"year": 2020, "state": "IL", "county": "001", "race": "1", "origin": "", "sex": "2",
+                             "age": list(groups), "population": 1000.0})
+
+    request = RatesRequest(first_year=2020, last_year=2020, by=["sex"], standard="us2000-20")
+    twenty = rates_table(cases, population(AGE_GROUPS), request)
+    weights = standard("us2000-20").weights
+    share = weights / weights.sum()
+    expected = (share[50] * 1 + share[85] * 1 + share[90] * 2) / 1000 * 100_000
+    assert twenty.table["aa_rate"].iloc[0] == pytest.approx(expected)
+    assert not any("joined" in note for note in twenty.notes)
+    nineteen = rates_table(cases, population(SEER_19_GROUPS), request)
+    share19 = standard("us2000").weights / standard("us2000").weights.sum()
+    assert nineteen.table["aa_rate"].iloc[0] == pytest.approx((share19[50] + share19[85] * 3) / 1000 * 100_000)
+    assert "the standard's 20 age groups joined to the 19 that the population and the counts share " \
+           "(the last is 85+)" in nineteen.notes
 
 
 def test_small_counts_and_rates_from_few_cases_are_suppressed_everywhere(app, client, login, demo_registry):

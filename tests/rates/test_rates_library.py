@@ -155,6 +155,29 @@ def test_us2000_standard_matches_the_nchs_master_table():
     assert eighteen.loc[0] == us.loc[0] + us.loc[1] and eighteen.sum() == us.sum()
 
 
+def test_us2000_in_20_groups_splits_only_the_85_plus_group():
+    nineteen = standard("us2000").weights
+    twenty = standard("us2000-20").weights
+    assert tuple(twenty.index) == (*SEER_19_GROUPS, 90)
+    assert twenty.drop([85, 90]).equals(nineteen.drop(85))
+    assert twenty[85] + twenty[90] == nineteen[85] == 4_259_173 and twenty.sum() == nineteen.sum()
+    assert "20 age groups" in standards()["us2000-20"]
+
+
+def test_the_20_group_standard_weighs_90_plus_apart_where_the_data_has_it():
+    groups = [*SEER_19_GROUPS, 90]
+    population = pd.Series(1000.0, index=groups)
+    old_old = pd.Series(0.0, index=groups)
+    old_old[90] = 10.0  # every case aged 90+
+    twenty = standard("us2000-20").weights
+    rate = age_adjusted_rate(old_old, population, standard("us2000-20"))["rate"].iloc[0]
+    assert rate == pytest.approx(10 / 1000 * 100_000 * twenty[90] / twenty.sum())
+    # the 19-group standard sees the same cases as 85+ (85-89 and 90+ joined: 10 cases in 2,000 people)
+    joined = age_adjusted_rate(old_old, population, standard("us2000"))["rate"].iloc[0]
+    assert joined == pytest.approx(10 / 2000 * 100_000 * twenty.loc[85:].sum() / twenty.sum())
+    assert joined != pytest.approx(rate)
+
+
 @pytest.mark.parametrize("key, groups, total", [("world-segi", 18, 100_000), ("esp2013", 19, 100_000)])
 def test_other_standards(key, groups, total):
     weights = standard(key).weights
