@@ -18,7 +18,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reports.cause_specific import site_recode  # noqa: E402
+from reports.survival.cause_specific import site_recode  # noqa: E402
 from reports.rates.demo_population import write_demo_population  # noqa: E402
 from reports.rates.incidence import RatesRequest, cases_frame, rates_table, trends  # noqa: E402
 from reports.rates.populations import parse_population  # noqa: E402

@@ -22,11 +22,11 @@ from registry.audit import SYSTEM, operation  # noqa: E402
 from registry.cli import upgrade_database  # noqa: E402
 from registry.db import db_session  # noqa: E402
 from registry.demo import load_demo_data  # noqa: E402
-from reports.cohorts import Cohort, cohort_frame  # noqa: E402
+from reports.survival.cohorts import Cohort, cohort_frame  # noqa: E402
 from registry.reference.cli import install_shipped_tables  # noqa: E402
-from reports.lifetables import load_life_table  # noqa: E402
-from reports.survival_report import chart, compute  # noqa: E402
-from reports.survival_store import recompute_survival  # noqa: E402
+from reports.survival.lifetables import load_life_table  # noqa: E402
+from reports.survival.report import chart, compute  # noqa: E402
+from reports.survival.store import recompute_survival  # noqa: E402
 
 
 def main() -> None:

@@ -240,7 +240,7 @@ def jobs_clean_up() -> None:
 COMMAND_GROUPS = [
     "registry.reference.cli:reference_group",
     "reports.annual_report.cli:report_group",
-    "reports.survival_cli:survival_group",
+    "reports.survival.cli:survival_group",
     "reports.rates.cli:rates_group",
     "staging_tables.staging.cli:staging_group",
     "registry.edits.cli:edits_group",

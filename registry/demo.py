@@ -85,7 +85,7 @@ def background_mortality() -> dict[tuple[int, int], tuple[float, ...]]:
     population does, so relative survival over demo data, computed with the same tables,
     measures the simulated cancer deaths alone."""
     from registry.reference.official import official_tables
-    from reports.lifetables import parse_life_table
+    from reports.survival.lifetables import parse_life_table
     rows: dict[tuple[int, int], dict[int, float]] = {}
     for official in official_tables():
         if official.kind == "life-table":
@@ -417,7 +417,7 @@ def load_demo_data(session: Session, patients: int, seed: int = 1,
         for name in ("patient", "tumor", "follow_up_contact"):
             session.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                  f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"))
-    from reports.survival_store import recompute_survival  # survival months are derived, never generated
+    from reports.survival.store import recompute_survival  # survival months are derived, never generated
     recompute_survival(session, patient_ids=(first_patient, generator.ids["patient"]))
     return counts
 

@@ -21,7 +21,7 @@ def naaccr_dictionary(path: Path) -> ReferenceInfo:
     kind = "base" if dictionary.is_base else "user"
     return ReferenceInfo(name=dictionary.uri, version=str(version),
                          summary=f"{kind} dictionary, {len(dictionary)} items")
-import reports.lifetables  # noqa: E402,F401 - the life-table kind
+import reports.survival.lifetables  # noqa: E402,F401 - the life-table kind
 import staging_tables.icdo3  # noqa: E402,F401 - the ICD-O-3 and site-histology kinds
 import registry.naaccr.lookups  # noqa: E402,F401 - the NAACCR lookups kind
 import staging_tables.surgery  # noqa: E402,F401 - the surgery-tables kind

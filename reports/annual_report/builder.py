@@ -210,11 +210,11 @@ def survival_section(scope: queries.Scope, sites: list[str], numbers: Numbers) -
 
 
 def installed_life_table() -> tuple[pd.DataFrame | None, str]:
-    """The newest installed ``life-table`` reference (reports.lifetables), or None and why not."""
+    """The newest installed ``life-table`` reference (reports.survival.lifetables), or None and why not."""
     try:
-        from reports.lifetables import NoLifeTable, load_life_table
+        from reports.survival.lifetables import NoLifeTable, load_life_table
     except ImportError:
-        return None, "life-table support (reports.lifetables) is not part of this installation"
+        return None, "life-table support (reports.survival.lifetables) is not part of this installation"
     try:
         return load_life_table(), ""
     except NoLifeTable:
@@ -243,7 +243,7 @@ def incidence_section(scope: queries.Scope, public: bool) -> dict[str, Any] | No
     the installed population (None when none is installed). Rates from fewer than 16 cases are never shown;
     a public report also hides counts under 11."""
     from registry.db import db_session
-    from reports.cohorts import site_names
+    from reports.survival.cohorts import site_names
     from reports.rates.incidence import RatesRefused, RatesRequest, incidence_cases, rates_table, trends
     from reports.rates.methods import MIN_COUNT, MIN_RATE_CASES, suppress
     from reports.rates.populations import has_population, load_population

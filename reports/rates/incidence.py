@@ -172,7 +172,7 @@ def _ages(dx: pd.Series, birth: pd.Series) -> pd.Series:
 def incidence_cases(session: Session, *, first_year: int | None = None, last_year: int | None = None) -> pd.DataFrame:
     """One row per incident tumor: ``year``, ``site_recode``, ``sex``, ``race`` (SEER race recode, 9 other or
     unknown), ``state``, ``county``, ``age`` (lowest age of its SEER 19 group; NaN unknown)."""
-    from reports.cause_specific import site_recode
+    from reports.survival.cause_specific import site_recode
     t, p = Tumor, Patient
     stmt = (select(t.date_of_diagnosis, t.primary_site, t.histology, t.behavior, p.sex, p.race1, p.addr_at_dx_state,
                    p.county_at_dx, p.date_of_birth).join(p, p.id == t.patient_id)
@@ -378,7 +378,7 @@ def to_csv(result: RatesResult, public: pd.DataFrame) -> str:
 def run(args: Mapping[str, Any], session: Session) -> tuple[RatesResult, pd.DataFrame, pd.DataFrame]:
     """The table, the yearly age-adjusted rates and the trends for query arguments or CLI options (page, CLI,
     API and report alike). Raises RatesRefused with a message naming the field."""
-    from reports.cohorts import site_names
+    from reports.survival.cohorts import site_names
     from reports.rates.populations import NoPopulation, load_population
     request = RatesRequest.from_args(args)
     problems = request.problems()

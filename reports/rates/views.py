@@ -52,7 +52,7 @@ def _args_or_400(args: Any) -> dict[str, Any]:
 @blueprint.route("/")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def page() -> str:
-    from reports.cohorts import site_choices
+    from reports.survival.cohorts import site_choices
     from reports.rates.incidence import BY, RatesRefused
     from reports.rates.methods import METHODS
     from reports.rates.populations import installed_populations

@@ -26,7 +26,7 @@ from registry.db import db_session
 from registry.errors import InvalidInput
 from registry.models import ResearchRelease, User
 from registry.models.patient import utcnow
-from reports.cohorts import AGE_GROUPS, SEX_LABELS, STAGE_GROUPS, STAGE_ORDER, _age_group, site_names
+from reports.survival.cohorts import AGE_GROUPS, SEX_LABELS, STAGE_GROUPS, STAGE_ORDER, _age_group, site_names
 from reports.research import cohort
 
 THRESHOLD = 11

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from registry.errors import InvalidInput
 from registry.item_filters import item_expression, parse_item_filters
 from registry.models import FirstCourseTreatment, Patient, Tumor
-from reports.cause_specific import cause_specific_death, site_recode
-from reports.cohorts import STAGE_GROUPS, STAGE_ORDER, _partial_to_date, site_names
+from reports.survival.cause_specific import cause_specific_death, site_recode
+from reports.survival.cohorts import STAGE_GROUPS, STAGE_ORDER, _partial_to_date, site_names
 from reports.research.variables import dictionary
 
 SOURCES = {"patient": Patient, "tumor": Tumor, "treatment": FirstCourseTreatment}

@@ -198,7 +198,7 @@ def _catalogued() -> list[Variable]:
 
 
 def _site_recode_names() -> dict[str, str]:
-    from reports.cohorts import site_names
+    from reports.survival.cohorts import site_names
     return site_names()
 
 

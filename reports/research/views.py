@@ -18,7 +18,7 @@ from registry.db import db_session
 from registry.errors import RegistryError
 from registry.jobs import enqueue
 from registry.models import ResearchRelease, Role, User
-from reports.cohorts import STAGE_ORDER, site_choices
+from reports.survival.cohorts import STAGE_ORDER, site_choices
 from reports.research import cohort
 from reports.research.agreements import add_agreement, agreements, revoke_agreement, valid_agreements
 from reports.research.export import FORMATS, check_agreement, releases

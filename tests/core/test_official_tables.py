@@ -20,7 +20,7 @@ from registry.models import AuditEntry, ReferenceInstall
 from registry.naaccr.lookups import KIND as LOOKUPS_KIND, installed_lookups, read_lookups
 from registry.reference import InvalidReference, current, install
 from registry.reference.official import MANIFEST, OFFICIAL_DIR, install_official_tables, official_tables
-from reports.lifetables import load_life_table
+from reports.survival.lifetables import load_life_table
 from staging_tables.surgery import read_surgery_edition, surgery_edition
 from tests.abstracting.conftest import PATIENT, TUMOR
 from tests.edits.cases import BASE_PATIENT, BASE_TUMOR, TODAY

@@ -11,7 +11,7 @@ from registry.db import db_session
 from registry.errors import InvalidInput
 from registry.item_filters import item_expression, parse_item_filter
 from registry.models import FirstCourseTreatment, Tumor
-from reports.cohorts import ANALYSED_FLAGS, Cohort, cohort_frame
+from reports.survival.cohorts import ANALYSED_FLAGS, Cohort, cohort_frame
 from reports.research import cohort
 from reports.research.export import ReleaseRequest, create_release
 from reports.research.variables import SAFE_HARBOR, choose, dictionary, released

@@ -13,10 +13,10 @@ from abstracts.operations import create_patient, create_tumor
 from registry.audit import SYSTEM
 from registry.db import db_session
 from reports.annual_report import builder, queries
-from reports.cohorts import Cohort, cohort_frame
+from reports.survival.cohorts import Cohort, cohort_frame
 from reports.research import cohort as research
-from reports.survival_report import stage_sources_note
-from reports.survival_store import end_point_year
+from reports.survival.report import stage_sources_note
+from reports.survival.store import end_point_year
 from tests.research.conftest import csv_rows, read_zip
 
 YEAR = 2022

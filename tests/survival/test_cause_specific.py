@@ -7,7 +7,7 @@ import csv
 import pandas as pd
 import pytest
 
-from reports.cause_specific import (SITE_RULES, cause_specific_death, cause_specific_deaths,
+from reports.survival.cause_specific import (SITE_RULES, cause_specific_death, cause_specific_deaths,
                                     site_recode, site_recodes)
 from tests.reference import REFERENCE_DIR
 

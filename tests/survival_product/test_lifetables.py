@@ -9,7 +9,7 @@ import pytest
 from registry.audit import SYSTEM
 from registry.reference import InvalidReference, install, installed
 from registry.reference.cli import reference_store
-from reports.lifetables import KIND, check_life_table, load_life_table, parse_life_table
+from reports.survival.lifetables import KIND, check_life_table, load_life_table, parse_life_table
 from tests.reference import REFERENCE_DIR
 
 POPMORT = REFERENCE_DIR / "survival" / "dickman_popmort.csv"

@@ -10,8 +10,8 @@ import pandas as pd
 
 from registry.auth.operations import create_user
 from abstracts.tokens import create_token
-from reports.survival_store import end_point_year
-from reports.survival_views import run
+from reports.survival.store import end_point_year
+from reports.survival.views import run
 
 QUERY = "measure=relative&site=C50&by=age"
 NAN = re.compile(r"\bnan\b", re.I)
@@ -30,7 +30,7 @@ def test_relative_survival_by_age_says_why_a_limit_is_missing(app, client, login
     login("admin")
     page = html.unescape(client.get(f"/survival/?{QUERY}").get_data(as_text=True))
     assert not NAN.search(page), NAN.search(page)
-    from reports.survival_report import LIMIT_REASONS
+    from reports.survival.report import LIMIT_REASONS
     assert LIMIT_REASONS["no_deaths"] in page
 
     text = client.get(f"/survival/table.csv?{QUERY}").get_data(as_text=True)

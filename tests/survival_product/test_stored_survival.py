@@ -12,7 +12,7 @@ from registry.errors import InvalidInput
 from registry.jobs import execute
 from registry.models import Job, JobStatus, Patient, Tumor
 from reports.survival import survival_time
-from reports.survival_store import SURVIVAL_ITEMS, derive, end_point_year, recompute_survival
+from reports.survival.store import SURVIVAL_ITEMS, derive, end_point_year, recompute_survival
 
 PATIENT = {"name_last": "Survdemo", "name_first": "Ann", "date_of_birth": "19500312", "sex": "2",
            "vital_status": "1", "date_of_last_contact": "20200615"}

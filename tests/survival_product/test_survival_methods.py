@@ -11,11 +11,11 @@ import pytest
 
 from abstracts.tokens import create_token
 from registry.db import db_session
-from reports.cohorts import Cohort, cohort_frame
-from reports.lifetables import load_life_table
+from reports.survival.cohorts import Cohort, cohort_frame
+from reports.survival.lifetables import load_life_table
 from reports.survival import cox_model, kaplan_meier, life_table, logrank_test, relative_survival
-from reports.survival_measures import MEASURES
-from reports.survival_store import end_point_year
+from reports.survival.measures import MEASURES
+from reports.survival.store import end_point_year
 
 RELATIVE = {"relative-ederer1": "ederer1", "relative": "ederer2", "relative-hakulinen": "hakulinen",
             "net": "pohar_perme"}

@@ -13,9 +13,9 @@ from registry.db import db_session
 from registry.models import AuditEntry, Patient
 from registry.reference import install
 from registry.reference.cli import reference_store
-from reports.cohorts import Cohort, cohort_frame
-from reports.lifetables import KIND
-from reports.survival_store import end_point_year
+from reports.survival.cohorts import Cohort, cohort_frame
+from reports.survival.lifetables import KIND
+from reports.survival.store import end_point_year
 
 QUERY = "measure=observed&site=39&by=stage"
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from abstracts.operations import after_tumor_saved
 from registry.models import Patient, Tumor
-from reports.survival_time import survival_time
+from reports.survival.months import survival_time
 
 #: NAACCR survival items → Tumor columns.
 SURVIVAL_ITEMS = {

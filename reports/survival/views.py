@@ -17,13 +17,13 @@ from registry.audit import log_event
 from registry.auth import roles_required
 from registry.db import db_session
 from registry.models import Role
-from reports import survival_store  # noqa: F401 - registers the survival-time save hook
-from reports.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, Cohort, cohort_frame, site_choices
+from reports.survival import store as survival_store  # noqa: F401 - registers the survival-time save hook
+from reports.survival.cohorts import AGE_GROUPS, COMPARE_BY, SEX_LABELS, STAGE_ORDER, Cohort, cohort_frame, site_choices
 from reports.definitions import survival_cutoff
-from reports.survival_measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, SurvivalRefused
+from reports.survival.measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, SurvivalRefused
 
 if TYPE_CHECKING:
-    from reports.survival_report import SurvivalResult
+    from reports.survival.report import SurvivalResult
 
 # The modules built on pandas (life tables, the survival computations) are imported by the views
 # that use them, not when the application starts: every command line and worker would pay for them.
@@ -74,8 +74,8 @@ def options(args) -> dict:
 
 def run(args, end_point_year: int) -> SurvivalResult:
     """The survival result for query arguments (page, chart, CSV, CLI and API alike)."""
-    from reports.lifetables import NoLifeTable, load_life_table
-    from reports.survival_report import compute
+    from reports.survival.lifetables import NoLifeTable, load_life_table
+    from reports.survival.report import compute
     try:
         cohort = Cohort.from_args(args)
     except ValueError as exc:
@@ -112,8 +112,8 @@ def _result_or_400():
 @blueprint.route("/")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def page() -> str:
-    from reports.lifetables import installed_life_tables
-    from reports.survival_report import hazard_interval
+    from reports.survival.lifetables import installed_life_tables
+    from reports.survival.report import hazard_interval
     result = error = None
     if request.args.get("measure"):
         try:
@@ -134,7 +134,7 @@ def page() -> str:
 @blueprint.route("/chart.<fmt>")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def chart_image(fmt: str) -> Response:
-    from reports.survival_report import chart
+    from reports.survival.report import chart
     if fmt not in IMAGE_TYPES:
         abort(404)
     result = _result_or_400()
@@ -149,7 +149,7 @@ def chart_image(fmt: str) -> Response:
 @blueprint.route("/table.csv")
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def table_csv() -> Response:
-    from reports.survival_report import to_csv
+    from reports.survival.report import to_csv
     result = _result_or_400()
     log_event(current_user._get_current_object(), "survival_export",
               detail=f"{result.measure.key}: {result.cohort}")

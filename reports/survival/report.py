@@ -18,9 +18,9 @@ import pandas as pd
 from registry.csv_safety import safe_frame
 from registry.summary_stage import SCHEMES
 from registry.summary_stage import SOURCES as STAGE_SOURCES
-from reports.cohorts import COMPARE_BY, STAGE_ORDER
+from reports.survival.cohorts import COMPARE_BY, STAGE_ORDER
 from reports.definitions import survival_definitions
-from reports.survival_measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, Measure, SurvivalRefused
+from reports.survival.measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, Measure, SurvivalRefused
 
 YEARS = (1, 3, 5, 10)
 MAX_YEARS = 10
@@ -127,7 +127,7 @@ def compute(frame: pd.DataFrame, measure: str, *, by: str | None = None,
             lifetable: pd.DataFrame | None = None, standard: str | None = None, analysis: str = "cohort",
             window: tuple[int, int] | None = None, condition: float = 0.0, interval: str = "1y",
             strata: str | None = None, cox: list[str] | None = None) -> SurvivalResult:
-    """Survival of ``frame`` (from :func:`reports.cohorts.cohort_frame`) by ``by`` (one of ``COMPARE_BY``), in
+    """Survival of ``frame`` (from :func:`reports.survival.cohorts.cohort_frame`) by ``by`` (one of ``COMPARE_BY``), in
     intervals of ``interval`` (``INTERVALS``). Relative and net survival need ``lifetable``; they refuse,
     naming the table, when it does not cover the ages and years needed; ``standard`` (icss1-3) age-standardises
     them. ``analysis`` is cohort, period (follow-up within the calendar years ``window``, by late entry) or
@@ -324,7 +324,7 @@ def _actuarial(part: pd.DataFrame, event: str, edges: np.ndarray) -> tuple[pd.Da
 
 def _relative(part: pd.DataFrame, lifetable: pd.DataFrame, method: str, edges: np.ndarray,
               standard: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from reports.relative_survival import relative_survival
+    from reports.survival.relative import relative_survival
     try:
         result = relative_survival(part, lifetable, time="time", event="dead", age="age", sex="sex",
                                    year="year", breaks=edges, method=method, standard=standard,

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from reports.icss import ICSS_AGE_GROUPS, ICSS_WEIGHTS
+from reports.survival.icss import ICSS_AGE_GROUPS, ICSS_WEIGHTS
 
 __all__ = ["life_table", "relative_survival", "ICSS_AGE_GROUPS", "ICSS_WEIGHTS",
            "icss_age_group", "METHODS", "ESTIMATORS"]

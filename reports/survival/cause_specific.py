@@ -35,7 +35,7 @@ UNKNOWN = "9"    # sequence number unusable: cannot be classified
 
 HERE = Path(__file__).resolve().parent
 RULES_FILE = HERE / "cause_specific_rules.csv"
-SITE_RECODE_FILE = HERE / "seer_site_recode.csv"
+SITE_RECODE_FILE = HERE.parent / "seer_site_recode.csv"  # shared with rates and research
 
 #: NAACCR icdRevisionNumber [1920] → the revision names used in the rule table.
 REVISIONS = {"1": "ICD-10", "9": "ICD-9", "8": "ICD-8"}

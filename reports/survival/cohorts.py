@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from registry.item_filters import parse_item_filters
 from registry.models import Patient, Tumor
-from reports.cause_specific import cause_specific_death, site_recode, site_recodes
-from reports.icss import ICSS_AGE_GROUPS
+from reports.survival.cause_specific import cause_specific_death, site_recode, site_recodes
+from reports.survival.icss import ICSS_AGE_GROUPS
 
 if TYPE_CHECKING:
     import pandas as pd

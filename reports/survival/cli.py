@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import click
 
 from registry.audit import SYSTEM, log_event, operation
-from reports import survival_store
-from reports.cohorts import COMPARE_BY
-from reports.survival_measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, SurvivalRefused
+from reports.survival import store as survival_store
+from reports.survival.cohorts import COMPARE_BY
+from reports.survival.measures import ANALYSES, COX_COVARIATES, INTERVALS, MEASURES, SurvivalRefused
 
 if TYPE_CHECKING:
-    from reports.survival_report import SurvivalResult
+    from reports.survival.report import SurvivalResult
 
 survival_store.register_jobs()
 
@@ -60,7 +60,7 @@ def cohort_options(command):
 
 def _result(sites, first_year, last_year, stages, sexes, ages, measure, by, lifetable, analysis="cohort",
             window=None, condition=None, interval="1y", standard=None, strata=None, cox=()) -> SurvivalResult:
-    from reports.survival_views import end_point_year, run
+    from reports.survival.views import end_point_year, run
     args = {"site": list(sites), "from": str(first_year or ""), "to": str(last_year or ""),
             "stage": list(stages), "sex": list(sexes), "age": list(ages), "measure": measure,
             "by": by or "", "lifetable": lifetable or "", "analysis": analysis, "window": window or "",
@@ -73,7 +73,7 @@ def _result(sites, first_year, last_year, stages, sexes, ages, measure, by, life
 
 
 def _summary(result: SurvivalResult) -> None:
-    from reports.survival_report import hazard_interval
+    from reports.survival.report import hazard_interval
     for sentence in result.definitions.values():
         click.echo(sentence)
     figures = result.figures()
@@ -92,7 +92,7 @@ def _summary(result: SurvivalResult) -> None:
 
 
 def _figure(row) -> str:
-    """Survival with its 95% limits, or the reason either is missing (reports.survival_report.LIMIT_REASONS)."""
+    """Survival with its 95% limits, or the reason either is missing (reports.survival.report.LIMIT_REASONS)."""
     if row.survival != row.survival:
         return f"({row.limits_note})"
     if row.lo != row.lo or row.hi != row.hi:
@@ -103,7 +103,7 @@ def _figure(row) -> str:
 @survival_group.command("table", help="Write the annual survival table of a cohort as CSV.")
 @cohort_options
 def survival_table(output: Path, **options) -> None:
-    from reports.survival_report import to_csv
+    from reports.survival.report import to_csv
     result = _result(**options)
     output.write_text(to_csv(result))
     log_event(SYSTEM, "survival_export", detail=f"{result.measure.key}: {result.cohort} -> {output.name}")
@@ -114,7 +114,7 @@ def survival_table(output: Path, **options) -> None:
 @survival_group.command("chart", help="Draw the survival curves of a cohort as PNG or SVG (by the file suffix).")
 @cohort_options
 def survival_chart(output: Path, **options) -> None:
-    from reports.survival_report import chart
+    from reports.survival.report import chart
     fmt = output.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise click.ClickException(f"{output}: the file must end in .png or .svg")
