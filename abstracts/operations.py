@@ -23,7 +23,8 @@ from registry.edits import EditFailure, records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from registry.items import MORPHOLOGY_FIELDS, naaccr_items, split_morphology
 from registry.models import (AbstractEditStatus, AuditEntry, FirstCourseTreatment, FollowUpContact,
-                             FollowUpTumorStatus, Patient, Role, Tumor, User, WorkflowState)
+                             FollowUpTumorStatus, Patient, Role, Submission, SubmissionTumor, Tumor, User,
+                             WorkflowState)
 from registry.models.patient import utcnow
 from registry.sequence_numbers import SEQUENCE_FIELDS, propose
 
@@ -236,12 +237,26 @@ def update_tumor(tumor_id: int, changes: dict[str, Any], *, actor: Actor | User,
     return tumor
 
 
-def delete_tumor(tumor_id: int, *, actor: Actor | User, expected_version: int | None = None) -> None:
-    """Remove an abstract entered in error; the patient's other sequence numbers are proposed again."""
+def delete_tumor(tumor_id: int, *, actor: Actor | User, expected_version: int | None = None,
+                 reason: str | None = None) -> None:
+    """Remove an abstract entered in error; the patient's other sequence numbers are proposed again.
+
+    Only an abstract in progress that no submission has carried may go: a completed one is reopened first
+    (so a reviewer sees it leave review), and one the state registry has received stays, with the record of
+    the batch that sent it."""
     with operation(actor, "delete_tumor") as session:
         tumor = _get(session, Tumor, tumor_id)
         _check_version(tumor, expected_version)
         patient_id, what = tumor.patient_id, named(tumor)
+        if tumor.workflow_state != WorkflowState.IN_PROGRESS:
+            raise NotAllowed(f"{what} is {tumor.workflow_state.value.replace('_', ' ')}: reopen it before deleting it")
+        sent = session.execute(select(Submission.id, Submission.file_name).join(SubmissionTumor)
+                               .where(SubmissionTumor.tumor_id == tumor.id).order_by(Submission.id)).first()
+        if sent is not None:
+            raise NotAllowed(f"{what} was sent to the state registry in submission {sent.id} ({sent.file_name}); "
+                             "it cannot be deleted")
+        log_event(actor, "delete_tumor:reason", entity="tumor", entity_id=tumor.id, patient_id=patient_id,
+                  detail=(reason or "").strip() or None, commit=False)
         session.delete(tumor)
         _flush(session, what)
         for other in _resequence(session, patient_id):

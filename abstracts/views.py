@@ -17,8 +17,8 @@ from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, S
                              ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
                              WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
                              to_naaccr_date)
-from abstracts.operations import (create_patient, edit_failures, record_follow_up, record_primary_decision,
-                                   save_abstract, set_workflow_state)
+from abstracts.operations import (create_patient, delete_tumor, edit_failures, record_follow_up,
+                                   record_primary_decision, save_abstract, set_workflow_state)
 from abstracts.queries import (QUEUES, PatientSearch, audit_history, count, page_of, queue_statement,
                                registry_totals, search_patients, tumor_counts_by_patient, work_queue)
 from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, validation_errors
@@ -665,6 +665,30 @@ def workflow(patient_id: int, tumor_id: int) -> Response:
     flash({"complete": "Abstract completed; it now awaits review.", "reviewed": "Abstract marked reviewed.",
            "return": "Abstract returned to the registrar.", "reopen": "Abstract reopened."}[action], "ok")
     return back
+
+
+@blueprint.route("/patients/<int:patient_id>/tumors/<int:tumor_id>/delete", methods=["POST"])
+@roles_required(Role.REGISTRAR, Role.ADMIN)
+def delete_abstract(patient_id: int, tumor_id: int) -> Response:
+    """Delete an abstract entered in error (in progress, never submitted); the reason goes to the audit trail."""
+    patient = _patient(patient_id)
+    tumor = _tumor(patient, tumor_id)
+    form = WorkflowForm()
+    if not form.validate_on_submit():
+        abort(400)
+    reason = (request.form.get("reason") or "").strip()
+    back = redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=tumor.id))
+    if not reason:
+        flash("Deleting an abstract needs a reason (e.g. entered in error, duplicate of another abstract).", "error")
+        return back
+    described = tumor.described
+    try:
+        delete_tumor(tumor.id, actor=current_user, expected_version=_int(form.tumor_version.data), reason=reason[:500])
+    except (NotAllowed, Conflict) as exc:
+        flash(str(exc), "error")
+        return back
+    flash(f"Abstract {described} deleted; the patient's sequence numbers were proposed again.", "ok")
+    return redirect(url_for("abstracts.patient", patient_id=patient.id))
 
 
 @blueprint.route("/patients/<int:patient_id>/follow-up", methods=["GET", "POST"])

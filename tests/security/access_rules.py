@@ -53,6 +53,7 @@ RULES: dict[str, Access] = {
     "abstracts.workflow": Access(PHI, phi=True, why="complete, review, return an abstract"),
     "abstracts.open_same_primary": Access(WRITERS, phi=True,
                                           why="record that a new report is an existing primary and open it"),
+    "abstracts.delete_abstract": Access(WRITERS, phi=True, why="delete an abstract in progress entered in error"),
     "abstracts.follow_up": Access(PHI, phi=True, why="record a follow-up contact"),
     "abstracts.suspense": Access(PHI, phi=True, why="casefinding suspense list"),
     "abstracts.abstract_suspense": Access(PHI, phi=True, why="start an abstract from a suspense case"),
