@@ -120,3 +120,20 @@ def test_corrected_report_status_and_231_layout():
 
 def test_literal_cr_markers_and_line_ends_are_segment_ends():
     assert len(split_messages(_message("A").replace("\r", "<CR>\n") + "\n\n" + _message("B"))) == 2
+
+
+@pytest.mark.parametrize("segment, field, value", [("PID", 7, "2021-13-45"), ("OBR", 7, "20210230"),
+                                                   ("OBR", 22, "2025011"), ("SPM", 17, "20251301")])
+def test_a_date_field_that_is_not_a_date_refuses_the_message_naming_the_field(segment, field, value):
+    good = _message("M1") + "\rSPM|1|^ACC-1-1||TISS^Tissue^HL70487|||||||||||||20250101"
+    lines = [line.split("|") for line in good.replace("M1", "M2").split("\r")]
+    for line in lines:
+        if line[0] == segment:
+            line[field] = value
+    bad = "\r".join("|".join(line) for line in lines)
+    results = list(read_messages("\r".join([good, bad, good.replace("M1", "M3")])))
+    assert [raw.control_id for raw, _ in results] == ["M1", "M2", "M3"]
+    refusal = results[1][1]
+    assert isinstance(refusal, MalformedMessage)
+    assert str(refusal).startswith(f"message 2 (M2): {segment}-{field} '{value}' is not a date")
+    assert not isinstance(results[0][1], MalformedMessage) and not isinstance(results[2][1], MalformedMessage)
