@@ -314,7 +314,9 @@ def _read_observation(message: hl7.Message, obx: hl7.Segment, report: PathologyR
         return section
     if code in TEMPLATE_HEADERS:
         if code == "60572-5":
-            report.sections.append(Section(code, "synoptic template", _component(obx, 5, 2) or value))
+            template = _component(obx, 5, 2) or value
+            report.sections.append(Section(code, "synoptic template", template))
+            report.form_title = report.form_title or template or None
         return None
     if value_type in {"CWE", "CE"}:
         answer, answer_code = _component(obx, 5, 2) or _component(obx, 5, 1), _component(obx, 5, 1)
