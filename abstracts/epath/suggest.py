@@ -26,12 +26,15 @@ QUESTIONS = {
     "site": ("tumor site", "primary site", "tumor location", "site"),
     "histology": ("histologic type", "histologic subtype", "histology", "tumor type"),
     "laterality": ("specimen laterality", "tumor laterality", "laterality"),
-    "grade": ("histologic grade", "grade"),
+    "grade": ("histologic grade", "overall grade", "grade"),
+    "diagnostic_confirmation": ("procedure",),
 }
 #: Narrative sections read for the text suggestions, in order; others follow.
 SECTION_ORDER = ("final diagnosis", "addendum", "synoptic template", "nature of specimen", "comments",
                  "microscopic", "gross description")
-#: Diagnostic confirmation codes (NAACCR item 490) a pathology report supports.
+#: Diagnostic confirmation codes (NAACCR item 490) a pathology report supports, when its synoptic procedure
+#: does not say how the tissue was taken (``diagnostic_confirmation`` terms: a biopsy or resection is
+#: histology, an aspiration or brushing cytology).
 CONFIRMATION = {"histology": ("1", "Positive histology"), "cytology": ("2", "Positive cytology")}
 
 
@@ -119,8 +122,8 @@ def suggest(report: PathologyReport, screening: ScreeningResult | None = None) -
     if "histology" in suggestions:
         kind = "cytology" if "cytolog" in (report.report_type or "").lower() else "histology"
         code, label = CONFIRMATION[kind]
-        suggestions["diagnostic_confirmation"] = Suggestion("diagnostic_confirmation", code, label, "rule",
-                                                            f"a {kind} report naming a histology")
+        suggestions["diagnostic_confirmation"] = _from_synoptic(report, "diagnostic_confirmation", True) \
+            or Suggestion("diagnostic_confirmation", code, label, "rule", f"a {kind} report naming a histology")
     return list(suggestions.values())
 
 

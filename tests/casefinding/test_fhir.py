@@ -145,3 +145,12 @@ def test_garbage_refused_plainly():
         read_bundle("{not json")
     with pytest.raises(UnreadableBundle, match="not in the FHIR namespace"):
         read_bundle("<Bundle/>")
+
+
+def test_breast_grade_and_confirmation_from_the_checklist():
+    report = read_bundle((FHIR_DIR / "sdc-connectathon/BreastResBundleEx.json").read_bytes())
+    codes = {s.item: s for s in suggest(report)}
+    assert (codes["grade"].code, codes["grade"].source, codes["grade"].detail) == (
+        "2", "synoptic", "Overall Grade: Grade 2 (scores of 6 or 7)")
+    assert (codes["diagnostic_confirmation"].code, codes["diagnostic_confirmation"].detail) == (
+        "1", "Procedure (Note A): Excision (less than total mastectomy)")

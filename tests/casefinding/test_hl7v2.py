@@ -137,3 +137,28 @@ def test_a_date_field_that_is_not_a_date_refuses_the_message_naming_the_field(se
     assert isinstance(refusal, MalformedMessage)
     assert str(refusal).startswith(f"message 2 (M2): {segment}-{field} '{value}' is not a date")
     assert not isinstance(results[0][1], MalformedMessage) and not isinstance(results[2][1], MalformedMessage)
+
+
+def test_grade_and_diagnostic_confirmation_from_the_synoptic_answers():
+    report = next(r for _raw, r in read_messages((HL7_DIR / "sdc-connectathon/ColonPathReport_Rosa.hl7").read_bytes()))
+    codes = {s.item: s for s in suggest(report, screen(report.text))}
+    assert (codes["grade"].code, codes["grade"].source, codes["grade"].detail) == (
+        "3", "synoptic", "Histologic Grade (Note C): High-grade (poorly differentiated to undifferentiated)")
+    confirmation = codes["diagnostic_confirmation"]
+    assert (confirmation.code, confirmation.source, confirmation.detail) == ("1", "synoptic",
+                                                                             "Procedure: Right hemicolectomy")
+    adrenal = next(r for _raw, r in read_messages((HL7_DIR / "sdc-cdm/obx-Adrenal.hl7").read_bytes()))
+    confirmation = next(s for s in suggest(adrenal) if s.item == "diagnostic_confirmation")
+    assert (confirmation.code, confirmation.detail) == ("1", "Procedure: Adrenalectomy, total")
+
+
+def test_an_aspiration_is_cytology_whatever_the_report_is_called():
+    aspiration = _message("F1", diagnosis="Papillary thyroid carcinoma.") + \
+        "\rOBX|2|CWE|820603.1000043^Procedure^CAPECC||2.1^Fine needle aspiration biopsy^CAPECC||||||F"
+    report = next(r for _raw, r in read_messages(aspiration))
+    confirmation = next(s for s in suggest(report) if s.item == "diagnostic_confirmation")
+    assert (confirmation.code, confirmation.label, confirmation.source) == ("2", "Positive cytology", "synoptic")
+    assert confirmation.detail == "Procedure: Fine needle aspiration biopsy"
+    plain = next(r for _raw, r in read_messages(_message("F2", diagnosis="Papillary thyroid carcinoma.")))
+    fallback = next(s for s in suggest(plain) if s.item == "diagnostic_confirmation")
+    assert (fallback.code, fallback.source) == ("1", "rule")
