@@ -283,9 +283,27 @@ def _read_diagnostic_report(item: Any, report: PathologyReport) -> None:
         content = form.data if isinstance(form.data, bytes) else base64.b64decode(form.data)  # decoded by the model
         if b"urn:ihe:qrph:sdc" in content[:2000]:
             report.synoptic.extend(sdc_answers(content))
+            title, category = sdc_form(content)
+            report.form_title = report.form_title or title
+            report.form_category = report.form_category or category
         elif (form.contentType or "").startswith("text/plain"):
             report.sections.append(Section(None, form.title or "pathology report",
                                            content.decode("utf-8", errors="replace")))
+
+
+def sdc_form(content: bytes) -> tuple[str | None, str | None]:
+    """The title and CAP category of an IHE SDC form (``formTitle``, the ``Category`` property), which say
+    the organ the checklist is for."""
+    try:
+        root = etree.fromstring(content)
+    except etree.XMLSyntaxError:
+        return None, None
+    design = next(root.iter("{*}FormDesign"), None)
+    if design is None:
+        return None, None
+    category = next((p.get("val") for p in design.iterfind("{*}Property")
+                     if p.get("name") == "Category" or p.get("propName") == "Category"), None)
+    return (design.get("formTitle") or "").strip() or None, (category or "").strip() or None
 
 
 def sdc_answers(content: bytes) -> list[SynopticAnswer]:

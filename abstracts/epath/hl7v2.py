@@ -1,8 +1,8 @@
 """HL7 v2 ORU^R01 pathology messages (NAACCR Volume V 2.5.1 and the older 2.3.1 layout) read with ``hl7``.
 
 A file or an MLLP payload may hold one message, several (one after the other, or in FHS/BHS batches).
-Each message is read on its own: a malformed one raises :class:`MalformedMessage` naming the message and
-the segment, and the others go on. Files copied from documentation mark segment ends with the literal
+Each message is read on its own: a malformed one (an unknown segment, or a date field that is not an HL7
+date) raises :class:`MalformedMessage` naming the message, the segment and the field, and the others go on. Files copied from documentation mark segment ends with the literal
 text ``<CR>``; those are read as carriage returns.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import hl7
 
@@ -29,6 +30,12 @@ SECTION_NAMES = {
 }
 #: Synoptic template header questions: kept out of the answers.
 TEMPLATE_HEADERS = {"60573-3", "60572-5", "60574-1"}
+#: Date fields read into the report (segment, field number): a value there that is not an HL7 date refuses
+#: the message, since a wrong birth or collection date would match the wrong patient or date the tumor.
+DATE_FIELDS = (("PID", 7), ("OBR", 7), ("OBR", 22), ("SPM", 17))
+#: HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ].
+DTM = re.compile(r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,4})?)?)?)?)?)?"
+                 r"(?:[+-](\d{2})(\d{2}))?")
 
 
 class MalformedMessage(ValueError):
@@ -146,6 +153,32 @@ def _repetitions(segment: hl7.Segment, number: int) -> list[hl7.Repetition | hl7
     return [value]
 
 
+def is_hl7_date(value: str) -> bool:
+    """Whether ``value`` is an HL7 DTM naming a real calendar date and time (not 2021-13-45, not 20210230)."""
+    found = DTM.fullmatch(value)
+    if found is None:
+        return False
+    year, month, day, hour, minute, second, zone_hour, zone_minute = found.groups()
+    try:
+        datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        return False
+    return zone_hour is None or (int(zone_hour) <= 14 and int(zone_minute) < 60)
+
+
+def _check_dates(message: hl7.Message, raw: RawMessage) -> None:
+    """Refuse the message when a date field of :data:`DATE_FIELDS` holds something that is not a date."""
+    for segment in message:
+        name = str(segment[0])
+        for wanted, number in DATE_FIELDS:
+            if name != wanted:
+                continue
+            value = _component(segment, number, 1)
+            if value and not is_hl7_date(value):
+                raise MalformedMessage(raw.label, f"{name}-{number} '{value[:40]}' is not a date "
+                                                  "(HL7 form YYYYMMDD[HHMM[SS]])", raw.control_id)
+
+
 def _person(value: object) -> str:
     """An XCN/CNN (id^family^given^middle^suffix^prefix^degree or with & subcomponents) as 'Given Family, degree'."""
     text = str(value)
@@ -187,6 +220,7 @@ def parse_message(raw: RawMessage) -> PathologyReport:
     except KeyError:
         raise MalformedMessage(raw.label, "no PID segment: the message names no patient",
                                raw.control_id) from None
+    _check_dates(message, raw)
     report = PathologyReport(format="hl7v2", message_id=raw.control_id,
                              sending_facility=_component(msh, 4, 1) or _component(msh, 3, 1) or None)
     _read_patient(message.segment("PID"), report.patient)
@@ -280,7 +314,9 @@ def _read_observation(message: hl7.Message, obx: hl7.Segment, report: PathologyR
         return section
     if code in TEMPLATE_HEADERS:
         if code == "60572-5":
-            report.sections.append(Section(code, "synoptic template", _component(obx, 5, 2) or value))
+            template = _component(obx, 5, 2) or value
+            report.sections.append(Section(code, "synoptic template", template))
+            report.form_title = report.form_title or template or None
         return None
     if value_type in {"CWE", "CE"}:
         answer, answer_code = _component(obx, 5, 2) or _component(obx, 5, 1), _component(obx, 5, 1)

@@ -28,18 +28,19 @@ def frame(message: str) -> bytes:
 
 
 def acknowledgement(document: Document, code: str, reason: str | None = None) -> str:
-    """The ACK for ``document`` (MSA-1 ``code``, MSA-3 the reason), built by ``hl7`` from its MSH."""
+    """The ACK for ``document`` (MSA-1 ``code``, MSA-3 the reason), built by ``hl7`` from its MSH; the
+    reason is HL7-escaped, so a receiver reads it back whole (``ORU^R01``, a quoted ``ZZZ|1``)."""
     try:
         message = hl7.parse(document.text.split("\r\r")[0])
         message.segment("MSH")
         ack = message.create_ack(ack_code=code, application="CANCER-REGISTRY", facility="CASEFINDING")
-        text = str(ack)
     except (hl7.HL7Exception, KeyError, IndexError, ValueError):
-        control = document.control_id or ""
-        text = f"MSH|^~\\&|CANCER-REGISTRY|CASEFINDING|||||ACK|{hl7.generate_message_control_id()}|P|2.5.1\r" \
-               f"MSA|{code}|{control}"
+        control = (document.control_id or "").replace("|", "").replace("\r", "")
+        ack = hl7.parse(f"MSH|^~\\&|CANCER-REGISTRY|CASEFINDING|||||ACK|{hl7.generate_message_control_id()}|P|"
+                        f"2.5.1\rMSA|{code}|{control}")
+    text = str(ack)
     if reason:
-        clean = reason.replace("|", "/").replace("\r", " ").replace("\n", " ")[:200]
+        clean = ack.escape(" ".join(reason.split())[:200])
         lines = text.rstrip("\r").split("\r")
         lines = [line + f"|{clean}" if line.startswith("MSA") and line.count("|") == 2 else line for line in lines]
         text = "\r".join(lines)

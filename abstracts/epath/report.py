@@ -64,6 +64,10 @@ class PathologyReport:
     collection_date: str | None = None  # CCYYMMDD
     report_date: str | None = None
     specimens: list[str] = field(default_factory=list)
+    #: The synoptic form's title and CAP category (``INVASIVE CARCINOMA OF THE BREAST: Resection``, ``Breast``):
+    #: the organ a checklist is for, when its answers do not name the site.
+    form_title: str | None = None
+    form_category: str | None = None
     patient: PatientIdentity = field(default_factory=PatientIdentity)
     sections: list[Section] = field(default_factory=list)
     synoptic: list[SynopticAnswer] = field(default_factory=list)

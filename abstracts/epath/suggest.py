@@ -2,8 +2,11 @@
 diagnosis and diagnostic confirmation, each saying where it came from.
 
 Synoptic (CAP checklist) answers are read first, coded FHIR statements next, narrative text last (the
-final diagnosis before the other sections). Terms and codes are data (``data/suggestion_terms.csv``:
-item, term, code, label); a term counts as whole words, case and parentheses ignored, and not where the
+final diagnosis before the other sections). When none of them names the site, the synoptic form's title or
+CAP category may (a breast or melanoma checklist is about the breast or the skin, even when its answers
+only grade the tumor or list mutations); a title naming no single site ("colon and rectum") gives none.
+Terms and codes are data (``data/suggestion_terms.csv``: item, term, code, label; ``form_site`` rows for
+form titles and categories, an empty code for a title naming no one site); a term counts as whole words, case and parentheses ignored, and not where the
 screener found a negating phrase. Suggestions are proposals for the registrar, never stored codes.
 """
 from __future__ import annotations
@@ -23,12 +26,15 @@ QUESTIONS = {
     "site": ("tumor site", "primary site", "tumor location", "site"),
     "histology": ("histologic type", "histologic subtype", "histology", "tumor type"),
     "laterality": ("specimen laterality", "tumor laterality", "laterality"),
-    "grade": ("histologic grade", "grade"),
+    "grade": ("histologic grade", "overall grade", "grade"),
+    "diagnostic_confirmation": ("procedure",),
 }
 #: Narrative sections read for the text suggestions, in order; others follow.
 SECTION_ORDER = ("final diagnosis", "addendum", "synoptic template", "nature of specimen", "comments",
                  "microscopic", "gross description")
-#: Diagnostic confirmation codes (NAACCR item 490) a pathology report supports.
+#: Diagnostic confirmation codes (NAACCR item 490) a pathology report supports, when its synoptic procedure
+#: does not say how the tissue was taken (``diagnostic_confirmation`` terms: a biopsy or resection is
+#: histology, an aspiration or brushing cytology).
 CONFIRMATION = {"histology": ("1", "Positive histology"), "cytology": ("2", "Positive cytology")}
 
 
@@ -37,7 +43,7 @@ class Suggestion:
     item: str
     code: str
     label: str
-    source: str  # "synoptic", "coded", "text", "message"
+    source: str  # "synoptic", "coded", "text", "form", "message", "rule"
     detail: str  # where exactly: the question and answer, the section and phrase, the segment
 
     def as_json(self) -> dict[str, str]:
@@ -102,7 +108,7 @@ def suggest(report: PathologyReport, screening: ScreeningResult | None = None) -
     suggestions: dict[str, Suggestion] = {}
     for item, longest in (("site", False), ("histology", True), ("laterality", False), ("grade", False)):
         found = _from_synoptic(report, item, longest) or _from_coded(report, item, longest) \
-            or _from_text(report, item, longest, screening)
+            or _from_text(report, item, longest, screening) or (_from_form(report) if item == "site" else None)
         if found:
             suggestions[item] = found
     site = suggestions.get("site")
@@ -116,8 +122,8 @@ def suggest(report: PathologyReport, screening: ScreeningResult | None = None) -
     if "histology" in suggestions:
         kind = "cytology" if "cytolog" in (report.report_type or "").lower() else "histology"
         code, label = CONFIRMATION[kind]
-        suggestions["diagnostic_confirmation"] = Suggestion("diagnostic_confirmation", code, label, "rule",
-                                                            f"a {kind} report naming a histology")
+        suggestions["diagnostic_confirmation"] = _from_synoptic(report, "diagnostic_confirmation", True) \
+            or Suggestion("diagnostic_confirmation", code, label, "rule", f"a {kind} report naming a histology")
     return list(suggestions.values())
 
 
@@ -177,6 +183,21 @@ def _from_text(report: PathologyReport, item: str, longest: bool,
         if found:
             term, code, label, _ = found
             return Suggestion(item, code, label, "text", f"{name}: '{term}'")
+    return None
+
+
+def _from_form(report: PathologyReport) -> Suggestion | None:
+    """The site a synoptic form is for, from its title (more specific) or else its CAP category."""
+    for what, name in (("title", report.form_title), ("category", report.form_category)):
+        if not name:
+            continue
+        found = _find("form_site", name, longest=True)
+        if found is None:
+            continue
+        _term, code, label, _ = found
+        if not code:
+            return None
+        return Suggestion("site", code, label, "form", f"synoptic form {what} '{name}'")
     return None
 
 

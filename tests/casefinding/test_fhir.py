@@ -3,6 +3,7 @@ the file says), files with nothing to take in refused with the reason."""
 import pytest
 
 from abstracts.epath.fhir import UnreadableBundle, read_bundle
+from abstracts.epath.report import PathologyReport, Section
 from abstracts.epath.suggest import suggest
 from tests.reference import REFERENCE_DIR
 
@@ -47,7 +48,7 @@ TAKEN = {
     "ccrr/problem-diabetes.json": ("Shaw", "Amy V.", None, "Type 2 diabetes mellitus", None, None),
     "sdc-connectathon/AdrenalTransactionBundle.json": ("Shepard", "Meredith", "1234567893", "Adrenal gland",
                                                        *ADRENAL),
-    "sdc-connectathon/BreastResBundleEx.json": ("Shepard", "Meredith", "6547", "Specimen Laterality: Right", None,
+    "sdc-connectathon/BreastResBundleEx.json": ("Shepard", "Meredith", "6547", "Specimen Laterality: Right", "C509",
                                                 "8260/3"),
     "sdc-connectathon/Bundle-CPDSBundleA.json": ("A", "Patient", "0000000011", "Percutaneous needle biopsy",
                                                  *ADRENAL),
@@ -57,7 +58,13 @@ TAKEN = {
                                                           "Adenoma-like adenocarcinoma", None, "8140/3"),
     "sdc-connectathon/LungResBundleEx.json": ("Shepard", "Meredith", "6547", "Pleomorphic carcinoma", "C343",
                                               "8010/3"),
-    "sdc-connectathon/MelanomaBundleEx.json": ("Shepard", "Meredith", "1234567893", "BRAF", None, None),
+    "sdc-connectathon/MelanomaBundleEx.json": ("Shepard", "Meredith", "1234567893", "BRAF", "C449", None),
+}
+#: bundles whose answers name no site: the site comes from the synoptic form's title, which the detail quotes
+#: (ColorectalTransactionBundle's form, "COLON AND RECTUM", names no one site, so it suggests none)
+FORM_SITE = {
+    "sdc-connectathon/BreastResBundleEx.json": "synoptic form title 'INVASIVE CARCINOMA OF THE BREAST: Resection'",
+    "sdc-connectathon/MelanomaBundleEx.json": "synoptic form title 'Melanoma Biomarker Reporting Template'",
 }
 #: files with no patient, condition, report or observation: refused, naming what they hold
 REFUSED = {
@@ -85,8 +92,12 @@ def test_taken_in(name):
     codes = {s.item: s for s in suggest(report)}
     assert (codes["site"].code if "site" in codes else None) == site
     assert (codes["histology"].code if "histology" in codes else None) == histology
+    if name in FORM_SITE:
+        assert (codes["site"].source, codes["site"].detail) == ("form", FORM_SITE[name])
+    elif site is not None:
+        assert codes["site"].source != "form"
     for suggestion in codes.values():
-        assert suggestion.source in {"synoptic", "coded", "text", "message", "rule"} and suggestion.detail
+        assert suggestion.source in {"synoptic", "coded", "text", "form", "message", "rule"} and suggestion.detail
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
@@ -105,6 +116,25 @@ def test_primary_cancer_condition_codes_and_provenance():
     assert any(f.kind == "stage_group" and "IIA" in (f.display or "") for f in report.coded)
 
 
+@pytest.mark.parametrize("title, category, code, detail", [
+    (None, "Skin", "C449", "synoptic form category 'Skin'"),
+    ("UVEAL MELANOMA: Resection", "Eye", "C694", "synoptic form title 'UVEAL MELANOMA: Resection'"),
+    ("COLON AND RECTUM: Resection", "Gastrointestinal", None, None),
+    ("Biomarker Reporting Template", "Gastrointestinal", None, None),
+])
+def test_site_from_the_form_title_else_its_category(title, category, code, detail):
+    report = PathologyReport(format="fhir", form_title=title, form_category=category)
+    site = next((s for s in suggest(report) if s.item == "site"), None)
+    assert (site and (site.code, site.source, site.detail)) == ((code, "form", detail) if code else None)
+
+
+def test_the_text_naming_a_site_comes_before_the_form():
+    report = PathologyReport(format="fhir", form_title="INVASIVE CARCINOMA OF THE BREAST: Resection",
+                             sections=[Section(None, "final diagnosis", "Carcinoma, upper outer quadrant")])
+    site = next(s for s in suggest(report) if s.item == "site")
+    assert (site.code, site.source) == ("C504", "text")
+
+
 def test_breaking_elements_left_out_and_named():
     report = read_bundle((FHIR_DIR / "sdc-connectathon/Bundle-CPDSBundleA.json").read_bytes())
     assert any("left out entry.14.resource.valueString" in w for w in report.warnings)
@@ -115,3 +145,12 @@ def test_garbage_refused_plainly():
         read_bundle("{not json")
     with pytest.raises(UnreadableBundle, match="not in the FHIR namespace"):
         read_bundle("<Bundle/>")
+
+
+def test_breast_grade_and_confirmation_from_the_checklist():
+    report = read_bundle((FHIR_DIR / "sdc-connectathon/BreastResBundleEx.json").read_bytes())
+    codes = {s.item: s for s in suggest(report)}
+    assert (codes["grade"].code, codes["grade"].source, codes["grade"].detail) == (
+        "2", "synoptic", "Overall Grade: Grade 2 (scores of 6 or 7)")
+    assert (codes["diagnostic_confirmation"].code, codes["diagnostic_confirmation"].detail) == (
+        "1", "Procedure (Note A): Excision (less than total mastectomy)")

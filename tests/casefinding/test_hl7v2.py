@@ -120,3 +120,45 @@ def test_corrected_report_status_and_231_layout():
 
 def test_literal_cr_markers_and_line_ends_are_segment_ends():
     assert len(split_messages(_message("A").replace("\r", "<CR>\n") + "\n\n" + _message("B"))) == 2
+
+
+@pytest.mark.parametrize("segment, field, value", [("PID", 7, "2021-13-45"), ("OBR", 7, "20210230"),
+                                                   ("OBR", 22, "2025011"), ("SPM", 17, "20251301")])
+def test_a_date_field_that_is_not_a_date_refuses_the_message_naming_the_field(segment, field, value):
+    good = _message("M1") + "\rSPM|1|^ACC-1-1||TISS^Tissue^HL70487|||||||||||||20250101"
+    lines = [line.split("|") for line in good.replace("M1", "M2").split("\r")]
+    for line in lines:
+        if line[0] == segment:
+            line[field] = value
+    bad = "\r".join("|".join(line) for line in lines)
+    results = list(read_messages("\r".join([good, bad, good.replace("M1", "M3")])))
+    assert [raw.control_id for raw, _ in results] == ["M1", "M2", "M3"]
+    refusal = results[1][1]
+    assert isinstance(refusal, MalformedMessage)
+    assert str(refusal).startswith(f"message 2 (M2): {segment}-{field} '{value}' is not a date")
+    assert not isinstance(results[0][1], MalformedMessage) and not isinstance(results[2][1], MalformedMessage)
+
+
+def test_grade_and_diagnostic_confirmation_from_the_synoptic_answers():
+    report = next(r for _raw, r in read_messages((HL7_DIR / "sdc-connectathon/ColonPathReport_Rosa.hl7").read_bytes()))
+    codes = {s.item: s for s in suggest(report, screen(report.text))}
+    assert (codes["grade"].code, codes["grade"].source, codes["grade"].detail) == (
+        "3", "synoptic", "Histologic Grade (Note C): High-grade (poorly differentiated to undifferentiated)")
+    confirmation = codes["diagnostic_confirmation"]
+    assert (confirmation.code, confirmation.source, confirmation.detail) == ("1", "synoptic",
+                                                                             "Procedure: Right hemicolectomy")
+    adrenal = next(r for _raw, r in read_messages((HL7_DIR / "sdc-cdm/obx-Adrenal.hl7").read_bytes()))
+    confirmation = next(s for s in suggest(adrenal) if s.item == "diagnostic_confirmation")
+    assert (confirmation.code, confirmation.detail) == ("1", "Procedure: Adrenalectomy, total")
+
+
+def test_an_aspiration_is_cytology_whatever_the_report_is_called():
+    aspiration = _message("F1", diagnosis="Papillary thyroid carcinoma.") + \
+        "\rOBX|2|CWE|820603.1000043^Procedure^CAPECC||2.1^Fine needle aspiration biopsy^CAPECC||||||F"
+    report = next(r for _raw, r in read_messages(aspiration))
+    confirmation = next(s for s in suggest(report) if s.item == "diagnostic_confirmation")
+    assert (confirmation.code, confirmation.label, confirmation.source) == ("2", "Positive cytology", "synoptic")
+    assert confirmation.detail == "Procedure: Fine needle aspiration biopsy"
+    plain = next(r for _raw, r in read_messages(_message("F2", diagnosis="Papillary thyroid carcinoma.")))
+    fallback = next(s for s in suggest(plain) if s.item == "diagnostic_confirmation")
+    assert (fallback.code, fallback.source) == ("1", "rule")

@@ -148,3 +148,18 @@ def test_reportability_value_set_makes_coded_reports_reportable(app, tmp_path):
     row = db_session.get(CasefindingReport, after.report_id)
     assert after.reportable and row.reportable
     assert row.screening["result"] == "NON_REPORTABLE" and row.screening["codes"] == ["SNOMED CT 254837009"]
+
+
+def test_a_message_with_a_bad_date_refused_naming_message_segment_and_field_the_others_taken(app):
+    bad_birth = message("M2", accession="ACC-2").replace("||19600101|F", "||2021-13-45|F")
+    bad_collection = message("M3", accession="ACC-3").replace("|||20250101|||", "|||20250230|||", 1)
+    batch = "\r".join([message("M1"), bad_birth, bad_collection, message("M4", accession="ACC-4")])
+    result = take_in(batch, actor=SYSTEM, source="dates.hl7")
+    assert [t.control_id for t in result.taken] == ["M1", "M4"]
+    assert result.refused == [
+        ("dates.hl7 message 2 (M2)", "PID-7 '2021-13-45' is not a date (HL7 form YYYYMMDD[HHMM[SS]])"),
+        ("dates.hl7 message 3 (M3)", "OBR-7 '20250230' is not a date (HL7 form YYYYMMDD[HHMM[SS]])")]
+    assert set(db_session.scalars(select(CasefindingReport.message_id))) == {"M1", "M4"}
+    assert count(SuspenseCase) == 1
+    details = db_session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "casefinding_intake")).all()
+    assert len(details) == 2 and not any("M2" in d or "M3" in d for d in details)

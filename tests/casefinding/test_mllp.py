@@ -2,7 +2,7 @@
 import socket
 
 import hl7
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 
 from abstracts.epath.mllp import END, START, Listener
 from registry.models import CasefindingReport
@@ -70,3 +70,52 @@ def test_unreadable_frame_answered_with_a_reject(app):
     finally:
         listener.shutdown()
         listener.server_close()
+
+
+def test_malformed_messages_answered_with_the_reason_nothing_stored_good_ones_acknowledged(app, database_url,
+                                                                                           monkeypatch):
+    """On one connection: a good message, a date that is not one, a segment that is not ORU^R01, a message
+    whose storing fails, and a good one again; only the good ones leave a trace."""
+    from abstracts.epath import intake
+    from registry.models import AuditEntry, SuspenseCase
+    real_store = intake._store_chunk
+
+    def failing_store(session, prepared, actor, source):
+        taken = real_store(session, prepared, actor, source)  # written, then the transaction fails
+        if any(p.report.message_id == "E4" for p in prepared):
+            raise RuntimeError("disk full")
+        return taken
+
+    monkeypatch.setattr(intake, "_store_chunk", failing_store)
+    listener = Listener(app, "127.0.0.1", 0)
+    listener.start()
+    observer = create_engine(database_url)
+    try:
+        frames = [message("G1"), message("D2", accession="ACC-2").replace("||19600101|F", "||2021-13-45|F"),
+                  message("S3", accession="ACC-3").replace("OBR|1", "ZZZ|1"), message("E4", accession="ACC-4"),
+                  message("G5", accession="ACC-5")]
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=60) as sock:
+            reader = Acks(sock)
+            acks = []
+            for text in frames:
+                sock.sendall(START + text.encode() + END)
+                acks.append(hl7.parse(reader.next().decode()))
+        answers = [(str(msa[1]), str(msa[2]), ack.unescape(str(msa[3])) if len(msa) > 3 else "")
+                   for ack, msa in ((ack, ack.segment("MSA")) for ack in acks)]
+        assert answers == [
+            ("AA", "G1", ""),
+            ("AR", "D2", "PID-7 '2021-13-45' is not a date (HL7 form YYYYMMDD[HHMM[SS]])"),
+            ("AR", "S3", answers[2][2]),
+            ("AE", "E4", "not stored: disk full"),
+            ("AA", "G5", ""),
+        ]
+        assert answers[2][2].startswith("segment 3 'ZZZ|1||ACC-3|11529-5^Surgical Pathology^' is not an ORU^R01 segment")
+        assert _stored(observer) == {"G1", "G5"}
+        with observer.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(SuspenseCase)) == 1
+            details = conn.scalars(select(AuditEntry.detail).where(AuditEntry.action == "casefinding_intake")).all()
+        assert len(details) == 2 and all(("G1" in d) != ("G5" in d) for d in details)
+    finally:
+        listener.shutdown()
+        listener.server_close()
+        observer.dispose()
