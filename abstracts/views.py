@@ -17,6 +17,7 @@ from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, S
                              ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
                              WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
                              to_naaccr_date)
+from abstracts.history import mask_ssn, readable_history
 from abstracts.operations import (create_patient, delete_tumor, edit_failures, record_follow_up,
                                    record_primary_decision, save_abstract, set_workflow_state)
 from abstracts.queries import (QUEUES, PatientSearch, audit_history, count, page_of, queue_statement,
@@ -122,9 +123,15 @@ def new_patient() -> str | Response:
 @blueprint.route("/patients/<int:patient_id>")
 @roles_required(*PHI_ROLES)
 def patient(patient_id: int) -> str:
+    """The patient page; ``?reveal=ssn`` shows the Social Security Number in clear, and says so in the trail."""
     record = _patient(patient_id)
+    reveal_ssn = request.args.get("reveal") == "ssn"
     log_event(current_user, "view_patient", entity="patient", entity_id=patient_id, patient_id=patient_id)
-    return render_template("abstracts/patient.html", patient=record, history=audit_history(patient_id),
+    if reveal_ssn:
+        log_event(current_user, "reveal_ssn", entity="patient", entity_id=patient_id, patient_id=patient_id)
+    tumors = {str(t.id): t.described for t in record.tumors}
+    return render_template("abstracts/patient.html", patient=record, reveal_ssn=reveal_ssn, mask_ssn=mask_ssn,
+                           history=readable_history(audit_history(patient_id), tumors, reveal_ssn=reveal_ssn),
                            morphology_term=morphology_term)
 
 

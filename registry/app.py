@@ -78,9 +78,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_jobs()
     serve(app)
 
-    from registry.dates import display_date
+    from registry.dates import display_date, display_time, display_zone
     from staging_tables.codes import term
+    zone = display_zone(app.config.get("TIMEZONE"))
     app.add_template_filter(display_date, "pdate")
+    app.add_template_filter(lambda value: display_time(value, zone), "ptime")
     app.add_template_global(term)
 
     @app.teardown_appcontext

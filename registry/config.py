@@ -40,6 +40,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'registry.db'}"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "SECRET_KEY": _secret_key(instance),
+        "TIMEZONE": os.environ.get("REGISTRY_TIMEZONE") or None,
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
         "TRUSTED_PROXY_HOPS": int(os.environ.get("TRUSTED_PROXY_HOPS", "0")),

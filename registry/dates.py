@@ -122,3 +122,25 @@ def display_date(value: str | None) -> str:
         return value
     return "-".join(part for part in (f"{date.year:04d}", date.month and f"{date.month:02d}",
                                       date.day and f"{date.day:02d}") if part)
+
+
+def display_zone(name: str | None = None) -> dt.tzinfo:
+    """The zone times are shown in: ``name`` (an IANA zone such as America/Chicago), else the server's own."""
+    if name:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"REGISTRY_TIMEZONE {name!r} is not a time zone name such as America/Chicago") from None
+    zone = dt.datetime.now().astimezone().tzinfo
+    return zone if zone is not None else dt.timezone.utc
+
+
+def display_time(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """A stored time (UTC; SQLite hands it back without its zone) as people read it: local, to the minute,
+    with the zone's abbreviation (``2026-12-05 12:04 CST``)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(zone or display_zone()).strftime("%Y-%m-%d %H:%M %Z")

@@ -1,8 +1,10 @@
 """Work queue, spelling-tolerant search, new patient with duplicate check, casefinding, follow-up,
 patient history, follow-up worklist with CoC rates and letters, API tokens on the user's page."""
 import datetime as dt
+import html
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from abstracts import operations as ops
@@ -141,7 +143,7 @@ def test_patient_page_shows_tumors_follow_up_and_audit_history(client, login, pa
     ops.update_patient(patient.id, {"name_middle": "Q"}, actor=SYSTEM)
     login("reviewer")
     page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
-    assert "History" in page and "name_middle: ∅ → Q" in page and "create tumor" in page
+    assert "History" in page and 'Middle name [2250]</span>: blank → Q' in page and "added an abstract" in page
     assert f"/patients/{patient.id}/tumors/{tumor.id}" in page
     assert "Invasive carcinoma of no special type" in page
 
@@ -182,3 +184,38 @@ def test_api_tokens_are_created_shown_once_stored_hashed_and_revoked(client, log
     client.post(f"/account/tokens/{stored.id}/revoke", data={"csrf_token": csrf_of(text)})
     assert client.get("/api/v1/tumors", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert "revoked" in client.get("/account").get_data(as_text=True)
+
+
+def test_patient_history_reads_in_the_registrars_words_with_the_ssn_masked(client, login, patient_with_tumor):
+    """Item labels with their numbers, the tumor as registrars know it, local time with its zone, and the
+    SSN masked in the facts and the trail until the reader reveals it, which the trail then records."""
+    patient, tumor = patient_with_tumor
+    ops.update_tumor(tumor.id, {"primary_site": "C505",
+                                "extra_items": {**(tumor.extra_items or {}), "tumorSizeSummary": "012"}}, actor=SYSTEM)
+    ops.update_patient(patient.id, {"social_security_number": "999123457"}, actor=SYSTEM)
+    login("registrar")
+    page = html.unescape(client.get(f"/patients/{patient.id}").get_data(as_text=True))
+    history = page[page.index("<h2>History</h2>"):]
+    assert "Primary Site [400]</span>: C504 → C505" in history
+    assert "Tumor Size Summary [756]</span>: 015 → 012" in history
+    assert "<td>changed the abstract</td>" in history and "abstract C50.5 8500/3 right, diagnosed" in history
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z+\-0-9]+</td>", history)
+    assert "999123456" not in page and "999123457" not in page
+    assert "***-**-3456 → ***-**-3457" in history and "***-**-3457" in page[:page.index("<h2>History</h2>")]
+    assert "extra_items" not in history and "{" not in history.split("</table>")[0].split("<tbody>")[1]
+
+    revealed = html.unescape(client.get(f"/patients/{patient.id}?reveal=ssn").get_data(as_text=True))
+    assert '<dd id="ssn">999123457</dd>' in revealed and "999123456 → 999123457" in revealed
+    again = html.unescape(client.get(f"/patients/{patient.id}").get_data(as_text=True))
+    assert "revealed the Social Security Number" in again and "999123457" not in again
+
+
+def test_times_show_in_the_configured_zone():
+    import datetime as dt
+    from registry.dates import display_time, display_zone
+    stored = dt.datetime(2026, 1, 15, 18, 30)  # UTC, as SQLite hands it back without its zone
+    assert display_time(stored, display_zone("America/Chicago")) == "2026-01-15 12:30 CST"
+    assert display_time(stored.replace(tzinfo=dt.timezone.utc), display_zone("America/New_York")) == \
+        "2026-01-15 13:30 EST"
+    with pytest.raises(ValueError, match="REGISTRY_TIMEZONE 'Mars/Olympus' is not a time zone"):
+        display_zone("Mars/Olympus")
