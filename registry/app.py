@@ -84,6 +84,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.add_template_filter(display_date, "pdate")
     app.add_template_filter(lambda value: display_time(value, zone), "ptime")
     app.add_template_global(term)
+    from registry.navigation import account_menu, navigation_for
+    app.add_template_global(navigation_for)
+    app.add_template_global(account_menu)
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:

@@ -13,7 +13,7 @@ from tests.e2e.served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve_instance
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    yield from serve_instance(tmp_path_factory.mktemp("served"), demo_patients=150, users=[("reg", "registrar")],
+    yield from serve_instance(tmp_path_factory.mktemp("served"), demo_patients=150, users=[("reg", "registrar"), ("boss", "admin")],
                               password="browser-pass-1")
 
 
@@ -51,3 +51,30 @@ def test_sign_in_search_and_open_a_patient(server):
         assert background == "rgb(20, 50, 79)", "the stylesheet did not load"
         browser.close()
     assert blocked == []
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_the_admin_bar_fits_one_line_and_its_menus_open(server, width):
+    """Every menu an administrator has, on one line at 1280 px, no page wider than the window."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(server + "/login")
+        page.fill("#username", "boss")
+        page.fill("#password", "browser-pass-1")
+        page.click("button[type=submit]")
+        tops = page.evaluate("""Array.from(document.querySelectorAll('.topbar > *, .topbar nav > *'))
+                                .map(e => Math.round(e.getBoundingClientRect().top))""")
+        assert max(tops) - min(tops) <= 12, f"the bar wraps: tops {tops}"
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.click("details.menu >> summary:text('Administration')")
+        page.click("text=Users")
+        assert page.url.endswith("/admin/users")
+        assert page.locator("details.menu.current > summary").inner_text() == "Administration"
+        page.click("details.menu >> summary:text('Analysis')")
+        assert page.is_visible("text=Incidence")
+        page.keyboard.press("Escape")
+        assert not page.is_visible("text=Incidence")
+        page.screenshot(path=str(ARTIFACTS / f"top-bar-admin-{width}.png"))
+        browser.close()
