@@ -404,6 +404,32 @@ ENTRY_CHECKS: dict[WorkflowState, tuple[Callable[[Session, Tumor], None], ...]] 
 }
 
 
+#: Who hands out work: reviewers and administrators (the lead registrar's duty) assign to anyone who abstracts;
+#: a registrar takes an unassigned abstract or gives back their own.
+ASSIGNERS = frozenset({Role.REVIEWER, Role.ADMIN})
+ASSIGNABLE = frozenset({Role.REGISTRAR, Role.ADMIN})
+
+
+def assign_abstracts(tumor_ids: list[int], assignee_id: int | None, *, actor: User) -> list[Tumor]:
+    """Put abstracts on a registrar's work list (``assignee_id`` None: back to the shared queue), all or none."""
+    with operation(actor, "assign_abstracts") as session:
+        assignee = _get(session, User, assignee_id) if assignee_id is not None else None
+        if assignee is not None and (assignee.role not in ASSIGNABLE or not assignee.is_enabled):
+            raise InvalidInput({"assignee": f"{assignee.username} is not an enabled registrar or administrator"})
+        tumors = [_get(session, Tumor, tumor_id) for tumor_id in tumor_ids]
+        if actor.role not in ASSIGNERS:
+            for tumor in tumors:
+                own = assignee is not None and assignee.id == actor.id and tumor.assigned_to_id in (None, actor.id)
+                released = assignee is None and tumor.assigned_to_id == actor.id
+                if not (own or released):
+                    raise NotAllowed(f"a {actor.role.value} may take unassigned abstracts or give back their own, "
+                                     f"not reassign {named(tumor)}")
+        for tumor in tumors:
+            tumor.assigned_to_id = assignee.id if assignee is not None else None
+        session.flush()
+    return tumors
+
+
 def set_workflow_state(tumor_id: int, state: WorkflowState | str, *, actor: User,
                        comment: str | None = None, expected_version: int | None = None) -> Tumor:
     """Move an abstract along in progress → complete → reviewed (or return it with a comment)."""

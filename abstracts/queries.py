@@ -165,11 +165,63 @@ def page_of(stmt: Select, page: int, per_page: int) -> list:
     return rows
 
 
-QUEUES = ("in_progress", "returned", "edit_errors", "awaiting_review", "follow_ups_due", "suspense")
+QUEUES = ("assigned_to_me", "in_progress", "returned", "edit_errors", "awaiting_review", "follow_ups_due", "suspense")
+#: The queues that list abstracts (the others list patients or suspense cases).
+TUMOR_QUEUES = ("assigned_to_me", "in_progress", "returned", "edit_errors", "awaiting_review")
+#: Each role's home page leads with its own work: a reviewer's with what awaits review.
+QUEUE_ORDER = {"reviewer": ("awaiting_review", "edit_errors", "returned", "in_progress", "follow_ups_due", "suspense",
+                            "assigned_to_me")}
+#: Sortable columns of the abstract queues: name -> the column (the patient's name sorts by last, first).
+SORTS = {"patient": (Patient.name_last, Patient.name_first), "site": (Tumor.primary_site,),
+         "diagnosed": (Tumor.date_of_diagnosis,), "state": (Tumor.workflow_state,),
+         "assigned": (Tumor.assigned_to_id,), "updated": (Tumor.updated_at,)}
+#: Who the abstract queues show: everyone's, the reader's own, or those no one holds.
+ASSIGNMENT_FILTERS = ("all", "mine", "unassigned")
 
 
-def queue_statement(name: str) -> Select:
-    """The rows behind each work-queue card (tumors, patients or suspense cases)."""
+@dataclass(frozen=True)
+class QueueView:
+    """How one reader looks at a queue: sort column and direction, and whose abstracts."""
+    sort: str = ""
+    descending: bool = False
+    show: str = "all"
+
+    @classmethod
+    def from_args(cls, args: dict[str, str]) -> QueueView:
+        """Unknown sort columns or filters fall back to the queue's own order, never an error page."""
+        sort = args.get("sort", "")
+        show = args.get("show", "all")
+        return cls(sort if sort in SORTS else "", args.get("dir") == "desc",
+                   show if show in ASSIGNMENT_FILTERS else "all")
+
+
+def queue_statement(name: str, *, user_id: int | None = None, view: QueueView = QueueView()) -> Select:
+    """The rows behind each work-queue card (tumors, patients or suspense cases), for the reader ``user_id``."""
+    if name in TUMOR_QUEUES:
+        stmt = _tumor_queue(name, user_id)
+        if view.show == "mine":
+            stmt = stmt.where(Tumor.assigned_to_id == user_id)
+        elif view.show == "unassigned":
+            stmt = stmt.where(Tumor.assigned_to_id.is_(None))
+        if view.sort:
+            if view.sort == "patient":
+                stmt = stmt.join(Patient, Patient.id == Tumor.patient_id)
+            columns = SORTS[view.sort]
+            stmt = stmt.order_by(None).order_by(*(c.desc() if view.descending else c.asc() for c in columns),
+                                                Tumor.id)
+        return stmt
+    if name == "follow_ups_due":
+        return follow_up_statement("due").order_by(Patient.date_of_last_contact)
+    if name == "suspense":
+        return select(SuspenseCase).where(SuspenseCase.status == SuspenseStatus.OPEN).order_by(SuspenseCase.id)
+    raise KeyError(name)
+
+
+def _tumor_queue(name: str, user_id: int | None) -> Select:
+    if name == "assigned_to_me":
+        return (select(Tumor).where(Tumor.assigned_to_id == user_id,
+                                    Tumor.workflow_state == WorkflowState.IN_PROGRESS)
+                .order_by(Tumor.updated_at.desc()))
     if name == "in_progress":
         return select(Tumor).where(Tumor.workflow_state == WorkflowState.IN_PROGRESS).order_by(Tumor.updated_at.desc())
     if name == "returned":
@@ -179,18 +231,14 @@ def queue_statement(name: str) -> Select:
         return (select(Tumor).join(AbstractEditStatus, AbstractEditStatus.tumor_id == Tumor.id)
                 .where(AbstractEditStatus.errors > 0, Tumor.workflow_state != WorkflowState.REVIEWED)
                 .order_by(AbstractEditStatus.checked_at.desc()))
-    if name == "awaiting_review":
-        return select(Tumor).where(Tumor.workflow_state == WorkflowState.COMPLETE).order_by(Tumor.updated_at)
-    if name == "follow_ups_due":
-        return follow_up_statement("due").order_by(Patient.date_of_last_contact)
-    if name == "suspense":
-        return select(SuspenseCase).where(SuspenseCase.status == SuspenseStatus.OPEN).order_by(SuspenseCase.id)
-    raise KeyError(name)
+    return select(Tumor).where(Tumor.workflow_state == WorkflowState.COMPLETE).order_by(Tumor.updated_at)
 
 
-def work_queue(sample: int = 8) -> dict[str, tuple[int, list]]:
-    """``{queue: (count, first rows)}`` for the home page."""
-    return {name: (count(queue_statement(name)), page_of(queue_statement(name), 1, sample)) for name in QUEUES}
+def work_queue(user_id: int, role: str, sample: int = 8) -> dict[str, tuple[int, list]]:
+    """``{queue: (count, first rows)}`` for the home page, in the order that leads with the role's work."""
+    order = QUEUE_ORDER.get(role, QUEUES)
+    return {name: (count(queue_statement(name, user_id=user_id)),
+                   page_of(queue_statement(name, user_id=user_id), 1, sample)) for name in order}
 
 
 def audit_history(patient_id: int, limit: int = 200) -> list[AuditEntry]:

@@ -18,10 +18,11 @@ from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, S
                              WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
                              to_naaccr_date)
 from abstracts.history import mask_ssn, readable_history
-from abstracts.operations import (create_patient, delete_tumor, edit_failures, record_follow_up,
-                                   record_primary_decision, save_abstract, set_workflow_state)
-from abstracts.queries import (QUEUES, PatientSearch, audit_history, count, page_of, queue_statement,
-                               registry_totals, search_patients, tumor_counts_by_patient, work_queue)
+from abstracts.operations import (ASSIGNABLE, ASSIGNERS, assign_abstracts, create_patient, delete_tumor,
+                                   edit_failures, record_follow_up, record_primary_decision, save_abstract,
+                                   set_workflow_state)
+from abstracts.queries import (QUEUES, TUMOR_QUEUES, PatientSearch, QueueView, audit_history, count, page_of,
+                               queue_statement, registry_totals, search_patients, tumor_counts_by_patient, work_queue)
 from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, validation_errors
 from abstracts.search import likely_duplicates
 from registry.audit import log_event
@@ -31,14 +32,15 @@ from registry.db import db_session
 from registry.edits import records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from registry.items import naaccr_items
-from registry.models import FirstCourseTreatment, PHI_ROLES, Patient, Role, SuspenseCase, Tumor, WorkflowState
+from registry.models import (FirstCourseTreatment, PHI_ROLES, Patient, Role, SuspenseCase, Tumor, User,
+                             WorkflowState)
 from registry.models.abstracting import SuspenseStatus
 from staging_tables.staging import derive as staging
 from staging_tables.staging.views import plain_description
 
 blueprint = Blueprint("abstracts", __name__, template_folder="templates")
 
-QUEUE_TITLES = {"in_progress": "Abstracts in progress", "returned": "Returned by a reviewer",
+QUEUE_TITLES = {"assigned_to_me": "Assigned to me", "in_progress": "Abstracts in progress", "returned": "Returned by a reviewer",
                 "edit_errors": "Abstracts with edit errors", "awaiting_review": "Awaiting review",
                 "follow_ups_due": "Follow-ups due", "suspense": "Suspense cases"}
 
@@ -64,8 +66,15 @@ def _tumor(patient: Patient, tumor_id: int) -> Tumor:
 @blueprint.route("/")
 @login_required
 def home() -> str:
-    queue = work_queue() if current_user.may_see_phi else {}
-    return render_template("abstracts/home.html", queue=queue, titles=QUEUE_TITLES, totals=registry_totals())
+    queue = work_queue(current_user.id, current_user.role.value) if current_user.may_see_phi else {}
+    return render_template("abstracts/home.html", queue=queue, titles=QUEUE_TITLES, totals=registry_totals(),
+                           columns=QUEUE_COLUMNS, tumor_queues=TUMOR_QUEUES)
+
+
+#: The columns of an abstract queue: (heading, sort key or "").
+QUEUE_COLUMNS = (("Patient", "patient"), ("Seq", ""), ("Site", "site"), ("Morphology", ""),
+                 ("Diagnosed", "diagnosed"), ("Stage", ""), ("State", "state"), ("Assigned to", "assigned"),
+                 ("Updated", "updated"), ("Reviewer's comment", ""))
 
 
 @blueprint.route("/queue/<name>")
@@ -74,10 +83,45 @@ def queue(name: str) -> str:
     if name not in QUEUES:
         abort(404)
     per_page = current_app.config["PATIENTS_PER_PAGE"]
-    stmt = queue_statement(name)
+    view = QueueView.from_args(request.args)
+    stmt = queue_statement(name, user_id=current_user.id, view=view)
     total, page = count(stmt), _page()
-    return render_template("abstracts/queue.html", name=name, title=QUEUE_TITLES[name], rows=page_of(stmt, page, per_page),
-                           total=total, page=page, pages=max((total + per_page - 1) // per_page, 1))
+    assignees = (list(db_session.scalars(select(User).where(User.role.in_(ASSIGNABLE), User.is_enabled)
+                                         .order_by(User.username)))
+                 if name in TUMOR_QUEUES and current_user.role in ASSIGNERS else [])
+    return render_template("abstracts/queue.html", name=name, title=QUEUE_TITLES[name],
+                           rows=page_of(stmt, page, per_page), total=total, page=page,
+                           pages=max((total + per_page - 1) // per_page, 1), view=view,
+                           columns=QUEUE_COLUMNS if name in TUMOR_QUEUES else (), assignees=assignees,
+                           may_take=name in TUMOR_QUEUES and current_user.role not in ASSIGNERS,
+                           form=WorkflowForm())
+
+
+@blueprint.route("/queue/<name>/assign", methods=["POST"])
+@roles_required(Role.REGISTRAR, Role.REVIEWER, Role.ADMIN)
+def assign(name: str) -> Response:
+    """Assign the ticked abstracts (reviewers, admins), or take them / give them back (registrars)."""
+    form = WorkflowForm()
+    if name not in TUMOR_QUEUES or not form.validate_on_submit():
+        abort(400)
+    back = redirect(url_for("abstracts.queue", name=name, **{k: v for k, v in request.args.items()
+                                                              if k in ("sort", "dir", "show", "page")}))
+    tumor_ids = [int(v) for v in request.form.getlist("tumor") if v.isdigit()]
+    if not tumor_ids:
+        flash("Tick the abstracts to assign first.", "error")
+        return back
+    target = request.form.get("assignee", "")
+    assignee_id = current_user.id if target == "me" else None if target in ("", "none") else _int(target)
+    if target not in ("me", "", "none") and assignee_id is None:
+        abort(400)
+    try:
+        assign_abstracts(tumor_ids, assignee_id, actor=current_user)
+    except (InvalidInput, NotAllowed, NotFound) as exc:
+        flash(str(exc) if not isinstance(exc, InvalidInput) else "; ".join(exc.errors.values()), "error")
+        return back
+    flash(f"{len(tumor_ids)} abstract(s) " + ("back in the shared queue." if assignee_id is None
+                                             else "assigned."), "ok")
+    return back
 
 
 @blueprint.route("/patients")

@@ -166,6 +166,8 @@ class Tumor(Base):
                                                          doc="the reviewer's note when an abstract is returned")
     abstracted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     abstracted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True, index=True,
+                                                       doc="the registrar whose work list holds the abstract")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
                                                     nullable=False)
@@ -174,7 +176,8 @@ class Tumor(Base):
     patient: Mapped[Patient] = relationship(back_populates="tumors")
     treatment: Mapped[FirstCourseTreatment] = relationship(back_populates="tumor", uselist=False,
                                                            cascade="all, delete-orphan")
-    abstracted_by: Mapped[User | None] = relationship()
+    abstracted_by: Mapped[User | None] = relationship(foreign_keys=[abstracted_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
 
     __mapper_args__ = {"version_id_col": version}
 

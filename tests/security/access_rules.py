@@ -44,6 +44,7 @@ RULES: dict[str, Access] = {
     # abstracting pages
     "abstracts.home": Access(ALL, why="work queue (counts only for researchers)"),
     "abstracts.queue": Access(PHI, phi=True, why="work-queue lists name patients"),
+    "abstracts.assign": Access(PHI, phi=True, why="assign queue abstracts (reviewers, admins) or take them (registrars)"),
     "abstracts.patients": Access(PHI, phi=True, why="patient search"),
     "abstracts.new_patient": Access(PHI, phi=True, why="add a patient (duplicate check shows matches)"),
     "abstracts.patient": Access(PHI, phi=True, why="the patient page"),
