@@ -22,7 +22,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask import Blueprint, g, jsonify, render_template, request, send_file, url_for
 from flask_login import login_required
 from marshmallow import Schema, fields
 from sqlalchemy import Select, func, select
@@ -42,7 +42,8 @@ from registry.db import db_session
 from registry.edits import run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound, RegistryError
 from registry.item_filters import DATE_TYPES
-from registry.models import PHI_ROLES, FollowUpContact, Patient, Tumor, User, WorkflowState
+from registry.jobs import fail_stopped_jobs, live_status, offered_result
+from registry.models import PHI_ROLES, FollowUpContact, Job, JobStatus, Patient, Role, Tumor, User, WorkflowState
 from registry.reads import note_shown
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
@@ -420,6 +421,62 @@ def check_abstract():
                    warnings=sum(f.severity == "warning" for f in failures))
 
 
+# --- jobs ------------------------------------------------------------------------------------
+
+class JobSchema(Schema):
+    """A job as its owner polls it: long work started over the API answers 202 with this job's URL."""
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "what the job does, e.g. naaccr-import"})
+    status = fields.String(metadata={"enum": [s.value for s in JobStatus]})
+    progress = fields.Integer(metadata={"description": "percent done, 0-100"})
+    messages = fields.List(fields.String(), metadata={"description": "what the job reported, oldest first"})
+    failure = fields.String(allow_none=True, metadata={"description": "why it failed; null unless failed"})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    url = fields.String(metadata={"description": "this job's status URL"})
+    result_url = fields.String(allow_none=True, metadata={
+        "description": "where to download the result (same token); null until it has finished with a result file, "
+                       "or once its files are deleted"})
+
+
+def _job_of_caller(job_id: int) -> Job:
+    """The job, when the caller may see it: its owner and admins, as on the web's job pages."""
+    job = _get(Job, job_id)
+    if job.user_id != g.api_user.id and g.api_user.role is not Role.ADMIN:
+        raise ApiError(403, "not_allowed", f"job {job_id} was started by another user; only they and admins "
+                                           "may see it", {"job_id": "not one of your jobs"})
+    return job
+
+
+@api_route("/jobs/<int:job_id>")
+def get_job(job_id: int):
+    """Status, progress and messages of a job, and its result's URL once there is one."""
+    fail_stopped_jobs()
+    job = _job_of_caller(job_id)
+    progress, messages = live_status(job)
+    has_result = offered_result(job) is not None
+    return jsonify(JobSchema().dump({
+        "id": job.id, "kind": job.kind, "status": job.status.value, "progress": progress,
+        "messages": messages.splitlines(), "failure": job.failure, "created_at": job.created_at,
+        "started_at": job.started_at, "finished_at": job.finished_at,
+        "url": url_for("api.get_job", job_id=job.id),
+        "result_url": url_for("api.get_job_result", job_id=job.id) if has_result else None}))
+
+
+@api_route("/jobs/<int:job_id>/result")
+def get_job_result(job_id: int):
+    """The job's result file, streamed (audited as on the web); 404 naming why while there is none."""
+    job = _job_of_caller(job_id)
+    path = offered_result(job)
+    if path is None:
+        why = {JobStatus.QUEUED: "has not started", JobStatus.RUNNING: "is still running",
+               JobStatus.FAILED: f"failed: {job.failure}"}.get(job.status, "has no result file (any more)")
+        raise ApiError(404, "no_result", f"job {job.id} {why}", {"job_id": f"job {job.id} {why}"})
+    log_event(g.api_user, "job_result_download", entity="job", entity_id=job.id, detail=f"api {job.kind}: {path.name}")
+    return send_file(path, as_attachment=True)
+
+
 # --- OpenAPI -----------------------------------------------------------------------------------
 
 class ErrorSchema(Schema):
@@ -471,7 +528,15 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
      "each report is screened, matched and put in the suspense queue", None, "CasefindingResult"),
     ("/tumors/{tumor_id}/fhir", "get", "The abstract as a FHIR Central Cancer Registry Reporting content bundle",
      None, "FhirBundle"),
+    ("/jobs/{job_id}", "get", "A job's status, progress, messages and result URL (its owner and admins only)",
+     None, "Job"),
+    ("/jobs/{job_id}/result", "get", "Download a finished job's result file (its owner and admins only)",
+     None, "File"),
 )
+
+
+#: Responses that are files, not JSON: their media type.
+_BINARY = {"PDF": "application/pdf", "File": "application/octet-stream"}
 
 
 def _codes_url(system: str) -> str:
@@ -545,7 +610,7 @@ def openapi_spec() -> dict[str, Any]:
                                                "description": "a personal API token from your account page"})
     for name, schema in (("Treatment", TreatmentSchema), ("Patient", PatientSchema), ("Tumor", TumorSchema),
                          ("FollowUp", FollowUpSchema), ("Code", CodeSchema), ("Error", ErrorEnvelope),
-                         ("AbstractCheck", AbstractCheckSchema)):
+                         ("AbstractCheck", AbstractCheckSchema), ("Job", JobSchema)):
         spec.components.schema(name, schema=schema)
     spec.components.schema("PatientPage", schema=_page_schema("PatientPage", PatientSchema))
     spec.components.schema("TumorPage", schema=_page_schema("TumorPage", TumorSchema))
@@ -572,8 +637,8 @@ def openapi_spec() -> dict[str, Any]:
             "parameters": params + (paging if response.endswith("Page") else []),
             "responses": {"200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201":
                           {"description": "OK", "content": (
-                              {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
-                              if response == "PDF" else {"application/json": {"schema": response}})},
+                              {_BINARY[response]: {"schema": {"type": "string", "format": "binary"}}}
+                              if response in _BINARY else {"application/json": {"schema": response}})},
                           **{code: {"description": text, "content": {"application/json": {"schema": "Error"}}}
                              for code, text in (("401", "no valid token"), ("403", "role not allowed"),
                                                 ("404", "not found"), ("409", "changed by someone else"),
