@@ -16,6 +16,7 @@ be written here. The de-identified view leaves out every item the catalogue mark
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -24,7 +25,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, g, jsonify, render_template, request, send_file, url_for
 from flask_login import login_required
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 from werkzeug.exceptions import HTTPException
 
@@ -91,6 +92,75 @@ def _http_error(exc: HTTPException):
     return _api_error(ApiError(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name))
 
 
+class Paging(Schema):
+    """The paging parameters of every list."""
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="must be a whole number from 1"),
+                          error_messages={"invalid": "must be a whole number from 1"},
+                          metadata={"description": "which page, from 1"})
+    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE,
+                              validate=validate.Range(min=1, max=MAX_PER_PAGE,
+                                                      error=f"must be a whole number from 1 to {MAX_PER_PAGE}"),
+                              error_messages={"invalid": f"must be a whole number from 1 to {MAX_PER_PAGE}"},
+                              metadata={"description": f"items per page, at most {MAX_PER_PAGE}"})
+
+
+def _criterion(description: str) -> fields.String:
+    return fields.String(load_default="", validate=validate.Length(max=80, error="at most 80 characters"),
+                         metadata={"description": description})
+
+
+class PatientQuery(Paging):
+    """Patient search (registrars, reviewers, admins; a researcher is refused any criterion): criteria combine."""
+    name = _criterion("'last' or 'last, first'; tolerant of spelling (Hazledemo finds Hazeldemo), birth surname "
+                      "included")
+    date_of_birth = _criterion("1947-07-21, 07/21/1947 or 19470721 (1947-07 or 1947 when part is unknown)")
+    medical_record_number = _criterion("Medical Record Number [2300], in any case")
+    patient_id_number = _criterion("Patient ID Number [20]")
+    ssn_last4 = _criterion("the whole SSN (with or without dashes) or its last four digits")
+
+
+class TumorQuery(Paging):
+    workflow_state = fields.String(validate=validate.OneOf([s.value for s in WorkflowState],
+                                                           error=f"one of {', '.join(s.value for s in WorkflowState)}"),
+                                   metadata={"description": "only tumors in this workflow state"})
+
+
+class CodeQuery(Paging):
+    q = fields.String(load_default="", validate=validate.Length(max=80, error="at most 80 characters"),
+                      metadata={"description": "a code's beginning (C50), or words of its term (breast upper); "
+                                               "ICD-O-3 searches every official term and synonym"})
+
+
+#: The query parameters of each endpoint (endpoint -> schema); an endpoint not listed takes none.
+QUERY: dict[str, type[Schema]] = {}
+#: The same by OpenAPI path and method, for the document.
+QUERY_BY_PATH: dict[tuple[str, str], type[Schema]] = {}
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: ``/tumors/<int:tumor_id>`` is ``/tumors/{tumor_id}``."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+@blueprint.before_request
+def _check_query() -> None:
+    """Refuse a query parameter the endpoint does not take (400 naming it) and read the ones it takes into
+    ``g.query`` (422 naming a bad value): a misspelt filter must not silently answer with everything."""
+    schema = QUERY.get(request.endpoint or "", Schema)()
+    accepted = {field.data_key or name: field for name, field in schema.fields.items()}
+    unknown = {name: f"not a query parameter of this endpoint; it takes {', '.join(accepted) or 'none'}"
+               for name in request.args if name not in accepted}
+    repeated = {name: "given more than once" for name in request.args if len(request.args.getlist(name)) > 1}
+    if unknown or repeated:
+        named = ", ".join(f"'{name}'" for name in {**unknown, **repeated})
+        raise ApiError(400, "unknown_parameter" if unknown else "repeated_parameter",
+                       f"query parameter {named} refused", {**repeated, **unknown})
+    values, errors = validation_errors(schema, request.args.to_dict(), partial=False)
+    if errors:
+        raise ApiError(422, "invalid", "some query parameters are not valid", errors)
+    g.query = values
+
+
 def _user() -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -101,9 +171,15 @@ def _user() -> User:
 
 
 def api_route(rule: str, methods: tuple[str, ...] = ("GET",), *, writes: bool = False,
-              phi_only: bool = False) -> Callable:
-    """Register an endpoint that needs a token; ``writes``/``phi_only`` endpoints are closed to researchers."""
+              phi_only: bool = False, query: type[Schema] | None = None) -> Callable:
+    """Register an endpoint that needs a token; ``writes``/``phi_only`` endpoints are closed to researchers.
+    ``query`` declares the query parameters it takes (documented, validated into ``g.query``); others are a 400."""
     def decorator(view: Callable) -> Callable:
+        if query is not None:
+            QUERY[f"{blueprint.name}.{view.__name__}"] = query
+            for method in methods:
+                QUERY_BY_PATH[(openapi_path(rule), method.lower())] = query
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             g.api_user = _user()
@@ -134,16 +210,8 @@ def _load(schema: Schema, data: dict[str, Any], *, partial: bool = True) -> dict
 
 
 def _paging() -> tuple[int, int]:
-    errors = {}
-    page = request.args.get("page", "1")
-    per_page = request.args.get("per_page", str(DEFAULT_PER_PAGE))
-    if not page.isdigit() or int(page) < 1:
-        errors["page"] = "must be a whole number from 1"
-    if not per_page.isdigit() or not 1 <= int(per_page) <= MAX_PER_PAGE:
-        errors["per_page"] = f"must be a whole number from 1 to {MAX_PER_PAGE}"
-    if errors:
-        raise ApiError(422, "invalid", "bad paging parameters", errors)
-    return int(page), int(per_page)
+    """Page and page size, checked by the endpoint's query schema (a :class:`Paging`)."""
+    return g.query["page"], g.query["per_page"]
 
 
 def _page(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
@@ -182,10 +250,10 @@ def _audit_read(what: str, patient_id: int | None = None, detail: str | None = N
 
 # --- patients ---------------------------------------------------------------------------------
 
-@api_route("/patients")
+@api_route("/patients", query=PatientQuery)
 def list_patients():
     """List patients; registrars may search by name (spelling-tolerant), date of birth, MRN, id, SSN last 4."""
-    criteria = PatientSearch(**{f: request.args.get(f, "")[:80] for f in PatientSearch.__dataclass_fields__})
+    criteria = PatientSearch(**{f: g.query[f] for f in PatientSearch.__dataclass_fields__})
     searched = any(getattr(criteria, f) for f in PatientSearch.__dataclass_fields__)
     if searched and _view() != "phi":
         raise ApiError(403, "not_allowed", "de-identified users cannot search by identifiers")
@@ -225,22 +293,19 @@ def update_patient(patient_id: int):
 
 # --- tumors and treatment ----------------------------------------------------------------------
 
-@api_route("/tumors")
+@api_route("/tumors", query=TumorQuery)
 def list_tumors():
     """All tumors, optionally of one workflow state."""
     stmt = select(Tumor).order_by(Tumor.id)
-    state = request.args.get("workflow_state")
+    state = g.query.get("workflow_state")
     if state:
-        if state not in {s.value for s in WorkflowState}:
-            raise ApiError(422, "invalid", "unknown workflow state",
-                           {"workflow_state": f"one of {', '.join(s.value for s in WorkflowState)}"})
         stmt = stmt.where(Tumor.workflow_state == WorkflowState(state))
     body = _paged(stmt, TumorSchema(view=_view()))
     _audit_read("list_tumors", detail=f"page {body['page']}, {len(body['items'])} tumors")
     return jsonify(body)
 
 
-@api_route("/patients/<int:patient_id>/tumors")
+@api_route("/patients/<int:patient_id>/tumors", query=Paging)
 def list_patient_tumors(patient_id: int):
     _get(Patient, patient_id)
     _audit_read("list_tumors", patient_id)
@@ -341,7 +406,7 @@ def move_workflow(tumor_id: int):
 
 # --- follow-up ---------------------------------------------------------------------------------
 
-@api_route("/patients/<int:patient_id>/follow-ups")
+@api_route("/patients/<int:patient_id>/follow-ups", query=Paging)
 def list_follow_ups(patient_id: int):
     _get(Patient, patient_id)
     _audit_read("list_follow_ups", patient_id)
@@ -386,11 +451,11 @@ def _lookup_naaccr(name: str, query: str) -> list[dict[str, str]]:
             if not query or code.startswith(query.upper()) or all(word in term.lower() for word in words)]
 
 
-@api_route("/codes/<system>")
+@api_route("/codes/<system>", query=CodeQuery)
 def code_lookup(system: str):
     """Codes and terms of one system whose code starts with ``q`` or a term of which matches the words of ``q``
     (ICD-O-3: every official term and synonym, best match first; ``note`` says when only our table is searched)."""
-    query = request.args.get("q", "")[:80].strip()
+    query = g.query["q"].strip()
     try:
         everything = codes(system)
         found = lookup(system, query, limit=len(everything))
@@ -535,6 +600,11 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
 )
 
 
+#: The error answers of every endpoint: status -> (when, schema).
+ERRORS: dict[str, tuple[str, str]] = {
+    "400": ("a query parameter this endpoint does not take, or one given twice, named in fields", "Error"),
+    "401": ("no valid token", "Error"), "403": ("role not allowed", "Error"), "404": ("not found", "Error"),
+    "409": ("changed by someone else", "Error"), "422": ("invalid fields, each named", "Error")}
 #: Responses that are files, not JSON: their media type.
 _BINARY = {"PDF": "application/pdf", "File": "application/octet-stream"}
 
@@ -625,24 +695,20 @@ def openapi_spec() -> dict[str, Any]:
     spec.components.schema("EditResult", schema=Schema.from_dict(
         {"invalid": fields.Dict(), "failures": fields.List(fields.Nested(EditFailureSchema)),
          "errors": fields.Integer(), "warnings": fields.Integer()}, name="EditResult"))
-    paging = [{"in": "query", "name": "page", "schema": {"type": "integer", "minimum": 1}},
-              {"in": "query", "name": "per_page", "schema": {"type": "integer", "minimum": 1,
-                                                             "maximum": MAX_PER_PAGE}}]
     operations: dict[str, dict[str, Any]] = {}
     for path, method, summary, body, response in PATHS:
         params = [{"in": "path", "name": p.strip("{}"), "required": True, "schema": {"type": "string"
                    if p == "{system}" else "integer"}} for p in path.split("/") if p.startswith("{")]
         operation: dict[str, Any] = {
             "summary": summary, "security": [{"token": []}],
-            "parameters": params + (paging if response.endswith("Page") else []),
+            "parameters": params + ([{"in": "query", "schema": QUERY_BY_PATH[(path, method)]}]
+                                    if (path, method) in QUERY_BY_PATH else []),
             "responses": {"200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201":
                           {"description": "OK", "content": (
                               {_BINARY[response]: {"schema": {"type": "string", "format": "binary"}}}
                               if response in _BINARY else {"application/json": {"schema": response}})},
-                          **{code: {"description": text, "content": {"application/json": {"schema": "Error"}}}
-                             for code, text in (("401", "no valid token"), ("403", "role not allowed"),
-                                                ("404", "not found"), ("409", "changed by someone else"),
-                                                ("422", "invalid fields, each named"))}}}
+                          **{code: {"description": text, "content": {"application/json": {"schema": schema}}}
+                             for code, (text, schema) in ERRORS.items()}}}
         if body:
             operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
         operations.setdefault(path, {})[method] = operation
@@ -671,6 +737,7 @@ def docs():
             " or ".join(content)
 
     endpoints = [(method.upper(), path, op["summary"],
+                  ", ".join(p["name"] for p in op.get("parameters", []) if p["in"] == "query"),
                   name(op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})),
                   returned(op))
                  for path, item in spec["paths"].items() for method, op in item.items()]
