@@ -33,6 +33,7 @@ from abstracts import operations as ops
 from abstracts import primaries
 from abstracts.codes import codes, lookup, lookup_note, systems
 from abstracts.queries import PatientSearch, search_patients
+from abstracts.search import DUPLICATE_CHECKED, likely_duplicates
 from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, ItemStore,
                                PatientSchema, TreatmentSchema, TumorSchema, validation_errors, with_stores_merged)
 from abstracts.tokens import user_for_token
@@ -129,6 +130,12 @@ class CodeQuery(Paging):
     q = fields.String(load_default="", validate=validate.Length(max=80, error="at most 80 characters"),
                       metadata={"description": "a code's beginning (C50), or words of its term (breast upper); "
                                                "ICD-O-3 searches every official term and synonym"})
+
+
+class CreatePatientQuery(Schema):
+    force = fields.Boolean(load_default=False, error_messages={"invalid": "true or false"},
+                           metadata={"description": "true: create the patient although the duplicate check found "
+                                                    "likely matches (recorded in the audit log)"})
 
 
 #: The query parameters of each endpoint (endpoint -> schema); an endpoint not listed takes none.
@@ -268,10 +275,32 @@ def list_patients():
     return jsonify(body)
 
 
-@api_route("/patients", ("POST",), writes=True)
+class LikelyDuplicateSchema(Schema):
+    patient = fields.Nested(PatientSchema, metadata={"description": "in the caller's view"})
+    score = fields.Float(metadata={"description": "name similarity, 0-1 (1 for the same SSN)"})
+    reasons = fields.List(fields.String(), metadata={"description": "e.g. same SSN, same date of birth"})
+
+
+@api_route("/patients", ("POST",), writes=True, query=CreatePatientQuery)
 def create_patient():
-    values = with_stores_merged(_load(PatientSchema(), _json_body(), partial=False), None)
-    patient = ops.create_patient(values, actor=g.api_user)
+    """Add a patient after the web form's duplicate check: likely matches are a 409 listing them unless the
+    client confirms with ``?force=true``, which the creation's audit entry records with the matches."""
+    data = _json_body()
+    if "force" in data:
+        raise ApiError(422, "invalid", "force is a query parameter, not a patient field",
+                       {"force": "send it as POST /api/v1/patients?force=true"})
+    values = with_stores_merged(_load(PatientSchema(), data, partial=False), None)
+    matches = likely_duplicates({name: values.get(name) for name in DUPLICATE_CHECKED})
+    if matches and not g.query["force"]:
+        schema = PatientSchema(view=_view())
+        _audit_read("duplicate_candidates", detail="patients " + ", ".join(str(m.patient.id) for m in matches))
+        raise ApiError(409, "likely_duplicate", f"{len(matches)} existing patient(s) may be this person; open one of "
+                       "them instead, or send force=true to add this patient anyway; nothing was saved",
+                       {"force": "true to add a patient the duplicate check finds likely matches for"},
+                       candidates=[{"patient": schema.dump(m.patient), "score": round(m.score, 3),
+                                    "reasons": list(m.reasons)} for m in matches])
+    patient = ops.create_patient(values, actor=g.api_user, likely_duplicates=matches,
+                                 confirmed_by="force=true" if matches else None)
     return jsonify(PatientSchema().dump(patient)), 201, {"Location": url_for("api.get_patient", patient_id=patient.id)}
 
 
@@ -570,7 +599,8 @@ def _page_schema(name: str, item: type[Schema] | Schema) -> type[Schema]:
 #: (path, method, summary, request schema, response schema, list?) — the document is built from this table.
 PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/patients", "get", "List or search patients (de-identified for researchers)", None, "PatientPage"),
-    ("/patients", "post", "Create a patient", "Patient", "Patient"),
+    ("/patients", "post", "Create a patient (409 likely_duplicate with the candidates where the duplicate check "
+     "finds likely matches, unless ?force=true)", "Patient", "Patient"),
     ("/patients/{patient_id}", "get", "One patient", None, "Patient"),
     ("/patients/{patient_id}", "patch", "Change a patient (send the version you read)", "Patient", "Patient"),
     ("/patients/{patient_id}/tumors", "get", "The patient's tumors", None, "TumorPage"),
@@ -605,6 +635,14 @@ ERRORS: dict[str, tuple[str, str]] = {
     "400": ("a query parameter this endpoint does not take, or one given twice, named in fields", "Error"),
     "401": ("no valid token", "Error"), "403": ("role not allowed", "Error"), "404": ("not found", "Error"),
     "409": ("changed by someone else", "Error"), "422": ("invalid fields, each named", "Error")}
+#: Where an endpoint's error means more than the common one.
+OWN_ERRORS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
+    ("/patients", "post"): {"409": ("the duplicate check found likely matches (candidates, in your view); nothing "
+                                    "was saved: send ?force=true to add the patient anyway", "LikelyDuplicates")},
+    ("/patients/{patient_id}/tumors", "post"): {"409": ("same_primary: the multiple-primary rules call it an "
+                                                        "existing primary (multiple_primaries lists the verdicts)",
+                                                        "Error")},
+}
 #: Responses that are files, not JSON: their media type.
 _BINARY = {"PDF": "application/pdf", "File": "application/octet-stream"}
 
@@ -692,6 +730,11 @@ def openapi_spec() -> dict[str, Any]:
     spec.components.schema("FhirBundle", schema=Schema.from_dict(
         {"resourceType": fields.String(), "type": fields.String(), "entry": fields.List(fields.Dict())},
         name="FhirBundle"))
+    spec.components.schema("LikelyDuplicates", schema=Schema.from_dict(
+        {"error": fields.Nested(Schema.from_dict(
+            {"code": fields.String(), "message": fields.String(), "fields": fields.Dict(),
+             "candidates": fields.List(fields.Nested(LikelyDuplicateSchema))}, name="LikelyDuplicatesError"))},
+        name="LikelyDuplicates"))
     spec.components.schema("EditResult", schema=Schema.from_dict(
         {"invalid": fields.Dict(), "failures": fields.List(fields.Nested(EditFailureSchema)),
          "errors": fields.Integer(), "warnings": fields.Integer()}, name="EditResult"))
@@ -708,7 +751,7 @@ def openapi_spec() -> dict[str, Any]:
                               {_BINARY[response]: {"schema": {"type": "string", "format": "binary"}}}
                               if response in _BINARY else {"application/json": {"schema": response}})},
                           **{code: {"description": text, "content": {"application/json": {"schema": schema}}}
-                             for code, (text, schema) in ERRORS.items()}}}
+                             for code, (text, schema) in (ERRORS | OWN_ERRORS.get((path, method), {})).items()}}}
         if body:
             operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
         operations.setdefault(path, {})[method] = operation
