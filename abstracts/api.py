@@ -142,6 +142,8 @@ class CreatePatientQuery(Schema):
 QUERY: dict[str, type[Schema]] = {}
 #: The same by OpenAPI path and method, for the document.
 QUERY_BY_PATH: dict[tuple[str, str], type[Schema]] = {}
+#: Who may call each operation, by OpenAPI path and method: the document's role note.
+ROLES_BY_PATH: dict[tuple[str, str], str] = {}
 
 
 def openapi_path(rule: str) -> str:
@@ -178,10 +180,15 @@ def _user() -> User:
 
 
 def api_route(rule: str, methods: tuple[str, ...] = ("GET",), *, writes: bool = False,
-              phi_only: bool = False, query: type[Schema] | None = None) -> Callable:
+              phi_only: bool = False, query: type[Schema] | None = None, roles: str | None = None) -> Callable:
     """Register an endpoint that needs a token; ``writes``/``phi_only`` endpoints are closed to researchers.
-    ``query`` declares the query parameters it takes (documented, validated into ``g.query``); others are a 400."""
+    ``query`` declares the query parameters it takes (documented, validated into ``g.query``); others are a 400.
+    ``roles`` is the document's role note where the endpoint's own rule says more than ``writes``/``phi_only``."""
     def decorator(view: Callable) -> Callable:
+        for method in methods:
+            ROLES_BY_PATH[(openapi_path(rule), method.lower())] = roles or (
+                "registrar, reviewer, admin" if writes or phi_only
+                else "every role (researchers see the de-identified view)")
         if query is not None:
             QUERY[f"{blueprint.name}.{view.__name__}"] = query
             for method in methods:
@@ -543,7 +550,7 @@ def _job_of_caller(job_id: int) -> Job:
     return job
 
 
-@api_route("/jobs/<int:job_id>")
+@api_route("/jobs/<int:job_id>", roles="the user who started the job, and admins")
 def get_job(job_id: int):
     """Status, progress and messages of a job, and its result's URL once there is one."""
     fail_stopped_jobs()
@@ -558,7 +565,7 @@ def get_job(job_id: int):
         "result_url": url_for("api.get_job_result", job_id=job.id) if has_result else None}))
 
 
-@api_route("/jobs/<int:job_id>/result")
+@api_route("/jobs/<int:job_id>/result", roles="the user who started the job, and admins")
 def get_job_result(job_id: int):
     """The job's result file, streamed (audited as on the web); 404 naming why while there is none."""
     job = _job_of_caller(job_id)
@@ -615,6 +622,7 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/tumors/{tumor_id}/workflow", "post", "Complete, mark reviewed or return an abstract", None, "Tumor"),
     ("/patients/{patient_id}/follow-ups", "get", "Follow-up contacts", None, "FollowUpPage"),
     ("/patients/{patient_id}/follow-ups", "post", "Record a follow-up contact", "FollowUp", "FollowUp"),
+    ("/codes", "get", "The code systems, each with the URL of its look-up", None, "CodeSystemPage"),
     ("/codes/{system}", "get", "Look up codes and terms (?q=)", None, "CodePage"),
     ("/edits/check", "post", "Run edits on an abstract without saving", "AbstractCheck", "EditResult"),
     ("/tumors/{tumor_id}/abstract.pdf", "get", "The abstract printout (PDF, every section with codes, their labels "
@@ -627,7 +635,11 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
      None, "Job"),
     ("/jobs/{job_id}/result", "get", "Download a finished job's result file (its owner and admins only)",
      None, "File"),
+    ("/openapi.json", "get", "This document (no token needed)", None, "OpenAPI"),
+    ("/docs", "get", "This document as a page, for a user signed in on the web", None, "HTML"),
 )
+#: Operations not behind a token: this document, and its page for a browser's session.
+NO_TOKEN = {"/openapi.json": [], "/docs": [{"session": []}]}
 
 
 #: The error answers of every endpoint: status -> (when, schema).
@@ -643,8 +655,12 @@ OWN_ERRORS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
                                                         "existing primary (multiple_primaries lists the verdicts)",
                                                         "Error")},
 }
-#: Responses that are files, not JSON: their media type.
-_BINARY = {"PDF": "application/pdf", "File": "application/octet-stream"}
+#: Responses that are not a schema of this document: their media type and schema.
+_MEDIA: dict[str, tuple[str, dict[str, Any]]] = {
+    "PDF": ("application/pdf", {"type": "string", "format": "binary"}),
+    "File": ("application/octet-stream", {"type": "string", "format": "binary"}),
+    "HTML": ("text/html", {"type": "string"}),
+    "OpenAPI": ("application/json", {"type": "object", "description": "an OpenAPI 3.0.3 document"})}
 
 
 def _codes_url(system: str) -> str:
@@ -716,6 +732,8 @@ def openapi_spec() -> dict[str, Any]:
     plugin.converter.add_attribute_function(_catalogue_attributes(catalogue()))
     spec.components.security_scheme("token", {"type": "http", "scheme": "bearer",
                                                "description": "a personal API token from your account page"})
+    spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session",
+                                                 "description": "signed in on the web (the docs page only)"})
     for name, schema in (("Treatment", TreatmentSchema), ("Patient", PatientSchema), ("Tumor", TumorSchema),
                          ("FollowUp", FollowUpSchema), ("Code", CodeSchema), ("Error", ErrorEnvelope),
                          ("AbstractCheck", AbstractCheckSchema), ("Job", JobSchema)):
@@ -724,6 +742,9 @@ def openapi_spec() -> dict[str, Any]:
     spec.components.schema("TumorPage", schema=_page_schema("TumorPage", TumorSchema))
     spec.components.schema("FollowUpPage", schema=_page_schema("FollowUpPage", FollowUpSchema))
     spec.components.schema("CodePage", schema=_page_schema("CodePage", CodeSchema))
+    spec.components.schema("CodeSystemPage", schema=_page_schema("CodeSystemPage", Schema.from_dict(
+        {"system": fields.String(), "url": fields.String(metadata={"description": "its look-up"})},
+        name="CodeSystem")))
     spec.components.schema("CasefindingResult", schema=Schema.from_dict(
         {"taken": fields.List(fields.Dict()), "refused": fields.List(fields.Dict()), "summary": fields.String()},
         name="CasefindingResult"))
@@ -748,10 +769,16 @@ def openapi_spec() -> dict[str, Any]:
                                     if (path, method) in QUERY_BY_PATH else []),
             "responses": {"200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201":
                           {"description": "OK", "content": (
-                              {_BINARY[response]: {"schema": {"type": "string", "format": "binary"}}}
-                              if response in _BINARY else {"application/json": {"schema": response}})},
+                              {_MEDIA[response][0]: {"schema": _MEDIA[response][1]}}
+                              if response in _MEDIA else {"application/json": {"schema": response}})},
                           **{code: {"description": text, "content": {"application/json": {"schema": schema}}}
-                             for code, (text, schema) in (ERRORS | OWN_ERRORS.get((path, method), {})).items()}}}
+                             for code, (text, schema) in (ERRORS | OWN_ERRORS.get((path, method), {})).items()
+                             if path not in NO_TOKEN or code == "400"}}}
+        if path in NO_TOKEN:
+            operation["security"] = NO_TOKEN[path]
+        if (path, method) in ROLES_BY_PATH:
+            operation["x-roles"] = ROLES_BY_PATH[(path, method)]
+            operation["description"] = f"Roles: {ROLES_BY_PATH[(path, method)]}."
         if body:
             operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
         operations.setdefault(path, {})[method] = operation
