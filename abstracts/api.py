@@ -16,15 +16,16 @@ be written here. The de-identified view leaves out every item the catalogue mark
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask import Blueprint, g, jsonify, render_template, request, send_file, url_for
 from flask_login import login_required
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +33,7 @@ from abstracts import operations as ops
 from abstracts import primaries
 from abstracts.codes import codes, lookup, lookup_note, systems
 from abstracts.queries import PatientSearch, search_patients
+from abstracts.search import DUPLICATE_CHECKED, likely_duplicates
 from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, ItemStore,
                                PatientSchema, TreatmentSchema, TumorSchema, validation_errors, with_stores_merged)
 from abstracts.tokens import user_for_token
@@ -42,7 +44,8 @@ from registry.db import db_session
 from registry.edits import run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound, RegistryError
 from registry.item_filters import DATE_TYPES
-from registry.models import PHI_ROLES, FollowUpContact, Patient, Tumor, User, WorkflowState
+from registry.jobs import fail_stopped_jobs, live_status, offered_result
+from registry.models import PHI_ROLES, FollowUpContact, Job, JobStatus, Patient, Role, Tumor, User, WorkflowState
 from registry.reads import note_shown
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
@@ -90,6 +93,83 @@ def _http_error(exc: HTTPException):
     return _api_error(ApiError(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name))
 
 
+class Paging(Schema):
+    """The paging parameters of every list."""
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="must be a whole number from 1"),
+                          error_messages={"invalid": "must be a whole number from 1"},
+                          metadata={"description": "which page, from 1"})
+    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE,
+                              validate=validate.Range(min=1, max=MAX_PER_PAGE,
+                                                      error=f"must be a whole number from 1 to {MAX_PER_PAGE}"),
+                              error_messages={"invalid": f"must be a whole number from 1 to {MAX_PER_PAGE}"},
+                              metadata={"description": f"items per page, at most {MAX_PER_PAGE}"})
+
+
+def _criterion(description: str) -> fields.String:
+    return fields.String(load_default="", validate=validate.Length(max=80, error="at most 80 characters"),
+                         metadata={"description": description})
+
+
+class PatientQuery(Paging):
+    """Patient search (registrars, reviewers, admins; a researcher is refused any criterion): criteria combine."""
+    name = _criterion("'last' or 'last, first'; tolerant of spelling (Hazledemo finds Hazeldemo), birth surname "
+                      "included")
+    date_of_birth = _criterion("1947-07-21, 07/21/1947 or 19470721 (1947-07 or 1947 when part is unknown)")
+    medical_record_number = _criterion("Medical Record Number [2300], in any case")
+    patient_id_number = _criterion("Patient ID Number [20]")
+    ssn_last4 = _criterion("the whole SSN (with or without dashes) or its last four digits")
+
+
+class TumorQuery(Paging):
+    workflow_state = fields.String(validate=validate.OneOf([s.value for s in WorkflowState],
+                                                           error=f"one of {', '.join(s.value for s in WorkflowState)}"),
+                                   metadata={"description": "only tumors in this workflow state"})
+
+
+class CodeQuery(Paging):
+    q = fields.String(load_default="", validate=validate.Length(max=80, error="at most 80 characters"),
+                      metadata={"description": "a code's beginning (C50), or words of its term (breast upper); "
+                                               "ICD-O-3 searches every official term and synonym"})
+
+
+class CreatePatientQuery(Schema):
+    force = fields.Boolean(load_default=False, error_messages={"invalid": "true or false"},
+                           metadata={"description": "true: create the patient although the duplicate check found "
+                                                    "likely matches (recorded in the audit log)"})
+
+
+#: The query parameters of each endpoint (endpoint -> schema); an endpoint not listed takes none.
+QUERY: dict[str, type[Schema]] = {}
+#: The same by OpenAPI path and method, for the document.
+QUERY_BY_PATH: dict[tuple[str, str], type[Schema]] = {}
+#: Who may call each operation, by OpenAPI path and method: the document's role note.
+ROLES_BY_PATH: dict[tuple[str, str], str] = {}
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: ``/tumors/<int:tumor_id>`` is ``/tumors/{tumor_id}``."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+@blueprint.before_request
+def _check_query() -> None:
+    """Refuse a query parameter the endpoint does not take (400 naming it) and read the ones it takes into
+    ``g.query`` (422 naming a bad value): a misspelt filter must not silently answer with everything."""
+    schema = QUERY.get(request.endpoint or "", Schema)()
+    accepted = {field.data_key or name: field for name, field in schema.fields.items()}
+    unknown = {name: f"not a query parameter of this endpoint; it takes {', '.join(accepted) or 'none'}"
+               for name in request.args if name not in accepted}
+    repeated = {name: "given more than once" for name in request.args if len(request.args.getlist(name)) > 1}
+    if unknown or repeated:
+        named = ", ".join(f"'{name}'" for name in {**unknown, **repeated})
+        raise ApiError(400, "unknown_parameter" if unknown else "repeated_parameter",
+                       f"query parameter {named} refused", {**repeated, **unknown})
+    values, errors = validation_errors(schema, request.args.to_dict(), partial=False)
+    if errors:
+        raise ApiError(422, "invalid", "some query parameters are not valid", errors)
+    g.query = values
+
+
 def _user() -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -100,9 +180,20 @@ def _user() -> User:
 
 
 def api_route(rule: str, methods: tuple[str, ...] = ("GET",), *, writes: bool = False,
-              phi_only: bool = False) -> Callable:
-    """Register an endpoint that needs a token; ``writes``/``phi_only`` endpoints are closed to researchers."""
+              phi_only: bool = False, query: type[Schema] | None = None, roles: str | None = None) -> Callable:
+    """Register an endpoint that needs a token; ``writes``/``phi_only`` endpoints are closed to researchers.
+    ``query`` declares the query parameters it takes (documented, validated into ``g.query``); others are a 400.
+    ``roles`` is the document's role note where the endpoint's own rule says more than ``writes``/``phi_only``."""
     def decorator(view: Callable) -> Callable:
+        for method in methods:
+            ROLES_BY_PATH[(openapi_path(rule), method.lower())] = roles or (
+                "registrar, reviewer, admin" if writes or phi_only
+                else "every role (researchers see the de-identified view)")
+        if query is not None:
+            QUERY[f"{blueprint.name}.{view.__name__}"] = query
+            for method in methods:
+                QUERY_BY_PATH[(openapi_path(rule), method.lower())] = query
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             g.api_user = _user()
@@ -133,16 +224,8 @@ def _load(schema: Schema, data: dict[str, Any], *, partial: bool = True) -> dict
 
 
 def _paging() -> tuple[int, int]:
-    errors = {}
-    page = request.args.get("page", "1")
-    per_page = request.args.get("per_page", str(DEFAULT_PER_PAGE))
-    if not page.isdigit() or int(page) < 1:
-        errors["page"] = "must be a whole number from 1"
-    if not per_page.isdigit() or not 1 <= int(per_page) <= MAX_PER_PAGE:
-        errors["per_page"] = f"must be a whole number from 1 to {MAX_PER_PAGE}"
-    if errors:
-        raise ApiError(422, "invalid", "bad paging parameters", errors)
-    return int(page), int(per_page)
+    """Page and page size, checked by the endpoint's query schema (a :class:`Paging`)."""
+    return g.query["page"], g.query["per_page"]
 
 
 def _page(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
@@ -181,10 +264,10 @@ def _audit_read(what: str, patient_id: int | None = None, detail: str | None = N
 
 # --- patients ---------------------------------------------------------------------------------
 
-@api_route("/patients")
+@api_route("/patients", query=PatientQuery)
 def list_patients():
     """List patients; registrars may search by name (spelling-tolerant), date of birth, MRN, id, SSN last 4."""
-    criteria = PatientSearch(**{f: request.args.get(f, "")[:80] for f in PatientSearch.__dataclass_fields__})
+    criteria = PatientSearch(**{f: g.query[f] for f in PatientSearch.__dataclass_fields__})
     searched = any(getattr(criteria, f) for f in PatientSearch.__dataclass_fields__)
     if searched and _view() != "phi":
         raise ApiError(403, "not_allowed", "de-identified users cannot search by identifiers")
@@ -199,10 +282,32 @@ def list_patients():
     return jsonify(body)
 
 
-@api_route("/patients", ("POST",), writes=True)
+class LikelyDuplicateSchema(Schema):
+    patient = fields.Nested(PatientSchema, metadata={"description": "in the caller's view"})
+    score = fields.Float(metadata={"description": "name similarity, 0-1 (1 for the same SSN)"})
+    reasons = fields.List(fields.String(), metadata={"description": "e.g. same SSN, same date of birth"})
+
+
+@api_route("/patients", ("POST",), writes=True, query=CreatePatientQuery)
 def create_patient():
-    values = with_stores_merged(_load(PatientSchema(), _json_body(), partial=False), None)
-    patient = ops.create_patient(values, actor=g.api_user)
+    """Add a patient after the web form's duplicate check: likely matches are a 409 listing them unless the
+    client confirms with ``?force=true``, which the creation's audit entry records with the matches."""
+    data = _json_body()
+    if "force" in data:
+        raise ApiError(422, "invalid", "force is a query parameter, not a patient field",
+                       {"force": "send it as POST /api/v1/patients?force=true"})
+    values = with_stores_merged(_load(PatientSchema(), data, partial=False), None)
+    matches = likely_duplicates({name: values.get(name) for name in DUPLICATE_CHECKED})
+    if matches and not g.query["force"]:
+        schema = PatientSchema(view=_view())
+        _audit_read("duplicate_candidates", detail="patients " + ", ".join(str(m.patient.id) for m in matches))
+        raise ApiError(409, "likely_duplicate", f"{len(matches)} existing patient(s) may be this person; open one of "
+                       "them instead, or send force=true to add this patient anyway; nothing was saved",
+                       {"force": "true to add a patient the duplicate check finds likely matches for"},
+                       candidates=[{"patient": schema.dump(m.patient), "score": round(m.score, 3),
+                                    "reasons": list(m.reasons)} for m in matches])
+    patient = ops.create_patient(values, actor=g.api_user, likely_duplicates=matches,
+                                 confirmed_by="force=true" if matches else None)
     return jsonify(PatientSchema().dump(patient)), 201, {"Location": url_for("api.get_patient", patient_id=patient.id)}
 
 
@@ -224,22 +329,19 @@ def update_patient(patient_id: int):
 
 # --- tumors and treatment ----------------------------------------------------------------------
 
-@api_route("/tumors")
+@api_route("/tumors", query=TumorQuery)
 def list_tumors():
     """All tumors, optionally of one workflow state."""
     stmt = select(Tumor).order_by(Tumor.id)
-    state = request.args.get("workflow_state")
+    state = g.query.get("workflow_state")
     if state:
-        if state not in {s.value for s in WorkflowState}:
-            raise ApiError(422, "invalid", "unknown workflow state",
-                           {"workflow_state": f"one of {', '.join(s.value for s in WorkflowState)}"})
         stmt = stmt.where(Tumor.workflow_state == WorkflowState(state))
     body = _paged(stmt, TumorSchema(view=_view()))
     _audit_read("list_tumors", detail=f"page {body['page']}, {len(body['items'])} tumors")
     return jsonify(body)
 
 
-@api_route("/patients/<int:patient_id>/tumors")
+@api_route("/patients/<int:patient_id>/tumors", query=Paging)
 def list_patient_tumors(patient_id: int):
     _get(Patient, patient_id)
     _audit_read("list_tumors", patient_id)
@@ -340,7 +442,7 @@ def move_workflow(tumor_id: int):
 
 # --- follow-up ---------------------------------------------------------------------------------
 
-@api_route("/patients/<int:patient_id>/follow-ups")
+@api_route("/patients/<int:patient_id>/follow-ups", query=Paging)
 def list_follow_ups(patient_id: int):
     _get(Patient, patient_id)
     _audit_read("list_follow_ups", patient_id)
@@ -385,11 +487,11 @@ def _lookup_naaccr(name: str, query: str) -> list[dict[str, str]]:
             if not query or code.startswith(query.upper()) or all(word in term.lower() for word in words)]
 
 
-@api_route("/codes/<system>")
+@api_route("/codes/<system>", query=CodeQuery)
 def code_lookup(system: str):
     """Codes and terms of one system whose code starts with ``q`` or a term of which matches the words of ``q``
     (ICD-O-3: every official term and synonym, best match first; ``note`` says when only our table is searched)."""
-    query = request.args.get("q", "")[:80].strip()
+    query = g.query["q"].strip()
     try:
         everything = codes(system)
         found = lookup(system, query, limit=len(everything))
@@ -420,6 +522,62 @@ def check_abstract():
                    warnings=sum(f.severity == "warning" for f in failures))
 
 
+# --- jobs ------------------------------------------------------------------------------------
+
+class JobSchema(Schema):
+    """A job as its owner polls it: long work started over the API answers 202 with this job's URL."""
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "what the job does, e.g. naaccr-import"})
+    status = fields.String(metadata={"enum": [s.value for s in JobStatus]})
+    progress = fields.Integer(metadata={"description": "percent done, 0-100"})
+    messages = fields.List(fields.String(), metadata={"description": "what the job reported, oldest first"})
+    failure = fields.String(allow_none=True, metadata={"description": "why it failed; null unless failed"})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    url = fields.String(metadata={"description": "this job's status URL"})
+    result_url = fields.String(allow_none=True, metadata={
+        "description": "where to download the result (same token); null until it has finished with a result file, "
+                       "or once its files are deleted"})
+
+
+def _job_of_caller(job_id: int) -> Job:
+    """The job, when the caller may see it: its owner and admins, as on the web's job pages."""
+    job = _get(Job, job_id)
+    if job.user_id != g.api_user.id and g.api_user.role is not Role.ADMIN:
+        raise ApiError(403, "not_allowed", f"job {job_id} was started by another user; only they and admins "
+                                           "may see it", {"job_id": "not one of your jobs"})
+    return job
+
+
+@api_route("/jobs/<int:job_id>", roles="the user who started the job, and admins")
+def get_job(job_id: int):
+    """Status, progress and messages of a job, and its result's URL once there is one."""
+    fail_stopped_jobs()
+    job = _job_of_caller(job_id)
+    progress, messages = live_status(job)
+    has_result = offered_result(job) is not None
+    return jsonify(JobSchema().dump({
+        "id": job.id, "kind": job.kind, "status": job.status.value, "progress": progress,
+        "messages": messages.splitlines(), "failure": job.failure, "created_at": job.created_at,
+        "started_at": job.started_at, "finished_at": job.finished_at,
+        "url": url_for("api.get_job", job_id=job.id),
+        "result_url": url_for("api.get_job_result", job_id=job.id) if has_result else None}))
+
+
+@api_route("/jobs/<int:job_id>/result", roles="the user who started the job, and admins")
+def get_job_result(job_id: int):
+    """The job's result file, streamed (audited as on the web); 404 naming why while there is none."""
+    job = _job_of_caller(job_id)
+    path = offered_result(job)
+    if path is None:
+        why = {JobStatus.QUEUED: "has not started", JobStatus.RUNNING: "is still running",
+               JobStatus.FAILED: f"failed: {job.failure}"}.get(job.status, "has no result file (any more)")
+        raise ApiError(404, "no_result", f"job {job.id} {why}", {"job_id": f"job {job.id} {why}"})
+    log_event(g.api_user, "job_result_download", entity="job", entity_id=job.id, detail=f"api {job.kind}: {path.name}")
+    return send_file(path, as_attachment=True)
+
+
 # --- OpenAPI -----------------------------------------------------------------------------------
 
 class ErrorSchema(Schema):
@@ -448,7 +606,8 @@ def _page_schema(name: str, item: type[Schema] | Schema) -> type[Schema]:
 #: (path, method, summary, request schema, response schema, list?) — the document is built from this table.
 PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/patients", "get", "List or search patients (de-identified for researchers)", None, "PatientPage"),
-    ("/patients", "post", "Create a patient", "Patient", "Patient"),
+    ("/patients", "post", "Create a patient (409 likely_duplicate with the candidates where the duplicate check "
+     "finds likely matches, unless ?force=true)", "Patient", "Patient"),
     ("/patients/{patient_id}", "get", "One patient", None, "Patient"),
     ("/patients/{patient_id}", "patch", "Change a patient (send the version you read)", "Patient", "Patient"),
     ("/patients/{patient_id}/tumors", "get", "The patient's tumors", None, "TumorPage"),
@@ -463,6 +622,7 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/tumors/{tumor_id}/workflow", "post", "Complete, mark reviewed or return an abstract", None, "Tumor"),
     ("/patients/{patient_id}/follow-ups", "get", "Follow-up contacts", None, "FollowUpPage"),
     ("/patients/{patient_id}/follow-ups", "post", "Record a follow-up contact", "FollowUp", "FollowUp"),
+    ("/codes", "get", "The code systems, each with the URL of its look-up", None, "CodeSystemPage"),
     ("/codes/{system}", "get", "Look up codes and terms (?q=)", None, "CodePage"),
     ("/edits/check", "post", "Run edits on an abstract without saving", "AbstractCheck", "EditResult"),
     ("/tumors/{tumor_id}/abstract.pdf", "get", "The abstract printout (PDF, every section with codes, their labels "
@@ -471,7 +631,36 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
      "each report is screened, matched and put in the suspense queue", None, "CasefindingResult"),
     ("/tumors/{tumor_id}/fhir", "get", "The abstract as a FHIR Central Cancer Registry Reporting content bundle",
      None, "FhirBundle"),
+    ("/jobs/{job_id}", "get", "A job's status, progress, messages and result URL (its owner and admins only)",
+     None, "Job"),
+    ("/jobs/{job_id}/result", "get", "Download a finished job's result file (its owner and admins only)",
+     None, "File"),
+    ("/openapi.json", "get", "This document (no token needed)", None, "OpenAPI"),
+    ("/docs", "get", "This document as a page, for a user signed in on the web", None, "HTML"),
 )
+#: Operations not behind a token: this document, and its page for a browser's session.
+NO_TOKEN = {"/openapi.json": [], "/docs": [{"session": []}]}
+
+
+#: The error answers of every endpoint: status -> (when, schema).
+ERRORS: dict[str, tuple[str, str]] = {
+    "400": ("a query parameter this endpoint does not take, or one given twice, named in fields", "Error"),
+    "401": ("no valid token", "Error"), "403": ("role not allowed", "Error"), "404": ("not found", "Error"),
+    "409": ("changed by someone else", "Error"), "422": ("invalid fields, each named", "Error")}
+#: Where an endpoint's error means more than the common one.
+OWN_ERRORS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
+    ("/patients", "post"): {"409": ("the duplicate check found likely matches (candidates, in your view); nothing "
+                                    "was saved: send ?force=true to add the patient anyway", "LikelyDuplicates")},
+    ("/patients/{patient_id}/tumors", "post"): {"409": ("same_primary: the multiple-primary rules call it an "
+                                                        "existing primary (multiple_primaries lists the verdicts)",
+                                                        "Error")},
+}
+#: Responses that are not a schema of this document: their media type and schema.
+_MEDIA: dict[str, tuple[str, dict[str, Any]]] = {
+    "PDF": ("application/pdf", {"type": "string", "format": "binary"}),
+    "File": ("application/octet-stream", {"type": "string", "format": "binary"}),
+    "HTML": ("text/html", {"type": "string"}),
+    "OpenAPI": ("application/json", {"type": "object", "description": "an OpenAPI 3.0.3 document"})}
 
 
 def _codes_url(system: str) -> str:
@@ -543,41 +732,53 @@ def openapi_spec() -> dict[str, Any]:
     plugin.converter.add_attribute_function(_catalogue_attributes(catalogue()))
     spec.components.security_scheme("token", {"type": "http", "scheme": "bearer",
                                                "description": "a personal API token from your account page"})
+    spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session",
+                                                 "description": "signed in on the web (the docs page only)"})
     for name, schema in (("Treatment", TreatmentSchema), ("Patient", PatientSchema), ("Tumor", TumorSchema),
                          ("FollowUp", FollowUpSchema), ("Code", CodeSchema), ("Error", ErrorEnvelope),
-                         ("AbstractCheck", AbstractCheckSchema)):
+                         ("AbstractCheck", AbstractCheckSchema), ("Job", JobSchema)):
         spec.components.schema(name, schema=schema)
     spec.components.schema("PatientPage", schema=_page_schema("PatientPage", PatientSchema))
     spec.components.schema("TumorPage", schema=_page_schema("TumorPage", TumorSchema))
     spec.components.schema("FollowUpPage", schema=_page_schema("FollowUpPage", FollowUpSchema))
     spec.components.schema("CodePage", schema=_page_schema("CodePage", CodeSchema))
+    spec.components.schema("CodeSystemPage", schema=_page_schema("CodeSystemPage", Schema.from_dict(
+        {"system": fields.String(), "url": fields.String(metadata={"description": "its look-up"})},
+        name="CodeSystem")))
     spec.components.schema("CasefindingResult", schema=Schema.from_dict(
         {"taken": fields.List(fields.Dict()), "refused": fields.List(fields.Dict()), "summary": fields.String()},
         name="CasefindingResult"))
     spec.components.schema("FhirBundle", schema=Schema.from_dict(
         {"resourceType": fields.String(), "type": fields.String(), "entry": fields.List(fields.Dict())},
         name="FhirBundle"))
+    spec.components.schema("LikelyDuplicates", schema=Schema.from_dict(
+        {"error": fields.Nested(Schema.from_dict(
+            {"code": fields.String(), "message": fields.String(), "fields": fields.Dict(),
+             "candidates": fields.List(fields.Nested(LikelyDuplicateSchema))}, name="LikelyDuplicatesError"))},
+        name="LikelyDuplicates"))
     spec.components.schema("EditResult", schema=Schema.from_dict(
         {"invalid": fields.Dict(), "failures": fields.List(fields.Nested(EditFailureSchema)),
          "errors": fields.Integer(), "warnings": fields.Integer()}, name="EditResult"))
-    paging = [{"in": "query", "name": "page", "schema": {"type": "integer", "minimum": 1}},
-              {"in": "query", "name": "per_page", "schema": {"type": "integer", "minimum": 1,
-                                                             "maximum": MAX_PER_PAGE}}]
     operations: dict[str, dict[str, Any]] = {}
     for path, method, summary, body, response in PATHS:
         params = [{"in": "path", "name": p.strip("{}"), "required": True, "schema": {"type": "string"
                    if p == "{system}" else "integer"}} for p in path.split("/") if p.startswith("{")]
         operation: dict[str, Any] = {
             "summary": summary, "security": [{"token": []}],
-            "parameters": params + (paging if response.endswith("Page") else []),
+            "parameters": params + ([{"in": "query", "schema": QUERY_BY_PATH[(path, method)]}]
+                                    if (path, method) in QUERY_BY_PATH else []),
             "responses": {"200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201":
                           {"description": "OK", "content": (
-                              {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
-                              if response == "PDF" else {"application/json": {"schema": response}})},
-                          **{code: {"description": text, "content": {"application/json": {"schema": "Error"}}}
-                             for code, text in (("401", "no valid token"), ("403", "role not allowed"),
-                                                ("404", "not found"), ("409", "changed by someone else"),
-                                                ("422", "invalid fields, each named"))}}}
+                              {_MEDIA[response][0]: {"schema": _MEDIA[response][1]}}
+                              if response in _MEDIA else {"application/json": {"schema": response}})},
+                          **{code: {"description": text, "content": {"application/json": {"schema": schema}}}
+                             for code, (text, schema) in (ERRORS | OWN_ERRORS.get((path, method), {})).items()
+                             if path not in NO_TOKEN or code == "400"}}}
+        if path in NO_TOKEN:
+            operation["security"] = NO_TOKEN[path]
+        if (path, method) in ROLES_BY_PATH:
+            operation["x-roles"] = ROLES_BY_PATH[(path, method)]
+            operation["description"] = f"Roles: {ROLES_BY_PATH[(path, method)]}."
         if body:
             operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
         operations.setdefault(path, {})[method] = operation
@@ -606,6 +807,7 @@ def docs():
             " or ".join(content)
 
     endpoints = [(method.upper(), path, op["summary"],
+                  ", ".join(p["name"] for p in op.get("parameters", []) if p["in"] == "query"),
                   name(op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})),
                   returned(op))
                  for path, item in spec["paths"].items() for method, op in item.items()]

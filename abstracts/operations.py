@@ -7,7 +7,7 @@ the field and nothing is written.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from abstracts.primaries import PrimaryDecision, PrimaryVerdict
+from abstracts.search import LikelyMatch
 from registry.audit import Actor, action_part, log_event, operation
 from registry.catalogue import CatalogueItem, Requirement, catalogue, check_items
 from registry.db import db_session
@@ -27,7 +28,6 @@ from registry.models import (AbstractEditStatus, AuditEntry, FirstCourseTreatmen
                              WorkflowState)
 from registry.models.patient import utcnow
 from registry.sequence_numbers import SEQUENCE_FIELDS, propose
-
 TumorHook = Callable[[Session, Tumor], None]
 #: Run inside the saving transaction after a tumor, or the patient it belongs to, changed; they
 #: recompute what the registry derives (stage, survival time). Capabilities add theirs with
@@ -168,10 +168,19 @@ def _flush(session: Session, what: str) -> None:
         raise Conflict(f"{what} was changed by someone else at the same moment; nothing was saved") from None
 
 
-def create_patient(data: dict[str, Any], *, actor: Actor | User) -> Patient:
-    """Add a patient; a Patient ID Number [20] is assigned when none is given."""
+def create_patient(data: dict[str, Any], *, actor: Actor | User, likely_duplicates: Sequence[LikelyMatch] = (),
+                   confirmed_by: str | None = None) -> Patient:
+    """Add a patient; a Patient ID Number [20] is assigned when none is given.
+
+    ``likely_duplicates`` are the patients the duplicate check found that the user chose to add this one besides,
+    and ``confirmed_by`` how they said so (``force=true``, the form's confirmation): both go into the creation's
+    audit entry, so a second record of one person can be traced to the decision that made it."""
     values = clean(Patient, data)
-    with operation(actor, "create_patient") as session:
+    detail = json.dumps({"duplicate_check": {
+        "confirmed_by": confirmed_by,
+        "candidates": [{"patient_id": m.patient.id, "reasons": list(m.reasons)} for m in likely_duplicates]}},
+        sort_keys=True) if likely_duplicates else None
+    with operation(actor, "create_patient", detail=detail) as session:
         if not values.get("patient_id_number"):
             values["patient_id_number"] = _next_patient_id_number(session)
         elif session.scalar(select(Patient.id).where(Patient.patient_id_number == values["patient_id_number"])):

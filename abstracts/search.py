@@ -123,6 +123,11 @@ def score_by_name(name: str, base=None) -> ScoredPatients:
     return ScoredPatients([row[3] for row in scored], {row[3]: -row[0] for row in scored})
 
 
+#: The fields of a new patient the duplicate check compares (the web form and the API send the same).
+DUPLICATE_CHECKED = ("name_last", "name_first", "date_of_birth", "sex", "social_security_number",
+                     "medical_record_number")
+
+
 @dataclass(frozen=True)
 class LikelyMatch:
     patient: Patient

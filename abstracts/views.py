@@ -24,7 +24,7 @@ from abstracts.operations import (ASSIGNABLE, ASSIGNERS, assign_abstracts, creat
 from abstracts.queries import (QUEUES, TUMOR_QUEUES, PatientSearch, QueueView, audit_history, count, page_of,
                                queue_statement, registry_totals, search_patients, tumor_counts_by_patient, work_queue)
 from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, validation_errors
-from abstracts.search import likely_duplicates
+from abstracts.search import DUPLICATE_CHECKED, likely_duplicates
 from registry.audit import log_event
 from registry.auth import roles_required
 from registry.catalogue import SECTIONS as CATALOGUE_SECTIONS, check_items
@@ -145,16 +145,15 @@ def new_patient() -> str | Response:
     form = NewPatientForm()
     matches = []
     if form.validate_on_submit():
-        data = {name: (getattr(form, name).data or "").strip() or None
-                for name in ("name_last", "name_first", "date_of_birth", "sex", "social_security_number",
-                             "medical_record_number")}
+        data = {name: (getattr(form, name).data or "").strip() or None for name in DUPLICATE_CHECKED}
         data["date_of_birth"] = to_naaccr_date(data["date_of_birth"]) or None
         matches = likely_duplicates(data)
         if matches and form.confirmed.data != "yes":
             form.confirmed.data = "yes"
             return render_template("abstracts/new_patient.html", form=form, matches=matches), 200
         try:
-            patient = create_patient(data, actor=current_user)
+            patient = create_patient(data, actor=current_user, likely_duplicates=matches,
+                                     confirmed_by="the new-patient form's confirmation" if matches else None)
         except InvalidInput as exc:
             _attach_errors(form, exc.errors)
             return render_template("abstracts/new_patient.html", form=form, matches=matches), 422

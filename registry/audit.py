@@ -49,6 +49,7 @@ class Actor:
 SYSTEM = Actor(None, "system")
 _actor: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
 _action: ContextVar[str | None] = ContextVar("audit_action", default=None)
+_detail: ContextVar[str | None] = ContextVar("audit_detail", default=None)
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -56,16 +57,18 @@ class AuditLogIsAppendOnly(RuntimeError):
 
 
 @contextmanager
-def operation(actor: Actor | User, action: str) -> Iterator[Session]:
-    """Run one user action as one transaction, attributed to ``actor``; all or nothing."""
+def operation(actor: Actor | User, action: str, *, detail: str | None = None) -> Iterator[Session]:
+    """Run one user action as one transaction, attributed to ``actor``; all or nothing. ``detail`` is written on
+    every entry the action's changes make: what the user decided that the changed fields cannot show."""
     who = Actor.of(actor) if isinstance(actor, User) else actor
-    actor_token, action_token = _actor.set(who), _action.set(action)
+    actor_token, action_token, detail_token = _actor.set(who), _action.set(action), _detail.set(detail)
     try:
         with transaction() as session:
             yield session
     finally:
         _actor.reset(actor_token)
         _action.reset(action_token)
+        _detail.reset(detail_token)
 
 
 @contextmanager
@@ -184,7 +187,7 @@ def _write_audit(session: Session, _flush_context: Any) -> None:
                          "action": f"{action}:{kind}", "entity": obj.__tablename__,
                          "entity_id": _entity_id(obj), "entity_version": _version(session, obj),
                          "patient_id": _patient_id(session, obj),
-                         "changes": changes})
+                         "changes": changes, "detail": _detail.get()})
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
 

@@ -2,6 +2,7 @@
 patient history, follow-up worklist with CoC rates and letters, API tokens on the user's page."""
 import datetime as dt
 import html
+import json
 import re
 
 import pytest
@@ -13,7 +14,7 @@ from abstracts.search import likely_duplicates, score_by_name, similarity
 from registry.audit import SYSTEM, operation
 from registry.db import db_session
 from registry.demo import load_demo_data
-from registry.models import ApiToken, Patient, PatientNameKey, SuspenseCase, SuspenseStatus, Tumor
+from registry.models import ApiToken, AuditEntry, Patient, PatientNameKey, SuspenseCase, SuspenseStatus, Tumor
 from registry.models.abstracting import soundex
 from tests.abstracting.conftest import PATIENT, csrf_of, form_fields
 
@@ -69,6 +70,12 @@ def test_new_patient_shows_likely_duplicates_and_opens_the_existing_one(client, 
     created = client.post("/patients/new", data=again)
     assert created.status_code == 302
     assert db_session.scalar(select(func.count(Patient.id))) == 2
+    new_id = created.headers["Location"].rsplit("/", 1)[1]
+    recorded = json.loads(db_session.scalar(select(AuditEntry.detail).where(
+        AuditEntry.action == "create_patient:create", AuditEntry.entity_id == new_id)))["duplicate_check"]
+    assert recorded["confirmed_by"] == "the new-patient form's confirmation"
+    assert recorded["candidates"] == [{"patient_id": existing.id,
+                                       "reasons": ["similar name (92%)", "same date of birth"]}]
     by_ssn = likely_duplicates({"name_last": "Otherdemo", "social_security_number": "999123456"})
     assert [m.patient.id for m in by_ssn] == [existing.id] and by_ssn[0].reasons == ("same SSN",)
     fresh = client.post("/patients/new", data=data | {"name_last": "Zelkovatest", "date_of_birth": "1990",

@@ -120,6 +120,8 @@ RULES: dict[str, Access] = {
     "api.list_patient_tumors": Access(ALL, token=True, phi=True, why="a patient's tumors"),
     "api.list_tumors": Access(ALL, token=True, phi=True, why="tumors"),
     "api.get_tumor": Access(ALL, token=True, phi=True, why="a tumor"),
+    "api.get_job": Access(ALL, token=True, why="one's own job: status, progress, messages, result URL"),
+    "api.get_job_result": Access(ALL, token=True, why="one's own job result file"),
     "api.get_treatment": Access(ALL, token=True, phi=True, why="first-course treatment"),
     "api.list_follow_ups": Access(ALL, token=True, phi=True, why="follow-up contacts"),
     "api.create_patient": Access(PHI, token=True, phi=True, why="add a patient"),
