@@ -38,6 +38,8 @@ CHUNK = 500
 PARALLEL_FROM = 1000
 SOURCE_OF_FORMAT = {"hl7v2": "epath_hl7", "fhir": "epath_fhir"}
 NOT_REPORTABLE_REASON = "screened non-reportable: no positive keyword survived"
+#: SSNs that say "unknown" (NAACCR item 2320), never a patient's.
+PLACEHOLDER_SSNS = frozenset({"999999999", "000000000"})
 
 
 @dataclass
@@ -117,7 +119,7 @@ def identity_key(report: PathologyReport) -> str:
     who = report.patient
     if who.medical_record_number:
         return f"mrn:{who.medical_record_number.strip().upper()}"
-    if who.social_security_number and who.social_security_number not in {"999999999", "000000000"}:
+    if who.social_security_number and who.social_security_number not in PLACEHOLDER_SSNS:
         return f"ssn:{who.social_security_number}"
     return f"name:{fold(who.name_last)}:{fold(who.name_first)}:{who.date_of_birth or ''}"
 
@@ -148,11 +150,13 @@ MATCH_COLUMNS = (Patient.id, Patient.medical_record_number, Patient.social_secur
 
 def _ssn(report: PathologyReport) -> str | None:
     ssn = report.patient.social_security_number
-    return ssn if ssn not in {None, "999999999", "000000000"} else None
+    return ssn if ssn and ssn not in PLACEHOLDER_SSNS else None
 
 
 def match_among(report: PathologyReport, rows: Iterable[Any]) -> dict[str, Any]:
-    """The match of ``report`` among candidate patient rows (:data:`MATCH_COLUMNS`)."""
+    """The match of ``report`` among candidate patient rows (:data:`MATCH_COLUMNS`). A stored SSN that differs
+    from the report's keeps a same-name, same-birth-date patient a candidate to confirm: twins and namesakes
+    share both, and a wrong match files a report on another person's record."""
     from abstracts.search import similarity
     who = report.patient
     ssn = _ssn(report)
@@ -166,6 +170,8 @@ def match_among(report: PathologyReport, rows: Iterable[Any]) -> dict[str, Any]:
         if ssn and stored_ssn == ssn:
             reasons.append("same SSN")
             score = 1.0
+        elif ssn and stored_ssn and stored_ssn not in PLACEHOLDER_SSNS:
+            reasons.append("different SSN")
         name_score = 0.7 * similarity(last, fold(name_last)) + 0.3 * (similarity(first, fold(name_first))
                                                                        if first else 1.0)
         if who.date_of_birth and born == who.date_of_birth:
@@ -179,7 +185,7 @@ def match_among(report: PathologyReport, rows: Iterable[Any]) -> dict[str, Any]:
         reasons = candidate["reasons"]
         if "same medical record number" in reasons or "same SSN" in reasons or (
                 "same date of birth" in reasons and any(r.startswith("similar name") for r in reasons)
-                and candidate["score"] >= 0.9):
+                and candidate["score"] >= 0.9 and "different SSN" not in reasons):
             return {"status": "matched", "patient_id": candidate["patient_id"], "reasons": reasons,
                     "candidates": candidates[:5]}
     listed = [c for c in candidates if c["score"] >= 0.5][:5]

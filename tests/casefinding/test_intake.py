@@ -163,3 +163,21 @@ def test_a_message_with_a_bad_date_refused_naming_message_segment_and_field_the_
     assert count(SuspenseCase) == 1
     details = db_session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "casefinding_intake")).all()
     assert len(details) == 2 and not any("M2" in d or "M3" in d for d in details)
+
+
+def test_ssn_matches_a_differently_spelled_name_and_a_conflicting_ssn_is_only_a_candidate(app):
+    stored = ops.create_patient({"name_last": "Doe", "name_first": "Jane", "date_of_birth": "19600101",
+                                 "social_security_number": "123456789", "sex": "2"}, actor=SYSTEM)
+    by_pid19 = message("S1", mrn="NEWMRN1", name="Dough^Janet").replace("||19600101|F", "||19520303|F") \
+        .replace("|F\rOBR", "|F" + "|" * 11 + "123-45-6789\rOBR", 1)
+    by_pid3 = message("S2", accession="ACC-2", name="Doh^J").replace("MRN77^^^LAB^MR", "123456789^^^SSA^SS")
+    conflicting = message("S3", accession="ACC-3", mrn="NEWMRN3").replace("|F\rOBR", "|F" + "|" * 11 + "987654321\rOBR", 1)
+    result = take_in("\r".join([by_pid19, by_pid3, conflicting]), actor=SYSTEM, source="ssn.hl7")
+    matches = [db_session.get(CasefindingReport, t.report_id).match for t in result.taken]
+    assert [m["status"] for m in matches] == ["matched", "matched", "possible"]
+    assert matches[0]["patient_id"] == matches[1]["patient_id"] == stored.id
+    assert "same SSN" in matches[0]["reasons"] and "same SSN" in matches[1]["reasons"]
+    assert matches[2]["patient_id"] is None
+    candidate = matches[2]["candidates"][0]
+    assert candidate["patient_id"] == stored.id and "different SSN" in candidate["reasons"]
+    assert "same date of birth" in candidate["reasons"]
