@@ -4,8 +4,9 @@ Every message is read and screened before anything is written; a message that ca
 refused with the reason and the others go on. What is stored for a report — the document as received,
 what was read, the screening, the patient match and the suggested codes — goes in one audited
 operation with its suspense case. Reports are grouped: a corrected report (OBR-25 = C) replaces the
-earlier one with the same accession number in its case; another report on the same patient and site
-group joins the open case that has them. A report screened non-reportable is kept on a case closed as
+earlier one with the same accession number in its case, and re-opens that case when it was already
+closed (see :func:`_reopen`); another report on the same patient and site group joins the open case
+that has them. A report screened non-reportable is kept on a case closed as
 not reportable, so it stays searchable.
 """
 from __future__ import annotations
@@ -38,6 +39,8 @@ CHUNK = 500
 PARALLEL_FROM = 1000
 SOURCE_OF_FORMAT = {"hl7v2": "epath_hl7", "fhir": "epath_fhir"}
 NOT_REPORTABLE_REASON = "screened non-reportable: no positive keyword survived"
+#: How a case re-opened by a corrected report is flagged in the suspense list.
+CORRECTED_AFTER_CLOSING = "corrected report after closing"
 #: SSNs that say "unknown" (NAACCR item 2320), never a patient's.
 PLACEHOLDER_SSNS = frozenset({"999999999", "000000000"})
 
@@ -272,6 +275,7 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
         set(open_cases.values()) | {r.suspense_case_id for rows in earlier_reports.values() for r in rows})))}
     who = actor.id if isinstance(actor, User) else actor.user_id
     placed: list[tuple[_Prepared, SuspenseCase | int, str, list[CasefindingReport]]] = []
+    reopened: list[SuspenseCase] = []
     new_open: dict[str, SuspenseCase] = {}
     with session.no_autoflush:
         for item in prepared:
@@ -281,6 +285,9 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
             grouped = "new case"
             if replaced:
                 target, grouped = replaced[-1].suspense_case_id, "replaced report " + ", ".join(str(r.id) for r in replaced)
+                if _reopen(known_cases[target], item):
+                    grouped += "; case re-opened"
+                    reopened.append(known_cases[target])
             elif item.key in new_open:
                 target, grouped = new_open[item.key], "joined case"
             elif item.key in open_cases:
@@ -329,7 +336,29 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
         events.append({"entity_id": str(row.suspense_case_id), "patient_id": item.match["patient_id"],
                        "detail": f"{item.document.label[:200]}: report {row.id}, {item.screening.result}, {grouped}"})
     audit_events(actor, "casefinding_intake", "suspense_case", events)
+    audit_events(actor, "casefinding_reopened", "suspense_case",
+                 [{"entity_id": str(case.id), "patient_id": case.patient_id, "detail": case.reason} for case in reopened])
     return taken
+
+
+def _reopen(case: SuspenseCase, item: _Prepared) -> bool:
+    """Bring a closed case back to the open list when a corrected report changes what was decided on it.
+
+    An abstracted case always comes back (the abstract was coded from the report now replaced, and an
+    amendment to a benign diagnosis matters most); a case closed as not reportable comes back when the
+    correction is reportable. The reason says so in the suspense list; the tumor stays linked, so
+    *Abstract it* opens the same abstract rather than starting a second one."""
+    if case.status is SuspenseStatus.OPEN or (case.status is SuspenseStatus.NOT_REPORTABLE and not item.reportable):
+        return False
+    report = item.report
+    which = " ".join(filter(None, (report.accession, f"(message {report.message_id})" if report.message_id else "")))
+    if case.status is SuspenseStatus.ABSTRACTED:
+        closed = "abstracted; check the abstract against it"
+    else:
+        closed = f"closed as not reportable ({case.reason})" if case.reason else "closed as not reportable"
+    case.reason = f"{CORRECTED_AFTER_CLOSING}: {which or 'a report'} received after the case was {closed}"[:2000]
+    case.status, case.resolved_by_id, case.resolved_at = SuspenseStatus.OPEN, None, None
+    return True
 
 
 def audit_events(actor: Actor | User, action: str, entity: str, events: list[dict[str, Any]]) -> None:

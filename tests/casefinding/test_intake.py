@@ -181,3 +181,39 @@ def test_ssn_matches_a_differently_spelled_name_and_a_conflicting_ssn_is_only_a_
     candidate = matches[2]["candidates"][0]
     assert candidate["patient_id"] == stored.id and "different SSN" in candidate["reasons"]
     assert "same date of birth" in candidate["reasons"]
+
+
+def test_a_correction_after_closing_reopens_the_case(app):
+    abstracted = take_in(message("A1"), actor=SYSTEM, source="a").taken[0]
+    tumor = casefinding.abstract_suspense_case(abstracted.case_id, actor=SYSTEM)
+    ruled_out = take_in(message("B1", accession="ACC-B", mrn="MRN88"), actor=SYSTEM, source="b").taken[0]
+    casefinding.mark_not_reportable(ruled_out.case_id, "resident of another state", actor=SYSTEM)
+    benign = take_in(message("C1", accession="ACC-C", mrn="MRN99", diagnosis="Benign fibroadenoma."),
+                     actor=SYSTEM, source="c").taken[0]
+
+    corrected = take_in("\r".join([
+        message("A2", status="C", diagnosis="Amended: tubular adenoma of sigmoid colon, no malignancy"),
+        message("B2", status="C", accession="ACC-B", mrn="MRN88", diagnosis="Mucinous adenocarcinoma of rectum"),
+        message("C2", status="C", accession="ACC-C", mrn="MRN99", diagnosis="Benign fibroadenoma, two nodules.")]),
+        actor=SYSTEM, source="corrections.hl7").taken
+    assert [t.case_id for t in corrected] == [abstracted.case_id, ruled_out.case_id, benign.case_id]
+    for earlier, later in zip((abstracted, ruled_out, benign), corrected):
+        assert db_session.get(CasefindingReport, earlier.report_id).superseded_by_id == later.report_id
+    assert [t.grouped for t in corrected] == [f"replaced report {abstracted.report_id}; case re-opened",
+                                              f"replaced report {ruled_out.report_id}; case re-opened",
+                                              f"replaced report {benign.report_id}"]
+    case_a, case_b, case_c = (db_session.get(SuspenseCase, t.case_id) for t in corrected)
+    assert case_a.status is SuspenseStatus.OPEN and case_a.tumor_id == tumor.id and case_a.resolved_at is None
+    assert case_a.reason == ("corrected report after closing: ACC-1 (message A2) received after the case was "
+                             "abstracted; check the abstract against it")
+    assert case_b.status is SuspenseStatus.OPEN
+    assert case_b.reason == ("corrected report after closing: ACC-B (message B2) received after the case was "
+                             "closed as not reportable (resident of another state)")
+    assert case_c.status is SuspenseStatus.NOT_REPORTABLE  # still benign: nothing to review
+    reopened = db_session.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "casefinding_reopened")).all()
+    assert sorted(reopened) == sorted([str(case_a.id), str(case_b.id)])
+
+    again = casefinding.abstract_suspense_case(case_a.id, actor=SYSTEM)
+    assert again.id == tumor.id and count(Tumor) == 1
+    case_a = db_session.get(SuspenseCase, case_a.id)
+    assert case_a.status is SuspenseStatus.ABSTRACTED and case_a.reason is None

@@ -124,3 +124,18 @@ def test_abstract_it_opens_the_form_prefilled_with_the_suggestions_marked(client
     assert "Suggested by casefinding, check each: site C187 from report" in page
     assert "histology 8140/3 from report" in page and "final diagnosis" in page
     assert 'value="C187"' in page
+
+
+def test_a_case_reopened_by_a_correction_is_flagged_and_reviews_the_same_abstract(client, login):
+    from abstracts.epath.intake import take_in
+    from tests.abstracting.conftest import csrf_of
+    login("registrar")
+    taken = take_in(message("W1"), actor=SYSTEM, source="w").taken[0]
+    csrf = csrf_of(client.get("/suspense").get_data(as_text=True))
+    first = client.post(f"/suspense/{taken.case_id}/abstract", data={"csrf_token": csrf})
+    take_in(message("W2", status="C", diagnosis="Mucinous adenocarcinoma of sigmoid colon"), actor=SYSTEM, source="w")
+    listing = client.get("/suspense").get_data(as_text=True)
+    assert "corrected report after closing: ACC-1 (message W2)" in listing and "Review abstract" in listing
+    again = client.post(f"/suspense/{taken.case_id}/abstract", data={"csrf_token": csrf})
+    assert again.headers["Location"] == first.headers["Location"]
+    assert "histology 8480/3 from report" in client.get(again.headers["Location"]).get_data(as_text=True)
