@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select
 
+from abstracts.epath.coding import check_codings, installed_icdo3_paths
 from abstracts.epath.hl7v2 import (MalformedMessage, RawMessage, normalise, parse_message, read_messages,
                                    split_messages)
 from abstracts.epath.report import PathologyReport
@@ -199,8 +200,11 @@ def _note(report: PathologyReport, screening: ScreeningResult, suggestions: list
     positives = sorted({m.text.lower() for m in screening.keywords("Positive", surviving=True)})
     codes = ", ".join(f"{s.item} {s.code}" for s in suggestions if s.item in {"site", "histology"})
     what = report.report_type or ("HL7 v2 pathology report" if report.format == "hl7v2" else "FHIR bundle")
+    left_out = sum(1 for answer in report.synoptic if answer.left_out)
+    unknown = f"; {left_out} coded value(s) not in their code list, left out (see the report)" if left_out else ""
     return (f"{what}{' ' + report.accession if report.accession else ''}: {screening.result.lower()}"
-            f"{' (' + ', '.join(positives[:8]) + ')' if positives else ''}{'; ' + codes if codes else ''}")[:2000]
+            f"{' (' + ', '.join(positives[:8]) + ')' if positives else ''}{'; ' + codes if codes else ''}"
+            f"{unknown}")[:2000]
 
 
 @dataclass
@@ -215,10 +219,13 @@ class _Prepared:
     match: dict[str, Any] = field(default_factory=dict)
 
 
-def _prepare(document: Document, keywords: str | None = None, codes: str | None = None) -> _Prepared:
-    """Screen the report's text (and its codes, when a reportability value set is installed) and suggest codes."""
+def _prepare(document: Document, keywords: str | None = None, codes: str | None = None,
+             icdo3_paths: dict[str, str | None] | None = None) -> _Prepared:
+    """Check the report's coded answers against their code lists, screen its text (and its codes, when a
+    reportability value set is installed) and suggest codes."""
     report = document.report
     assert report is not None
+    check_codings(report, document.label, icdo3_paths or {})
     screening = screen(report.text, keywords)
     suggestions = suggest(report, screening)
     coded = reportable_codes(report, value_set(codes)) if codes and report.coded else []
@@ -378,8 +385,8 @@ def store_documents(documents: Iterable[Document | _Prepared], *, actor: Actor |
     pending = list(documents)
     result.refused = [(d.label, d.error or "unreadable") for d in pending
                       if isinstance(d, Document) and d.report is None]
-    keywords, codes = _keywords_path(), _codes_path()
-    readable = [d if isinstance(d, _Prepared) else _prepare(d, keywords, codes) for d in pending
+    keywords, codes, icdo3_paths = _keywords_path(), _codes_path(), installed_icdo3_paths()
+    readable = [d if isinstance(d, _Prepared) else _prepare(d, keywords, codes, icdo3_paths) for d in pending
                 if isinstance(d, _Prepared) or d.report is not None]
     for start in range(0, len(readable), chunk):
         with operation(actor, "casefinding_intake") as session:
@@ -400,8 +407,8 @@ def _codes_path() -> str | None:
     return str(found) if found else None
 
 
-def read_and_prepare(raws: list[RawMessage], source: str, keywords: str,
-                     codes: str | None = None) -> list[Document | _Prepared]:
+def read_and_prepare(raws: list[RawMessage], source: str, keywords: str, codes: str | None = None,
+                     icdo3_paths: dict[str, str | None] | None = None) -> list[Document | _Prepared]:
     """Parse and screen messages (what helper processes do for large files): a screened report, or the
     document refused with its reason."""
     out: list[Document | _Prepared] = []
@@ -413,7 +420,7 @@ def read_and_prepare(raws: list[RawMessage], source: str, keywords: str,
             continue
         named = RawMessage(raw.number, report.message_id, raw.text)
         out.append(_prepare(Document(f"{source} {named.label}", raw.text, report, control_id=report.message_id),
-                            keywords, codes))
+                            keywords, codes, icdo3_paths))
     return out
 
 
@@ -435,12 +442,12 @@ def take_in(data: str | bytes, *, actor: Actor | User, source: str,
 
 def _take_in_parallel(raws: list[RawMessage], *, actor: Actor | User, source: str,
                       progress: Callable[[int, str], None] | None) -> IntakeResult:
-    keywords, codes = _keywords_path(), _codes_path()
+    keywords, codes, icdo3_paths = _keywords_path(), _codes_path(), installed_icdo3_paths()
     light = [RawMessage(r.number, r.control_id, r.text) for r in raws]
     result = IntakeResult()
     workers = min(2, os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(read_and_prepare, light[i:i + CHUNK], source, keywords, codes)
+        futures = [pool.submit(read_and_prepare, light[i:i + CHUNK], source, keywords, codes, icdo3_paths)
                    for i in range(0, len(light), CHUNK)]
         for number, future in enumerate(futures, 1):
             part = store_documents(future.result(), actor=actor, source=source)

@@ -217,3 +217,45 @@ def test_a_correction_after_closing_reopens_the_case(app):
     assert again.id == tumor.id and count(Tumor) == 1
     case_a = db_session.get(SuspenseCase, case_a.id)
     assert case_a.status is SuspenseStatus.ABSTRACTED and case_a.reason is None
+
+
+def coded_message(control: str, histology: str, *, condition: bool = False) -> str:
+    """A breast report whose only histology is a coded synoptic answer (OBX 2: code^text^system^alt^text^system),
+    with an ICD-10-CM coded diagnosis (OBX 3) when ``condition``."""
+    segments = message(control, diagnosis="Left breast, excision: see the synoptic report", mrn=f"MRN-{control}")
+    segments += "\rOBX|2|CWE|44638-4^Histologic Type^LN||" + histology + "||||||F"
+    if condition:
+        segments += "\rOBX|3|CWE|C509^Primary diagnosis^I10C||C509^Malignant neoplasm of breast^I10C||||||F"
+    return segments
+
+
+def test_coded_answers_checked_against_their_code_lists(app, tmp_path):
+    from registry.reference import install
+    good = coded_message("K1", "8520/3^Lobular carcinoma^ICDO3^254837009^Malignant neoplasm of breast^SCT",
+                         condition=True)
+    bad_icdo3 = coded_message("K2", "8888/3^Invasive ductal carcinoma^ICDO3")
+    bad_snomed = coded_message("K3", "44.1^Invasive ductal carcinoma^CAPECP^254837008^Invasive duct carcinoma^SCT")
+    install("reportability-codes", EPATH / "reportability/ValueSet-cancer-core-reportability-codes.json",
+            actor=SYSTEM, store=tmp_path)
+    taken = take_in("\r".join([good, bad_icdo3, bad_snomed]), actor=SYSTEM, source="coded.hl7").taken
+    rows = [db_session.get(CasefindingReport, t.report_id) for t in taken]
+    suggested = [{s["item"]: s for s in row.suggestions} for row in rows]
+
+    assert suggested[0]["histology"]["code"] == "8520/3" and rows[0].content["warnings"] == []
+    assert rows[0].screening["codes"] == ["SNOMED CT 254837009 (Malignant neoplasm of breast)",
+                                          "ICD-10-CM C50.9 (Malignant neoplasm of breast)"]
+    assert [(f["code"], f["detail"]) for f in rows[0].content["coded"]] == [
+        ("8520/3", "segment 5 (OBX|2), OBX-5"), ("254837009", "segment 5 (OBX|2), OBX-5.4"),
+        ("C50.9", "segment 6 (OBX|3), OBX-5")]
+
+    assert "histology" not in suggested[1]  # the answer's text would have said 8500/3
+    assert rows[1].content["warnings"] == [
+        "coded.hl7 message 2 (K2), segment 5 (OBX|2), OBX-5: ICD-O-3 code '8888/3' (Invasive ductal carcinoma) "
+        "is not in the installed official ICD-O-3 morphology list; left out of the suggestions"]
+    assert "histology" not in suggested[2]
+    assert rows[2].content["warnings"] == [
+        "coded.hl7 message 3 (K3), segment 5 (OBX|2), OBX-5.4: SNOMED CT code '254837008' (Invasive duct carcinoma) "
+        "is not a SNOMED CT identifier (its check digit is wrong); left out of the suggestions"]
+    assert rows[2].screening["codes"] == [] and rows[2].content["coded"] == []
+    case = db_session.get(SuspenseCase, rows[1].suspense_case_id)
+    assert "1 coded value(s) not in their code list, left out (see the report)" in case.note

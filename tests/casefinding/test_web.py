@@ -139,3 +139,14 @@ def test_a_case_reopened_by_a_correction_is_flagged_and_reviews_the_same_abstrac
     again = client.post(f"/suspense/{taken.case_id}/abstract", data={"csrf_token": csrf})
     assert again.headers["Location"] == first.headers["Location"]
     assert "histology 8480/3 from report" in client.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_coded_value_not_in_its_list_is_shown_on_the_case(client, login):
+    from abstracts.epath.intake import take_in
+    from tests.casefinding.test_intake import coded_message
+    login("registrar")
+    taken = take_in(coded_message("K9", "8888/3^Invasive ductal carcinoma^ICDO3"), actor=SYSTEM,
+                    source="k.hl7").taken[0]
+    page = client.get(f"/casefinding/cases/{taken.case_id}").get_data(as_text=True)
+    assert "k.hl7 message 1 (K9), segment 5 (OBX|2), OBX-5: ICD-O-3 code &#39;8888/3&#39;" in page
+    assert "coded value(s) not in their code list" in client.get("/suspense").get_data(as_text=True)
