@@ -77,9 +77,20 @@ def _open_case(session: Any, case_id: int) -> SuspenseCase:
 
 def abstract_suspense_case(case_id: int, *, actor: Actor | User) -> Tumor:
     """Start an abstract from a suspense case: the patient with the same medical record number, or a new
-    patient from the case's data, gets a new tumor in progress with the case's site."""
+    patient from the case's data, gets a new tumor in progress with the case's site. A case re-opened by a
+    corrected report that still has its abstract gives that abstract back to review, never a second tumor."""
     with operation(actor, "abstract_suspense_case") as session:
         case = _open_case(session, case_id)
+        existing = session.get(Tumor, case.tumor_id) if case.tumor_id else None
+        if existing is not None:
+            who = actor.id if isinstance(actor, User) else actor.user_id
+            log_event(actor, "abstract_suspense_case", entity="suspense_case", entity_id=case.id,
+                      patient_id=existing.patient_id, detail=(f"abstract of {existing.described} reviewed after: "
+                                                              f"{case.reason or 'a corrected report'}")[:2000],
+                      commit=False)
+            case.status, case.reason, case.resolved_by_id, case.resolved_at = (SuspenseStatus.ABSTRACTED, None, who,
+                                                                               utcnow())
+            return existing
         patient = session.get(Patient, case.patient_id) if case.patient_id else None
         if patient is None and case.medical_record_number:
             patient = session.scalar(select(Patient).where(Patient.medical_record_number == case.medical_record_number))

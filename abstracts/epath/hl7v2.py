@@ -225,7 +225,7 @@ def parse_message(raw: RawMessage) -> PathologyReport:
                              sending_facility=_component(msh, 4, 1) or _component(msh, 3, 1) or None)
     _read_patient(message.segment("PID"), report.patient)
     current_section: Section | None = None
-    for segment in message:
+    for position, segment in enumerate(message, 1):
         name = str(segment[0])
         if name == "ORC" and not report.ordering_facility:
             report.ordering_facility = _component(segment, 21, 1) or None
@@ -233,7 +233,7 @@ def parse_message(raw: RawMessage) -> PathologyReport:
             _read_order(segment, report)
             current_section = None
         elif name == "OBX":
-            current_section = _read_observation(message, segment, report, current_section)
+            current_section = _read_observation(message, segment, report, current_section, position)
         elif name == "SPM":
             specimen = _component(segment, 4, 2) or _component(segment, 8, 5) or _component(segment, 4, 1)
             described = _component(segment, 8, 5)
@@ -293,7 +293,7 @@ def _read_order(obr: hl7.Segment, report: PathologyReport) -> None:
 
 
 def _read_observation(message: hl7.Message, obx: hl7.Segment, report: PathologyReport,
-                      current: Section | None) -> Section | None:
+                      current: Section | None, position: int) -> Section | None:
     value_type = _field(obx, 2)
     code = _component(obx, 3, 1)
     question = _component(obx, 3, 2)
@@ -318,8 +318,15 @@ def _read_observation(message: hl7.Message, obx: hl7.Segment, report: PathologyR
             report.sections.append(Section(code, "synoptic template", template))
             report.form_title = report.form_title or template or None
         return None
+    codings: list[dict[str, str]] = []
     if value_type in {"CWE", "CE"}:
         answer, answer_code = _component(obx, 5, 2) or _component(obx, 5, 1), _component(obx, 5, 1)
+        where = f"segment {position} (OBX|{_field(obx, 1)})"
+        for first, field_name in ((1, "OBX-5"), (4, "OBX-5.4")):
+            code, display, system = (_component(obx, 5, first + n) for n in range(3))
+            if code and system:
+                codings.append({"code": code, "display": display.lstrip("?").strip(), "system": system,
+                                "where": f"{where}, {field_name}"})
     else:
         answer, answer_code = value.strip(), None
         unit = _component(obx, 6, 1)
@@ -328,7 +335,7 @@ def _read_observation(message: hl7.Message, obx: hl7.Segment, report: PathologyR
     answer = answer.lstrip("?").strip()
     if question or answer:
         report.synoptic.append(SynopticAnswer(code or None, question.lstrip("?").strip() or code, answer,
-                                              answer_code or None))
+                                              answer_code or None, codings))
     return None
 
 

@@ -4,8 +4,9 @@ Every message is read and screened before anything is written; a message that ca
 refused with the reason and the others go on. What is stored for a report — the document as received,
 what was read, the screening, the patient match and the suggested codes — goes in one audited
 operation with its suspense case. Reports are grouped: a corrected report (OBR-25 = C) replaces the
-earlier one with the same accession number in its case; another report on the same patient and site
-group joins the open case that has them. A report screened non-reportable is kept on a case closed as
+earlier one with the same accession number in its case, and re-opens that case when it was already
+closed (see :func:`_reopen`); another report on the same patient and site group joins the open case
+that has them. A report screened non-reportable is kept on a case closed as
 not reportable, so it stays searchable.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select
 
+from abstracts.epath.coding import check_codings, installed_icdo3_paths
 from abstracts.epath.hl7v2 import (MalformedMessage, RawMessage, normalise, parse_message, read_messages,
                                    split_messages)
 from abstracts.epath.report import PathologyReport
@@ -38,6 +40,10 @@ CHUNK = 500
 PARALLEL_FROM = 1000
 SOURCE_OF_FORMAT = {"hl7v2": "epath_hl7", "fhir": "epath_fhir"}
 NOT_REPORTABLE_REASON = "screened non-reportable: no positive keyword survived"
+#: How a case re-opened by a corrected report is flagged in the suspense list.
+CORRECTED_AFTER_CLOSING = "corrected report after closing"
+#: SSNs that say "unknown" (NAACCR item 2320), never a patient's.
+PLACEHOLDER_SSNS = frozenset({"999999999", "000000000"})
 
 
 @dataclass
@@ -117,7 +123,7 @@ def identity_key(report: PathologyReport) -> str:
     who = report.patient
     if who.medical_record_number:
         return f"mrn:{who.medical_record_number.strip().upper()}"
-    if who.social_security_number and who.social_security_number not in {"999999999", "000000000"}:
+    if who.social_security_number and who.social_security_number not in PLACEHOLDER_SSNS:
         return f"ssn:{who.social_security_number}"
     return f"name:{fold(who.name_last)}:{fold(who.name_first)}:{who.date_of_birth or ''}"
 
@@ -148,11 +154,13 @@ MATCH_COLUMNS = (Patient.id, Patient.medical_record_number, Patient.social_secur
 
 def _ssn(report: PathologyReport) -> str | None:
     ssn = report.patient.social_security_number
-    return ssn if ssn not in {None, "999999999", "000000000"} else None
+    return ssn if ssn and ssn not in PLACEHOLDER_SSNS else None
 
 
 def match_among(report: PathologyReport, rows: Iterable[Any]) -> dict[str, Any]:
-    """The match of ``report`` among candidate patient rows (:data:`MATCH_COLUMNS`)."""
+    """The match of ``report`` among candidate patient rows (:data:`MATCH_COLUMNS`). A stored SSN that differs
+    from the report's keeps a same-name, same-birth-date patient a candidate to confirm: twins and namesakes
+    share both, and a wrong match files a report on another person's record."""
     from abstracts.search import similarity
     who = report.patient
     ssn = _ssn(report)
@@ -166,6 +174,8 @@ def match_among(report: PathologyReport, rows: Iterable[Any]) -> dict[str, Any]:
         if ssn and stored_ssn == ssn:
             reasons.append("same SSN")
             score = 1.0
+        elif ssn and stored_ssn and stored_ssn not in PLACEHOLDER_SSNS:
+            reasons.append("different SSN")
         name_score = 0.7 * similarity(last, fold(name_last)) + 0.3 * (similarity(first, fold(name_first))
                                                                        if first else 1.0)
         if who.date_of_birth and born == who.date_of_birth:
@@ -179,7 +189,7 @@ def match_among(report: PathologyReport, rows: Iterable[Any]) -> dict[str, Any]:
         reasons = candidate["reasons"]
         if "same medical record number" in reasons or "same SSN" in reasons or (
                 "same date of birth" in reasons and any(r.startswith("similar name") for r in reasons)
-                and candidate["score"] >= 0.9):
+                and candidate["score"] >= 0.9 and "different SSN" not in reasons):
             return {"status": "matched", "patient_id": candidate["patient_id"], "reasons": reasons,
                     "candidates": candidates[:5]}
     listed = [c for c in candidates if c["score"] >= 0.5][:5]
@@ -190,8 +200,11 @@ def _note(report: PathologyReport, screening: ScreeningResult, suggestions: list
     positives = sorted({m.text.lower() for m in screening.keywords("Positive", surviving=True)})
     codes = ", ".join(f"{s.item} {s.code}" for s in suggestions if s.item in {"site", "histology"})
     what = report.report_type or ("HL7 v2 pathology report" if report.format == "hl7v2" else "FHIR bundle")
+    left_out = sum(1 for answer in report.synoptic if answer.left_out)
+    unknown = f"; {left_out} coded value(s) not in their code list, left out (see the report)" if left_out else ""
     return (f"{what}{' ' + report.accession if report.accession else ''}: {screening.result.lower()}"
-            f"{' (' + ', '.join(positives[:8]) + ')' if positives else ''}{'; ' + codes if codes else ''}")[:2000]
+            f"{' (' + ', '.join(positives[:8]) + ')' if positives else ''}{'; ' + codes if codes else ''}"
+            f"{unknown}")[:2000]
 
 
 @dataclass
@@ -206,10 +219,13 @@ class _Prepared:
     match: dict[str, Any] = field(default_factory=dict)
 
 
-def _prepare(document: Document, keywords: str | None = None, codes: str | None = None) -> _Prepared:
-    """Screen the report's text (and its codes, when a reportability value set is installed) and suggest codes."""
+def _prepare(document: Document, keywords: str | None = None, codes: str | None = None,
+             icdo3_paths: dict[str, str | None] | None = None) -> _Prepared:
+    """Check the report's coded answers against their code lists, screen its text (and its codes, when a
+    reportability value set is installed) and suggest codes."""
     report = document.report
     assert report is not None
+    check_codings(report, document.label, icdo3_paths or {})
     screening = screen(report.text, keywords)
     suggestions = suggest(report, screening)
     coded = reportable_codes(report, value_set(codes)) if codes and report.coded else []
@@ -266,6 +282,7 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
         set(open_cases.values()) | {r.suspense_case_id for rows in earlier_reports.values() for r in rows})))}
     who = actor.id if isinstance(actor, User) else actor.user_id
     placed: list[tuple[_Prepared, SuspenseCase | int, str, list[CasefindingReport]]] = []
+    reopened: list[SuspenseCase] = []
     new_open: dict[str, SuspenseCase] = {}
     with session.no_autoflush:
         for item in prepared:
@@ -275,6 +292,9 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
             grouped = "new case"
             if replaced:
                 target, grouped = replaced[-1].suspense_case_id, "replaced report " + ", ".join(str(r.id) for r in replaced)
+                if _reopen(known_cases[target], item):
+                    grouped += "; case re-opened"
+                    reopened.append(known_cases[target])
             elif item.key in new_open:
                 target, grouped = new_open[item.key], "joined case"
             elif item.key in open_cases:
@@ -323,7 +343,29 @@ def _store_chunk(session: Any, prepared: list[_Prepared], actor: Actor | User, s
         events.append({"entity_id": str(row.suspense_case_id), "patient_id": item.match["patient_id"],
                        "detail": f"{item.document.label[:200]}: report {row.id}, {item.screening.result}, {grouped}"})
     audit_events(actor, "casefinding_intake", "suspense_case", events)
+    audit_events(actor, "casefinding_reopened", "suspense_case",
+                 [{"entity_id": str(case.id), "patient_id": case.patient_id, "detail": case.reason} for case in reopened])
     return taken
+
+
+def _reopen(case: SuspenseCase, item: _Prepared) -> bool:
+    """Bring a closed case back to the open list when a corrected report changes what was decided on it.
+
+    An abstracted case always comes back (the abstract was coded from the report now replaced, and an
+    amendment to a benign diagnosis matters most); a case closed as not reportable comes back when the
+    correction is reportable. The reason says so in the suspense list; the tumor stays linked, so
+    *Abstract it* opens the same abstract rather than starting a second one."""
+    if case.status is SuspenseStatus.OPEN or (case.status is SuspenseStatus.NOT_REPORTABLE and not item.reportable):
+        return False
+    report = item.report
+    which = " ".join(filter(None, (report.accession, f"(message {report.message_id})" if report.message_id else "")))
+    if case.status is SuspenseStatus.ABSTRACTED:
+        closed = "abstracted; check the abstract against it"
+    else:
+        closed = f"closed as not reportable ({case.reason})" if case.reason else "closed as not reportable"
+    case.reason = f"{CORRECTED_AFTER_CLOSING}: {which or 'a report'} received after the case was {closed}"[:2000]
+    case.status, case.resolved_by_id, case.resolved_at = SuspenseStatus.OPEN, None, None
+    return True
 
 
 def audit_events(actor: Actor | User, action: str, entity: str, events: list[dict[str, Any]]) -> None:
@@ -343,8 +385,8 @@ def store_documents(documents: Iterable[Document | _Prepared], *, actor: Actor |
     pending = list(documents)
     result.refused = [(d.label, d.error or "unreadable") for d in pending
                       if isinstance(d, Document) and d.report is None]
-    keywords, codes = _keywords_path(), _codes_path()
-    readable = [d if isinstance(d, _Prepared) else _prepare(d, keywords, codes) for d in pending
+    keywords, codes, icdo3_paths = _keywords_path(), _codes_path(), installed_icdo3_paths()
+    readable = [d if isinstance(d, _Prepared) else _prepare(d, keywords, codes, icdo3_paths) for d in pending
                 if isinstance(d, _Prepared) or d.report is not None]
     for start in range(0, len(readable), chunk):
         with operation(actor, "casefinding_intake") as session:
@@ -365,8 +407,8 @@ def _codes_path() -> str | None:
     return str(found) if found else None
 
 
-def read_and_prepare(raws: list[RawMessage], source: str, keywords: str,
-                     codes: str | None = None) -> list[Document | _Prepared]:
+def read_and_prepare(raws: list[RawMessage], source: str, keywords: str, codes: str | None = None,
+                     icdo3_paths: dict[str, str | None] | None = None) -> list[Document | _Prepared]:
     """Parse and screen messages (what helper processes do for large files): a screened report, or the
     document refused with its reason."""
     out: list[Document | _Prepared] = []
@@ -378,7 +420,7 @@ def read_and_prepare(raws: list[RawMessage], source: str, keywords: str,
             continue
         named = RawMessage(raw.number, report.message_id, raw.text)
         out.append(_prepare(Document(f"{source} {named.label}", raw.text, report, control_id=report.message_id),
-                            keywords, codes))
+                            keywords, codes, icdo3_paths))
     return out
 
 
@@ -400,12 +442,12 @@ def take_in(data: str | bytes, *, actor: Actor | User, source: str,
 
 def _take_in_parallel(raws: list[RawMessage], *, actor: Actor | User, source: str,
                       progress: Callable[[int, str], None] | None) -> IntakeResult:
-    keywords, codes = _keywords_path(), _codes_path()
+    keywords, codes, icdo3_paths = _keywords_path(), _codes_path(), installed_icdo3_paths()
     light = [RawMessage(r.number, r.control_id, r.text) for r in raws]
     result = IntakeResult()
     workers = min(2, os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(read_and_prepare, light[i:i + CHUNK], source, keywords, codes)
+        futures = [pool.submit(read_and_prepare, light[i:i + CHUNK], source, keywords, codes, icdo3_paths)
                    for i in range(0, len(light), CHUNK)]
         for number, future in enumerate(futures, 1):
             part = store_documents(future.result(), actor=actor, source=source)

@@ -31,12 +31,18 @@ class Section:
 
 @dataclass
 class SynopticAnswer:
-    """One answer of a CAP synoptic checklist: the question and the answer as sent."""
+    """One answer of a CAP synoptic checklist: the question and the answer as sent.
+
+    ``codings`` are the answer's codes with their system and where they were (HL7 CWE: the code and the
+    alternate code), checked by :mod:`abstracts.epath.coding`; ``left_out`` says why a code failed that
+    check, and such an answer suggests nothing."""
 
     question_code: str | None
     question: str
     answer: str
     answer_code: str | None = None
+    codings: list[dict[str, str]] = field(default_factory=list)
+    left_out: str | None = None
 
 
 @dataclass

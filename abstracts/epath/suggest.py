@@ -1,7 +1,8 @@
 """Suggested codes for a pathology report: primary site, histology/behavior, laterality, grade, date of
 diagnosis and diagnostic confirmation, each saying where it came from.
 
-Synoptic (CAP checklist) answers are read first, coded FHIR statements next, narrative text last (the
+Synoptic (CAP checklist) answers are read first (not one whose code failed its code list's check),
+coded statements next (FHIR, and HL7 codes that passed it), narrative text last (the
 final diagnosis before the other sections). When none of them names the site, the synoptic form's title or
 CAP category may (a breast or melanoma checklist is about the breast or the skin, even when its answers
 only grade the tumor or list mutations); a title naming no single site ("colon and rectum") gives none.
@@ -21,6 +22,8 @@ from abstracts.epath.report import PathologyReport
 from abstracts.epath.screening import ScreeningResult
 
 TERMS_FILE = Path(__file__).resolve().parent / "data" / "suggestion_terms.csv"
+#: An HL7 answer coded ICD-O-3, once :mod:`abstracts.epath.coding` found it in its list, is suggested as sent.
+ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 #: Synoptic questions (lower case, start of the question) read for each item, in order.
 QUESTIONS = {
     "site": ("tumor site", "primary site", "tumor location", "site"),
@@ -137,9 +140,10 @@ def _paired_prefixes() -> tuple[str, ...]:
 
 
 def _from_synoptic(report: PathologyReport, item: str, longest: bool) -> Suggestion | None:
-    answers = [a for a in report.synoptic if a.question.lower().startswith(QUESTIONS[item])]
+    usable = [a for a in report.synoptic if not a.left_out]  # a code not in its code list suggests nothing
+    answers = [a for a in usable if a.question.lower().startswith(QUESTIONS[item])]
     if item in {"site", "histology"}:  # checklist answers sent without their question's text
-        answers += [a for a in report.synoptic if a not in answers and not re.search(r"[A-Za-z]", a.question)]
+        answers += [a for a in usable if a not in answers and not re.search(r"[A-Za-z]", a.question)]
     for answer in answers:
         found = _find(item, answer.answer, longest=longest)
         if found:
@@ -153,6 +157,10 @@ def _from_coded(report: PathologyReport, item: str, longest: bool) -> Suggestion
              "laterality": ("laterality", "body_site"), "grade": ("grade",)}[item]
     for kind in kinds:
         for finding in report.coded:
+            if report.format == "hl7v2" and finding.system == ICDO3 and finding.kind == kind and finding.code \
+                    and (item, kind) in {("site", "body_site"), ("histology", "histology")}:
+                return Suggestion(item, finding.code, finding.display or finding.code, "coded",
+                                  f"ICD-O-3 {finding.code} '{finding.display or ''}' ({finding.detail or kind})")
             if finding.kind != kind or not finding.display:
                 continue
             found = _find(item, finding.display, longest=longest)

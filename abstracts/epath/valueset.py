@@ -1,7 +1,8 @@
 """Reportability of coded inputs: a FHIR ValueSet of ICD-10-CM and SNOMED CT codes (the CCRR
 CancerCoreReportabilityCodes set, or a central registry's own), installed as reference data.
 
-A FHIR condition or diagnostic conclusion coded with a listed code makes the report reportable even when
+A FHIR condition or diagnostic conclusion, or an HL7 OBX answer whose code passed
+:mod:`abstracts.epath.coding`'s check, coded with a listed code makes the report reportable even when
 its text names no keyword; the screening result says which code did.
 """
 from __future__ import annotations

@@ -115,7 +115,8 @@ class SuspenseCase(Base):
         Enum(SuspenseStatus, name="suspense_status", native_enum=False, length=20,
              values_callable=lambda states: [s.value for s in states]),
         default=SuspenseStatus.OPEN, nullable=False, index=True)
-    reason: Mapped[str | None] = mapped_column(Text, doc="why it is not reportable")
+    reason: Mapped[str | None] = mapped_column(Text, doc="why it is not reportable, or why a closed case "
+                                                          "was re-opened (a corrected report after closing)")
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
     tumor_id: Mapped[int | None] = mapped_column(ForeignKey("tumor.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

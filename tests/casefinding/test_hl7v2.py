@@ -162,3 +162,26 @@ def test_an_aspiration_is_cytology_whatever_the_report_is_called():
     plain = next(r for _raw, r in read_messages(_message("F2", diagnosis="Papillary thyroid carcinoma.")))
     fallback = next(s for s in suggest(plain) if s.item == "diagnostic_confirmation")
     assert (fallback.code, fallback.source) == ("1", "rule")
+
+
+def test_code_checks_know_every_code_of_the_reportability_value_set_and_refuse_others():
+    from abstracts.epath.coding import check_code, coding_systems
+    from abstracts.epath.valueset import read_value_set
+    systems = coding_systems()
+    listed = read_value_set(REFERENCE_DIR / "epath/reportability/ValueSet-cancer-core-reportability-codes.json")
+    for name, uri in (("SCT", "http://snomed.info/sct"), ("I10C", "http://hl7.org/fhir/sid/icd-10-cm")):
+        assert [c for c in listed[uri] if check_code(systems[name], c, {})[2]] == []
+    assert check_code(systems["I10C"], "C5091", {})[1:] == ("C50.91", None)
+    assert check_code(systems["ICDO3"], "C50.9", {})[:2] == ("body_site", "C509")
+    assert check_code(systems["ICDO3"], "8888/3", {})[2] == "is not in the embedded ICD-O-3 morphology list"
+    assert check_code(systems["SCT"], "254837019", {})[2] == ("is not a SNOMED CT concept identifier "
+                                                              "(its partition is not 00 or 10)")
+    assert "not an ICD-10-CM code" in check_code(systems["I10C"], "50.9", {})[2]
+
+
+def test_coded_answers_read_with_their_system_and_place():
+    data = (HL7_DIR / "sdc-cdm/obx-Adrenal.hl7").read_bytes()
+    (_raw, report), = read_messages(data)
+    answer = next(a for a in report.synoptic if a.answer == "Conventional adrenal cortical carcinoma")
+    assert [(c["code"], c["system"], c["where"].split(", ")[1]) for c in answer.codings] == [
+        ("2117.1000043", "CAPECC", "OBX-5"), ("2227007", "SCT", "OBX-5.4")]

@@ -163,3 +163,99 @@ def test_a_message_with_a_bad_date_refused_naming_message_segment_and_field_the_
     assert count(SuspenseCase) == 1
     details = db_session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "casefinding_intake")).all()
     assert len(details) == 2 and not any("M2" in d or "M3" in d for d in details)
+
+
+def test_ssn_matches_a_differently_spelled_name_and_a_conflicting_ssn_is_only_a_candidate(app):
+    stored = ops.create_patient({"name_last": "Doe", "name_first": "Jane", "date_of_birth": "19600101",
+                                 "social_security_number": "123456789", "sex": "2"}, actor=SYSTEM)
+    by_pid19 = message("S1", mrn="NEWMRN1", name="Dough^Janet").replace("||19600101|F", "||19520303|F") \
+        .replace("|F\rOBR", "|F" + "|" * 11 + "123-45-6789\rOBR", 1)
+    by_pid3 = message("S2", accession="ACC-2", name="Doh^J").replace("MRN77^^^LAB^MR", "123456789^^^SSA^SS")
+    conflicting = message("S3", accession="ACC-3", mrn="NEWMRN3").replace("|F\rOBR", "|F" + "|" * 11 + "987654321\rOBR", 1)
+    result = take_in("\r".join([by_pid19, by_pid3, conflicting]), actor=SYSTEM, source="ssn.hl7")
+    matches = [db_session.get(CasefindingReport, t.report_id).match for t in result.taken]
+    assert [m["status"] for m in matches] == ["matched", "matched", "possible"]
+    assert matches[0]["patient_id"] == matches[1]["patient_id"] == stored.id
+    assert "same SSN" in matches[0]["reasons"] and "same SSN" in matches[1]["reasons"]
+    assert matches[2]["patient_id"] is None
+    candidate = matches[2]["candidates"][0]
+    assert candidate["patient_id"] == stored.id and "different SSN" in candidate["reasons"]
+    assert "same date of birth" in candidate["reasons"]
+
+
+def test_a_correction_after_closing_reopens_the_case(app):
+    abstracted = take_in(message("A1"), actor=SYSTEM, source="a").taken[0]
+    tumor = casefinding.abstract_suspense_case(abstracted.case_id, actor=SYSTEM)
+    ruled_out = take_in(message("B1", accession="ACC-B", mrn="MRN88"), actor=SYSTEM, source="b").taken[0]
+    casefinding.mark_not_reportable(ruled_out.case_id, "resident of another state", actor=SYSTEM)
+    benign = take_in(message("C1", accession="ACC-C", mrn="MRN99", diagnosis="Benign fibroadenoma."),
+                     actor=SYSTEM, source="c").taken[0]
+
+    corrected = take_in("\r".join([
+        message("A2", status="C", diagnosis="Amended: tubular adenoma of sigmoid colon, no malignancy"),
+        message("B2", status="C", accession="ACC-B", mrn="MRN88", diagnosis="Mucinous adenocarcinoma of rectum"),
+        message("C2", status="C", accession="ACC-C", mrn="MRN99", diagnosis="Benign fibroadenoma, two nodules.")]),
+        actor=SYSTEM, source="corrections.hl7").taken
+    assert [t.case_id for t in corrected] == [abstracted.case_id, ruled_out.case_id, benign.case_id]
+    for earlier, later in zip((abstracted, ruled_out, benign), corrected):
+        assert db_session.get(CasefindingReport, earlier.report_id).superseded_by_id == later.report_id
+    assert [t.grouped for t in corrected] == [f"replaced report {abstracted.report_id}; case re-opened",
+                                              f"replaced report {ruled_out.report_id}; case re-opened",
+                                              f"replaced report {benign.report_id}"]
+    case_a, case_b, case_c = (db_session.get(SuspenseCase, t.case_id) for t in corrected)
+    assert case_a.status is SuspenseStatus.OPEN and case_a.tumor_id == tumor.id and case_a.resolved_at is None
+    assert case_a.reason == ("corrected report after closing: ACC-1 (message A2) received after the case was "
+                             "abstracted; check the abstract against it")
+    assert case_b.status is SuspenseStatus.OPEN
+    assert case_b.reason == ("corrected report after closing: ACC-B (message B2) received after the case was "
+                             "closed as not reportable (resident of another state)")
+    assert case_c.status is SuspenseStatus.NOT_REPORTABLE  # still benign: nothing to review
+    reopened = db_session.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "casefinding_reopened")).all()
+    assert sorted(reopened) == sorted([str(case_a.id), str(case_b.id)])
+
+    again = casefinding.abstract_suspense_case(case_a.id, actor=SYSTEM)
+    assert again.id == tumor.id and count(Tumor) == 1
+    case_a = db_session.get(SuspenseCase, case_a.id)
+    assert case_a.status is SuspenseStatus.ABSTRACTED and case_a.reason is None
+
+
+def coded_message(control: str, histology: str, *, condition: bool = False) -> str:
+    """A breast report whose only histology is a coded synoptic answer (OBX 2: code^text^system^alt^text^system),
+    with an ICD-10-CM coded diagnosis (OBX 3) when ``condition``."""
+    segments = message(control, diagnosis="Left breast, excision: see the synoptic report", mrn=f"MRN-{control}")
+    segments += "\rOBX|2|CWE|44638-4^Histologic Type^LN||" + histology + "||||||F"
+    if condition:
+        segments += "\rOBX|3|CWE|C509^Primary diagnosis^I10C||C509^Malignant neoplasm of breast^I10C||||||F"
+    return segments
+
+
+def test_coded_answers_checked_against_their_code_lists(app, tmp_path):
+    from registry.reference import install
+    good = coded_message("K1", "8520/3^Lobular carcinoma^ICDO3^254837009^Malignant neoplasm of breast^SCT",
+                         condition=True)
+    bad_icdo3 = coded_message("K2", "8888/3^Invasive ductal carcinoma^ICDO3")
+    bad_snomed = coded_message("K3", "44.1^Invasive ductal carcinoma^CAPECP^254837008^Invasive duct carcinoma^SCT")
+    install("reportability-codes", EPATH / "reportability/ValueSet-cancer-core-reportability-codes.json",
+            actor=SYSTEM, store=tmp_path)
+    taken = take_in("\r".join([good, bad_icdo3, bad_snomed]), actor=SYSTEM, source="coded.hl7").taken
+    rows = [db_session.get(CasefindingReport, t.report_id) for t in taken]
+    suggested = [{s["item"]: s for s in row.suggestions} for row in rows]
+
+    assert suggested[0]["histology"]["code"] == "8520/3" and rows[0].content["warnings"] == []
+    assert rows[0].screening["codes"] == ["SNOMED CT 254837009 (Malignant neoplasm of breast)",
+                                          "ICD-10-CM C50.9 (Malignant neoplasm of breast)"]
+    assert [(f["code"], f["detail"]) for f in rows[0].content["coded"]] == [
+        ("8520/3", "segment 5 (OBX|2), OBX-5"), ("254837009", "segment 5 (OBX|2), OBX-5.4"),
+        ("C50.9", "segment 6 (OBX|3), OBX-5")]
+
+    assert "histology" not in suggested[1]  # the answer's text would have said 8500/3
+    assert rows[1].content["warnings"] == [
+        "coded.hl7 message 2 (K2), segment 5 (OBX|2), OBX-5: ICD-O-3 code '8888/3' (Invasive ductal carcinoma) "
+        "is not in the installed official ICD-O-3 morphology list; left out of the suggestions"]
+    assert "histology" not in suggested[2]
+    assert rows[2].content["warnings"] == [
+        "coded.hl7 message 3 (K3), segment 5 (OBX|2), OBX-5.4: SNOMED CT code '254837008' (Invasive duct carcinoma) "
+        "is not a SNOMED CT identifier (its check digit is wrong); left out of the suggestions"]
+    assert rows[2].screening["codes"] == [] and rows[2].content["coded"] == []
+    case = db_session.get(SuspenseCase, rows[1].suspense_case_id)
+    assert "1 coded value(s) not in their code list, left out (see the report)" in case.note

@@ -124,3 +124,29 @@ def test_abstract_it_opens_the_form_prefilled_with_the_suggestions_marked(client
     assert "Suggested by casefinding, check each: site C187 from report" in page
     assert "histology 8140/3 from report" in page and "final diagnosis" in page
     assert 'value="C187"' in page
+
+
+def test_a_case_reopened_by_a_correction_is_flagged_and_reviews_the_same_abstract(client, login):
+    from abstracts.epath.intake import take_in
+    from tests.abstracting.conftest import csrf_of
+    login("registrar")
+    taken = take_in(message("W1"), actor=SYSTEM, source="w").taken[0]
+    csrf = csrf_of(client.get("/suspense").get_data(as_text=True))
+    first = client.post(f"/suspense/{taken.case_id}/abstract", data={"csrf_token": csrf})
+    take_in(message("W2", status="C", diagnosis="Mucinous adenocarcinoma of sigmoid colon"), actor=SYSTEM, source="w")
+    listing = client.get("/suspense").get_data(as_text=True)
+    assert "corrected report after closing: ACC-1 (message W2)" in listing and "Review abstract" in listing
+    again = client.post(f"/suspense/{taken.case_id}/abstract", data={"csrf_token": csrf})
+    assert again.headers["Location"] == first.headers["Location"]
+    assert "histology 8480/3 from report" in client.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_coded_value_not_in_its_list_is_shown_on_the_case(client, login):
+    from abstracts.epath.intake import take_in
+    from tests.casefinding.test_intake import coded_message
+    login("registrar")
+    taken = take_in(coded_message("K9", "8888/3^Invasive ductal carcinoma^ICDO3"), actor=SYSTEM,
+                    source="k.hl7").taken[0]
+    page = client.get(f"/casefinding/cases/{taken.case_id}").get_data(as_text=True)
+    assert "k.hl7 message 1 (K9), segment 5 (OBX|2), OBX-5: ICD-O-3 code &#39;8888/3&#39;" in page
+    assert "coded value(s) not in their code list" in client.get("/suspense").get_data(as_text=True)
