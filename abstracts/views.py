@@ -816,12 +816,15 @@ def suspense() -> tuple[str, int]:
 def abstract_suspense(case_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    before = db_session.get(SuspenseCase, case_id)
+    reviewing = before is not None and before.tumor_id is not None
     try:
         tumor = casefinding.abstract_suspense_case(case_id, actor=current_user)
     except (NotFound, NotAllowed) as exc:
         flash(str(exc), "error")
         return redirect(url_for("abstracts.suspense"))
-    flash("Abstract started from the suspense case.", "ok")
+    flash("The abstract of this case is open: check it against the corrected report." if reviewing
+          else "Abstract started from the suspense case.", "ok")
     case = db_session.get(SuspenseCase, case_id)
     _values, provenance = casefinding.suggested_tumor_values(db_session, case)
     if provenance:

@@ -138,7 +138,9 @@ def test_a_case_reopened_by_a_correction_is_flagged_and_reviews_the_same_abstrac
     assert "corrected report after closing: ACC-1 (message W2)" in listing and "Review abstract" in listing
     again = client.post(f"/suspense/{taken.case_id}/abstract", data={"csrf_token": csrf})
     assert again.headers["Location"] == first.headers["Location"]
-    assert "histology 8480/3 from report" in client.get(again.headers["Location"]).get_data(as_text=True)
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "histology 8480/3 from report" in page
+    assert "check it against the corrected report" in page and "Abstract started" not in page
 
 
 def test_a_coded_value_not_in_its_list_is_shown_on_the_case(client, login):
