@@ -406,6 +406,24 @@ def update_tumor(tumor_id: int):
     return jsonify(TumorSchema().dump(tumor))
 
 
+class TumorDeletionSchema(Schema):
+    """Deleting an abstract entered in error: the version read and the reason kept in the audit trail."""
+    version = fields.Integer(required=True, metadata={"description": "the version you read (optimistic locking)"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "why, e.g. entered in error; kept in the audit trail"})
+
+
+@api_route("/tumors/<int:tumor_id>", ("DELETE",), writes=True, roles="registrar, admin")
+def delete_tumor(tumor_id: int):
+    if g.api_user.role not in (Role.REGISTRAR, Role.ADMIN):
+        raise ApiError(403, "not_allowed", f"a {g.api_user.role.value} may not delete abstracts")
+    data = _load(TumorDeletionSchema(), _json_body(), partial=False)
+    if not data["reason"].strip():
+        raise ApiError(422, "invalid", "say why the abstract is deleted", {"reason": "required, not blank"})
+    ops.delete_tumor(tumor_id, actor=g.api_user, expected_version=data["version"], reason=data["reason"])
+    return "", 204
+
+
 @api_route("/tumors/<int:tumor_id>/treatment")
 def get_treatment(tumor_id: int):
     tumor = _get(Tumor, tumor_id)
@@ -617,6 +635,8 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/tumors", "get", "All tumors, optionally ?workflow_state=", None, "TumorPage"),
     ("/tumors/{tumor_id}", "get", "One tumor with its treatment", None, "Tumor"),
     ("/tumors/{tumor_id}", "patch", "Change a tumor (send the version you read)", "Tumor", "Tumor"),
+    ("/tumors/{tumor_id}", "delete", "Delete an abstract entered in error (in progress, never submitted; "
+     "body: version and reason); 403 names why a completed or submitted one stays", "TumorDeletion", "NoContent"),
     ("/tumors/{tumor_id}/treatment", "get", "First-course treatment", None, "Treatment"),
     ("/tumors/{tumor_id}/treatment", "patch", "Change first-course treatment", "Treatment", "Treatment"),
     ("/tumors/{tumor_id}/workflow", "post", "Complete, mark reviewed or return an abstract", None, "Tumor"),
@@ -736,7 +756,8 @@ def openapi_spec() -> dict[str, Any]:
                                                  "description": "signed in on the web (the docs page only)"})
     for name, schema in (("Treatment", TreatmentSchema), ("Patient", PatientSchema), ("Tumor", TumorSchema),
                          ("FollowUp", FollowUpSchema), ("Code", CodeSchema), ("Error", ErrorEnvelope),
-                         ("AbstractCheck", AbstractCheckSchema), ("Job", JobSchema)):
+                         ("AbstractCheck", AbstractCheckSchema), ("Job", JobSchema),
+                         ("TumorDeletion", TumorDeletionSchema)):
         spec.components.schema(name, schema=schema)
     spec.components.schema("PatientPage", schema=_page_schema("PatientPage", PatientSchema))
     spec.components.schema("TumorPage", schema=_page_schema("TumorPage", TumorSchema))
@@ -767,10 +788,12 @@ def openapi_spec() -> dict[str, Any]:
             "summary": summary, "security": [{"token": []}],
             "parameters": params + ([{"in": "query", "schema": QUERY_BY_PATH[(path, method)]}]
                                     if (path, method) in QUERY_BY_PATH else []),
-            "responses": {"200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201":
-                          {"description": "OK", "content": (
+            "responses": {("204" if response == "NoContent" else "200"
+                           if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201"):
+                          {"description": "Deleted" if response == "NoContent" else "OK"} | ({} if response ==
+                          "NoContent" else {"content": (
                               {_MEDIA[response][0]: {"schema": _MEDIA[response][1]}}
-                              if response in _MEDIA else {"application/json": {"schema": response}})},
+                              if response in _MEDIA else {"application/json": {"schema": response}})}),
                           **{code: {"description": text, "content": {"application/json": {"schema": schema}}}
                              for code, (text, schema) in (ERRORS | OWN_ERRORS.get((path, method), {})).items()
                              if path not in NO_TOKEN or code == "400"}}}
@@ -802,7 +825,9 @@ def docs():
         return schema.get("$ref", "").rsplit("/", 1)[-1]
 
     def returned(op: dict[str, Any]) -> str:
-        content = next(iter(op["responses"].values()))["content"]
+        content = next(iter(op["responses"].values())).get("content")
+        if content is None:
+            return "nothing (204)"
         return name(content["application/json"]["schema"]) if "application/json" in content else \
             " or ".join(content)
 

@@ -88,3 +88,24 @@ def test_only_registrars_and_admins_delete_abstracts(client, login, patient_with
     assert response.status_code == 403
     db_session.expire_all()
     assert db_session.get(Tumor, tumor.id) is not None
+
+
+def test_over_the_api_with_version_and_reason(client, make_user, patient_with_tumor):
+    from abstracts.tokens import create_token
+    patient, tumor = patient_with_tumor
+    tokens = {role: create_token(make_user(role, f"api-{role}"), "tests")[1] for role in ("registrar", "reviewer")}
+
+    def delete(role, body):
+        return client.delete(f"/api/v1/tumors/{tumor.id}", json=body,
+                             headers={"Authorization": f"Bearer {tokens[role]}"})
+
+    assert delete("reviewer", {"version": tumor.version, "reason": "entered in error"}).status_code == 403
+    missing = delete("registrar", {"version": tumor.version})
+    assert missing.status_code == 422 and "reason" in missing.get_json()["error"]["fields"]
+    stale = delete("registrar", {"version": tumor.version - 1, "reason": "entered in error"})
+    assert stale.status_code == 409
+    assert delete("registrar", {"version": tumor.version, "reason": "entered in error"}).status_code == 204
+    db_session.expire_all()
+    assert db_session.get(Tumor, tumor.id) is None
+    assert client.get(f"/api/v1/tumors/{tumor.id}",
+                      headers={"Authorization": f"Bearer {tokens['registrar']}"}).status_code == 404

@@ -128,6 +128,7 @@ RULES: dict[str, Access] = {
     "api.update_patient": Access(PHI, token=True, phi=True, why="change a patient"),
     "api.create_tumor": Access(PHI, token=True, phi=True, why="start an abstract"),
     "api.update_tumor": Access(PHI, token=True, phi=True, why="change a tumor"),
+    "api.delete_tumor": Access(WRITERS, token=True, phi=True, why="delete an abstract in progress entered in error"),
     "api.update_treatment": Access(PHI, token=True, phi=True, why="change treatment"),
     "api.move_workflow": Access(PHI, token=True, phi=True, why="workflow"),
     "api.add_follow_up": Access(PHI, token=True, phi=True, why="record a follow-up"),
