@@ -29,8 +29,14 @@ system-packages:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
 	else echo "not root: make sure these Debian packages are installed: $(APT_PACKAGES)"; fi
 
+# axe-core for the browser tests' accessibility check, pinned in tests/e2e/package-lock.json (npm registry).
+E2E_NODE := tests/e2e/node_modules/.installed
+$(E2E_NODE): tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## test: install what tests need, then run the suite (SQLite, and PostgreSQL from TEST_DATABASE_URL or a throwaway cluster)
-test: $(VENV)/.installed system-packages
+test: $(VENV)/.installed system-packages $(E2E_NODE)
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 ## lock: refresh requirements.lock on purpose (newest versions the loose requirements allow), sync .venv, run the suite

@@ -82,7 +82,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from staging_tables.codes import term
     zone = display_zone(app.config.get("TIMEZONE"))
     app.add_template_filter(display_date, "pdate")
-    app.add_template_filter(lambda value: display_time(value, zone), "ptime")
+    app.add_template_filter(lambda value, seconds=False: display_time(value, zone, seconds=seconds), "ptime")
     app.add_template_global(term)
     from registry.navigation import account_menu, navigation_for
     app.add_template_global(navigation_for)

@@ -136,11 +136,11 @@ def display_zone(name: str | None = None) -> dt.tzinfo:
     return zone if zone is not None else dt.timezone.utc
 
 
-def display_time(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+def display_time(value: dt.datetime | None, zone: dt.tzinfo | None = None, *, seconds: bool = False) -> str:
     """A stored time (UTC; SQLite hands it back without its zone) as people read it: local, to the minute,
     with the zone's abbreviation (``2026-12-05 12:04 CST``)."""
     if value is None:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(zone or display_zone()).strftime("%Y-%m-%d %H:%M %Z")
+    return value.astimezone(zone or display_zone()).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")

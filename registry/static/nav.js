@@ -14,3 +14,13 @@
     });
   });
 })();
+
+// A table wider than the window scrolls inside its box: keyboard users reach it with Tab (only when it scrolls).
+document.querySelectorAll(".table-scroll").forEach((box) => {
+  if (box.scrollWidth <= box.clientWidth) return;
+  box.tabIndex = 0;
+  box.setAttribute("role", "region");
+  const heading = box.previousElementSibling && /^H[1-6]$/.test(box.previousElementSibling.tagName)
+    ? box.previousElementSibling.textContent.trim() : document.title;
+  box.setAttribute("aria-label", heading + " (scrolls sideways)");
+});
