@@ -17,8 +17,8 @@ from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, S
                              ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
                              WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
                              to_naaccr_date)
-from abstracts.operations import (create_patient, edit_failures, record_follow_up, record_primary_decision,
-                                   save_abstract, set_workflow_state)
+from abstracts.operations import (create_patient, edit_failures, load_tumors, record_follow_up,
+                                   record_primary_decision, save_abstract, set_workflow_state)
 from abstracts.queries import (QUEUES, PatientSearch, audit_history, count, page_of, queue_statement,
                                registry_totals, search_patients, tumor_counts_by_patient, work_queue)
 from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, validation_errors
@@ -437,8 +437,8 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
     tumor = _tumor(patient, tumor_id) if tumor_id is not None else None
     if request.method == "GET":
         log_event(current_user, "view_abstract", entity="tumor", entity_id=tumor_id, patient_id=patient_id)
-        form = AbstractForm(data=initial_values(patient, tumor))
         failures = [_failure_dict(f) for f in edit_failures(db_session(), tumor)] if tumor else []
+        form = AbstractForm(data=initial_values(patient, tumor))  # the edits loaded the treatments
         return _render_abstract(patient, tumor, form, failures=failures)
     form = AbstractForm()
     if not form.validate_on_submit():
@@ -617,6 +617,7 @@ def edits_for(patient: Patient, tumor: Tumor | None, values: dict[str, dict[str,
     """Run the edits as if ``values`` were saved (invalid fields left as stored): the failures for this
     tumor and its patient."""
     invalid = invalid or {}
+    load_tumors(db_session(), patient)
     patient_record, tumor_records = records_from_orm(patient)
     patient_record.update({k: v for k, v in values["patient"].items() if k not in invalid})
     own = {k: v for k, v in (values["tumor"] | values["treatment"]).items() if k not in invalid
