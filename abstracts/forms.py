@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import TextInput
+from wtforms.widgets.core import clean_key
 
 from abstracts.codes import ICDO3_FILES, current_catalogue, describe, item_system, system_for
 from abstracts.casefinding import SOURCES
@@ -121,6 +124,28 @@ def _catalogue_system(spec: ItemSpec) -> str | None:
     return item_system(item) if item is not None else None
 
 
+_QUOTE, _QUOT = Markup('"'), Markup("&quot;")
+
+
+def html_params(**kwargs: Any) -> Markup:
+    """WTForms' ``html_params``, the same text, in plain f-strings: WTForms builds each attribute with
+    ``Markup.format`` (Python's string formatter), and the abstract page's inputs cost more in it than anything
+    else on the page."""
+    params = []
+    for key, value in sorted(kwargs.items()):
+        if value is True:
+            params.append(clean_key(key))
+        elif value is not False:
+            params.append(f'{escape(clean_key(key))}="{escape(value).replace(_QUOTE, _QUOT)}"')
+    return Markup(" ".join(params))
+
+
+class FastTextInput(TextInput):
+    """The text input of the abstract form's fields, rendered by :func:`html_params`."""
+
+    html_params = staticmethod(html_params)
+
+
 def _abstract_form() -> type[FlaskForm]:
     attrs: dict[str, Any] = {"patient_version": HiddenField(), "tumor_version": HiddenField(),
                              "remarks": TextAreaField("Remarks [2680]", validators=[Optional(), Length(max=1000)],
@@ -130,7 +155,7 @@ def _abstract_form() -> type[FlaskForm]:
         for name in section.fields:
             if name in SPECS:
                 spec = SPECS[name]
-                attrs[name] = StringField(spec.label, render_kw=_render_kw(spec))
+                attrs[name] = StringField(spec.label, render_kw=_render_kw(spec), widget=FastTextInput())
     return type("AbstractForm", (FlaskForm,), attrs)
 
 

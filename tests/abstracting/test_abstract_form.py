@@ -242,3 +242,20 @@ def test_a_refused_save_counts_the_refused_fields_in_the_edit_summary(client, lo
     summary = html.unescape(re.search(r'<ul id="edit-list">(.*?)</ul>', text, re.S).group(1))
     assert 'href="#laterality"' in summary and "Laterality [410]" in summary
     assert 'href="#primary_site"' in summary and "'C5X9' was typed" in summary
+
+
+def test_the_form_inputs_render_as_wtforms_renders_them(app):
+    """The abstract form's own attribute writer gives WTForms' text, byte for byte."""
+    from markupsafe import Markup
+    from wtforms.widgets import TextInput, html_params as wtforms_params
+
+    from abstracts.forms import AbstractForm, html_params
+    odd = {"class_": "picker", "data_picker": 'a"b<c>&', "checked": True, "hidden": False, "title": Markup('x "y"'),
+           "maxlength": 5, "for_": "f", "aria_label": "it's"}
+    assert html_params(**odd) == wtforms_params(**odd)
+    with app.test_request_context():
+        form = AbstractForm(data={"primary_site": 'C50"9', "remarks": "a & b", "date_of_diagnosis": "2024-01-05"})
+        for name, field in form._fields.items():
+            if field.widget.__class__.__name__ == "FastTextInput":
+                kwargs = {"id": name, "class": "picker" if (field.render_kw or {}).get("data-picker") else ""}
+                assert field(**kwargs) == TextInput()(field, **{**(field.render_kw or {}), **kwargs}), name
