@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, union, union_all
 
 from registry.db import db_session
 from registry.models import Patient, PatientNameKey
@@ -77,13 +77,13 @@ def close_last_names(last: str) -> dict[str, float]:
     """
     key = soundex(last)
     first_letter = last[:1]
-    conditions = [PatientNameKey.last_name >= first_letter,
-                  PatientNameKey.last_name < chr(ord(first_letter) + 1)]
-    names = set(db_session.scalars(select(PatientNameKey.last_name).where(*conditions).distinct()))
-    if len(key) == 4:
+    stmt = select(PatientNameKey.last_name).where(PatientNameKey.last_name >= first_letter,
+                                                 PatientNameKey.last_name < chr(ord(first_letter) + 1)).distinct()
+    if len(key) == 4:  # one round trip; each part keeps its own index scan and DISTINCT before the UNION
         same_sound = [letter + key[1:] for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
-        names |= set(db_session.scalars(select(PatientNameKey.last_name)
-                                        .where(PatientNameKey.last_key.in_(same_sound)).distinct()))
+        stmt = union(stmt, select(PatientNameKey.last_name).where(PatientNameKey.last_key.in_(same_sound))
+                     .distinct())
+    names = set(db_session.scalars(stmt))
     scores = {name: _part_score(last, name) for name in names}
     return {name: score for name, score in scores.items() if score >= MIN_LAST_NAME_SCORE}
 
@@ -109,7 +109,8 @@ def score_by_name(name: str, base=None) -> ScoredPatients:
         statements.append(select(*columns).where(PatientNameKey.last_name.in_(close)))
     if base is not None:
         statements = [stmt.where(PatientNameKey.patient_id.in_(base)) for stmt in statements]
-    rows = {row[0]: row for stmt in statements for row in db_session.execute(stmt)}
+    both = union_all(*statements) if len(statements) > 1 else statements[0]  # one round trip
+    rows = {row[0]: row for row in db_session.execute(both)}
     scored = []
     first_scores: dict[str, float] = {}
     for patient_id, stored_last, stored_first, birth in rows.values():
