@@ -15,8 +15,8 @@ from abstracts import casefinding, primaries, tokens
 from abstracts.codes import codes, current_catalogue, describe, lookup, lookup_note, morphology_term, system_for
 from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, SPECS, STAGE_FIELDS, AbstractForm,
                              ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
-                             WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
-                             to_naaccr_date)
+                             WorkflowForm, diagnosis_year, initial_values, item_layout, item_row, remarks_of,
+                             submitted_values, to_naaccr_date)
 from abstracts.operations import (create_patient, edit_failures, load_tumors, record_follow_up,
                                    record_primary_decision, save_abstract, set_workflow_state)
 from abstracts.queries import (QUEUES, PatientSearch, audit_history, count, page_of, queue_statement,
@@ -392,7 +392,7 @@ def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failur
     if primary_check is None and tumor is not None:
         primary_check = {"verdicts": primaries.of_tumor(tumor), "pending": False}
     return render_template("abstracts/abstract.html", patient=patient, tumor=tumor, form=form, sections=layout,
-                           year=diagnosis_year(form), date_hint=DATE_HINT,
+                           year=diagnosis_year(form), date_hint=DATE_HINT, item_row=item_row,
                            primary_check=primary_check, SINGLE=primaries.mp.SINGLE,
                            QUESTIONABLE=primaries.mp.QUESTIONABLE,
                            stage=stage, stage_url=url_for("abstracts.stage_section", patient_id=patient.id,
