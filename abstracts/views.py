@@ -25,7 +25,7 @@ from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, valid
 from abstracts.search import likely_duplicates
 from registry.audit import log_event
 from registry.auth import roles_required
-from registry.catalogue import SECTIONS as CATALOGUE_SECTIONS, check_items
+from registry.catalogue import check_items
 from registry.db import db_session
 from registry.edits import records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -226,11 +226,7 @@ def _form_names(errors: dict[str, str]) -> dict[str, str]:
 
 def _section_of(attribute: str) -> str:
     """The title of the abstract section a column is entered in."""
-    titles = dict(CATALOGUE_SECTIONS)
-    for item in current_catalogue():
-        if item.column is not None and item.column.attribute == attribute:
-            return titles.get(item.section, "")
-    return ""
+    return current_catalogue().column_sections.get(attribute, "")
 
 
 def _draft(patient: Patient, tumor: Tumor | None, values: dict[str, dict[str, Any]],

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import has_request_context, request
-from sqlalchemy import inspect, select
+from sqlalchemy import Select, select
+from sqlalchemy.orm.attributes import instance_state
 
 from registry.audit import Actor, operation
 from registry.db import db_session
@@ -112,13 +113,17 @@ def installed(kind: str | None = None) -> list[ReferenceInstall]:
     Read once per request: the abstract page asks for half a dozen kinds (dictionaries, lookups, staging, surgery,
     site/histology, hematopoietic rules) and each used to cost a query. Read again after an install in the same
     request and after a rollback (which expires the records read)."""
-    stmt = select(ReferenceInstall).order_by(ReferenceInstall.installed_at.desc(), ReferenceInstall.id.desc())
     if not has_request_context():
-        return list(db_session.scalars(stmt.where(ReferenceInstall.kind == kind) if kind else stmt))
+        return list(db_session.scalars(_newest_first(kind)))
     records = request.environ.get(_REQUEST_KEY)
-    if records is None or any(inspect(record).expired or inspect(record).detached for record in records):
-        records = request.environ[_REQUEST_KEY] = list(db_session.scalars(stmt))
+    if records is None or any(instance_state(r).expired or instance_state(r).detached for r in records):
+        records = request.environ[_REQUEST_KEY] = list(db_session.scalars(_newest_first()))
     return [record for record in records if record.kind == kind] if kind else list(records)
+
+
+def _newest_first(kind: str | None = None) -> Select:
+    stmt = select(ReferenceInstall).order_by(ReferenceInstall.installed_at.desc(), ReferenceInstall.id.desc())
+    return stmt.where(ReferenceInstall.kind == kind) if kind else stmt
 
 
 def current(kind: str, name: str | None = None, version: str | None = None) -> ReferenceInstall | None:
