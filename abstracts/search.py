@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, union, union_all
+from sqlalchemy import Select, func, select, union, union_all
 
 from registry.db import db_session
 from registry.models import Patient, PatientNameKey
@@ -69,6 +69,17 @@ def _part_score(typed: str, stored: str) -> float:
     return similarity(typed, stored)
 
 
+def names_between(low: str, high: str) -> Select:
+    """The distinct stored last names from ``low`` up to (not including) ``high``, found by a loose index scan:
+    one probe of the last-name index per distinct name (a recursive query asking for the next name each time),
+    where ``SELECT DISTINCT`` reads every patient's key in the range (thousands for a common first letter)."""
+    name = PatientNameKey.last_name
+    names = select(func.min(name).label("name")).where(name >= low, name < high).cte("names", recursive=True)
+    following = select(func.min(name)).where(name > names.c.name, name < high).scalar_subquery()
+    names = names.union_all(select(following).select_from(names).where(names.c.name.is_not(None)))
+    return select(names.c.name).where(names.c.name.is_not(None))
+
+
 def close_last_names(last: str) -> dict[str, float]:
     """Stored (folded) last names close to ``last`` with their score.
 
@@ -77,8 +88,7 @@ def close_last_names(last: str) -> dict[str, float]:
     """
     key = soundex(last)
     first_letter = last[:1]
-    stmt = select(PatientNameKey.last_name).where(PatientNameKey.last_name >= first_letter,
-                                                 PatientNameKey.last_name < chr(ord(first_letter) + 1)).distinct()
+    stmt = names_between(first_letter, chr(ord(first_letter) + 1))
     if len(key) == 4:  # one round trip; each part keeps its own index scan and DISTINCT before the UNION
         same_sound = [letter + key[1:] for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
         stmt = union(stmt, select(PatientNameKey.last_name).where(PatientNameKey.last_key.in_(same_sound))
