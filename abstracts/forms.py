@@ -322,7 +322,8 @@ def item_row(f: ItemField, year: int | None, date_hint: str) -> Markup:
         picker = f' class="picker" data-picker="{e(f.system)}"' if f.system else ""
         date = (f' data-date="1" placeholder="YYYY-MM-DD" title="{e(date_hint)}"'
                 if f.item.data_type == "date" else "")
-        entry = f'<input id="{e(f.dom_id)}" name="{e(f.name)}" value="{e(f.value)}" autocomplete="off"{limit}{picker}{date}>'
+        entry = (f'<input id="{e(f.dom_id)}" name="{e(f.name)}" value="{e(f.value)}" autocomplete="off"'
+                 f'{limit}{picker}{date}>')
     derived = ("derived by the registry" + (" · " if f.term else "")) if f.kind == "derived" else ""
     note = "" if f.applicable else f'<span class="not-applicable-note">not used for {e(year)} diagnoses</span>'
     error = f'<span class="msg invalid" role="alert">{e(f.error)}</span>' if f.error else ""

@@ -6,9 +6,9 @@ patient search, rendered by the application (WSGI test client, no network, one u
 Builds a database with the project's demo loader (the official tables installed first, as ``make run`` and
 ``bench_load.py`` do; SQLite in a temporary folder unless ``--url`` names an empty database, which is reused when
 it already holds ``--patients`` patients), signs in through the form as ``bench_load.py`` does, then requests
-each page PAGES times for different abstracts (in progress first, then the newest) and different misspelled names, after ten warm-up
-requests. Prints, per page, mean/p50/p95 in milliseconds (measured without the profiler), the SQL statements
-per request, and the top cumulative functions of a second, profiled pass.
+each page PAGES times for different abstracts (in progress first, then the newest) and different misspelled
+names, after ten warm-up requests. Prints, per page, mean/p50/p95 in milliseconds (measured without the
+profiler), the SQL statements per request, and the top cumulative functions of a second, profiled pass.
 """
 from __future__ import annotations
 
@@ -113,8 +113,8 @@ def main() -> None:
         "search": ["/patients?" + urlencode({"name": f"{misspelled(rng, last)},{first}"})
                    for _, _, last, first in chosen],
     }
-    print(f"{app.extensions['registry_engine'].dialect.name}, {args.patients:,} patients, "  # type: ignore[attr-defined]
-          f"{len(chosen) - 10} requests per page after 10 warm-up ones")
+    dialect = app.extensions["registry_engine"].dialect.name  # type: ignore[attr-defined]
+    print(f"{dialect}, {args.patients:,} patients, {len(chosen) - 10} requests per page after 10 warm-up ones")
 
     def get(path: str) -> None:
         response = client.get(path)
