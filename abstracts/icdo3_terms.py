@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from registry.db import db_session
 from registry.models import ReferenceInstall, Tumor
+from registry.reference import installed
 from staging_tables.icdo3 import (MORPHOLOGY_KIND, TERMS_GENERATION, TERMS_KIND, TOPOGRAPHY_KIND, read_morphology,
                                   read_morphology_terms, read_topography)
 
@@ -115,10 +116,9 @@ def _query_installed_files() -> dict[str, ReferenceInstall]:
     kinds = [kind for sources in SOURCES.values() for kind in sources]
     newest: dict[str, ReferenceInstall] = {}
     with db_session.no_autoflush:
-        records = db_session.scalars(select(ReferenceInstall).where(ReferenceInstall.kind.in_(kinds))
-                                     .order_by(ReferenceInstall.installed_at.desc(), ReferenceInstall.id.desc()))
-        for record in records:
-            newest.setdefault(record.kind, record)
+        for record in installed():  # newest first
+            if record.kind in kinds:
+                newest.setdefault(record.kind, record)
     for kind, record in list(newest.items()):
         if not Path(record.stored_path).is_file():
             log.warning("installed %s file %s is missing; the pickers leave it out", kind, record.stored_path)

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from abstracts.primaries import PrimaryDecision, PrimaryVerdict
@@ -356,10 +357,19 @@ TRANSITIONS: dict[tuple[WorkflowState, WorkflowState], frozenset[Role]] = {
 }
 
 
+def load_tumors(session: Session, patient: Patient) -> list[Tumor]:
+    """The patient's tumors as stored now, each with its treatment, put in ``patient.tumors``: two queries
+    however many tumors there are (the edits read every tumor's treatment, one lazy load each before)."""
+    tumors = list(session.scalars(select(Tumor).where(Tumor.patient_id == patient.id)
+                                  .order_by(Tumor.sequence_number_hospital).options(selectinload(Tumor.treatment))))
+    set_committed_value(patient, "tumors", tumors)
+    return tumors
+
+
 def edit_failures(session: Session, tumor: Tumor) -> list[EditFailure]:
     """Edits failing for ``tumor`` as stored (its own, its patient's, and case edits naming it)."""
     patient = tumor.patient
-    session.expire(patient, ["tumors"])
+    load_tumors(session, patient)
     patient_record, tumor_records = records_from_orm(patient)
     index = [t.id for t in patient.tumors].index(tumor.id)
     return [f for f in run_edits(patient_record, tumor_records) if f.tumor_index in (None, index)]

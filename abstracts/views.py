@@ -15,19 +15,19 @@ from abstracts import casefinding, primaries, tokens
 from abstracts.codes import codes, current_catalogue, describe, lookup, lookup_note, morphology_term, system_for
 from abstracts.forms import (DATE_HINT, FIELD_RECORD, ITEM_PREFIX, REMARKS_ID, SPECS, STAGE_FIELDS, AbstractForm,
                              ConfirmForm, FollowUpForm, NewPatientForm, NotReportableForm, SuspenseForm, TokenForm,
-                             WorkflowForm, diagnosis_year, initial_values, item_layout, remarks_of, submitted_values,
-                             to_naaccr_date)
+                             WorkflowForm, diagnosis_year, initial_values, item_layout, item_row, remarks_of,
+                             submitted_values, to_naaccr_date)
 from abstracts.history import mask_ssn, readable_history
 from abstracts.operations import (ASSIGNABLE, ASSIGNERS, assign_abstracts, create_patient, delete_tumor,
-                                   edit_failures, record_follow_up, record_primary_decision, save_abstract,
-                                   set_workflow_state)
+                                   edit_failures, load_tumors, record_follow_up, record_primary_decision,
+                                   save_abstract, set_workflow_state)
 from abstracts.queries import (QUEUES, TUMOR_QUEUES, PatientSearch, QueueView, audit_history, count, page_of,
                                queue_statement, registry_totals, search_patients, tumor_counts_by_patient, work_queue)
 from abstracts.schemas import PatientSchema, TreatmentSchema, TumorSchema, validation_errors
 from abstracts.search import DUPLICATE_CHECKED, likely_duplicates
 from registry.audit import log_event
 from registry.auth import roles_required
-from registry.catalogue import SECTIONS as CATALOGUE_SECTIONS, check_items
+from registry.catalogue import check_items
 from registry.db import db_session
 from registry.edits import records_from_orm, run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -276,11 +276,7 @@ def _form_names(errors: dict[str, str]) -> dict[str, str]:
 
 def _section_of(attribute: str) -> str:
     """The title of the abstract section a column is entered in."""
-    titles = dict(CATALOGUE_SECTIONS)
-    for item in current_catalogue():
-        if item.column is not None and item.column.attribute == attribute:
-            return titles.get(item.section, "")
-    return ""
+    return current_catalogue().column_sections.get(attribute, "")
 
 
 def _draft(patient: Patient, tumor: Tumor | None, values: dict[str, dict[str, Any]],
@@ -442,7 +438,7 @@ def _render_abstract(patient: Patient, tumor: Tumor | None, form: Any, *, failur
     if primary_check is None and tumor is not None:
         primary_check = {"verdicts": primaries.of_tumor(tumor), "pending": False}
     return render_template("abstracts/abstract.html", patient=patient, tumor=tumor, form=form, sections=layout,
-                           year=diagnosis_year(form), date_hint=DATE_HINT,
+                           year=diagnosis_year(form), date_hint=DATE_HINT, item_row=item_row,
                            primary_check=primary_check, SINGLE=primaries.mp.SINGLE,
                            QUESTIONABLE=primaries.mp.QUESTIONABLE,
                            stage=stage, stage_url=url_for("abstracts.stage_section", patient_id=patient.id,
@@ -487,8 +483,8 @@ def abstract(patient_id: int, tumor_id: int | None) -> tuple[str, int] | Respons
     tumor = _tumor(patient, tumor_id) if tumor_id is not None else None
     if request.method == "GET":
         log_event(current_user, "view_abstract", entity="tumor", entity_id=tumor_id, patient_id=patient_id)
-        form = AbstractForm(data=initial_values(patient, tumor))
         failures = [_failure_dict(f) for f in edit_failures(db_session(), tumor)] if tumor else []
+        form = AbstractForm(data=initial_values(patient, tumor))  # the edits loaded the treatments
         return _render_abstract(patient, tumor, form, failures=failures)
     form = AbstractForm()
     if not form.validate_on_submit():
@@ -667,6 +663,7 @@ def edits_for(patient: Patient, tumor: Tumor | None, values: dict[str, dict[str,
     """Run the edits as if ``values`` were saved (invalid fields left as stored): the failures for this
     tumor and its patient."""
     invalid = invalid or {}
+    load_tumors(db_session(), patient)
     patient_record, tumor_records = records_from_orm(patient)
     patient_record.update({k: v for k, v in values["patient"].items() if k not in invalid})
     own = {k: v for k, v in (values["tumor"] | values["treatment"]).items() if k not in invalid

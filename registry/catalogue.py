@@ -20,7 +20,7 @@ import csv
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,17 @@ class Catalogue:
 
     def get(self, naaccr_id: str) -> CatalogueItem | None:
         return self.items.get(naaccr_id)
+
+    @cached_property
+    def column_sections(self) -> dict[str, str]:
+        """``{column attribute: title of the section it is entered in}``, the first item naming the column
+        winning (the Stage section asks for each of its inputs)."""
+        titles = dict(SECTIONS)
+        found: dict[str, str] = {}
+        for item in self.items.values():
+            if item.column is not None:
+                found.setdefault(item.column.attribute, titles.get(item.section, ""))
+        return found
 
     def sections(self) -> list[tuple[str, str, list[tuple[str, list[CatalogueItem]]]]]:
         """``[(key, title, [(group, items)])]`` in form order."""

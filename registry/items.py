@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, inspect
@@ -119,7 +120,13 @@ def item(naaccr_num: int, naaccr_id: str, length: int, *, kind: str = "text",
 
 
 def naaccr_items(model: type) -> dict[str, ItemSpec]:
-    """``{attribute: ItemSpec}`` for every NAACCR-coded column of ``model``."""
+    """``{attribute: ItemSpec}`` for every NAACCR-coded column of ``model`` (a copy of what the model's columns
+    say, read once per model: the abstract page asks several times per request)."""
+    return dict(_naaccr_items(model))
+
+
+@lru_cache(maxsize=None)
+def _naaccr_items(model: type) -> dict[str, ItemSpec]:
     specs: dict[str, ItemSpec] = {}
     for attr in inspect(model).column_attrs:
         column = attr.columns[0]

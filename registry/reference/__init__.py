@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from flask import has_request_context, request
+from sqlalchemy import Select, select
+from sqlalchemy.orm.attributes import instance_state
 
 from registry.audit import Actor, operation
 from registry.db import db_session
@@ -95,15 +97,33 @@ def install(kind: str, path: str | Path, *, actor: Actor | User, store: Path) ->
         if copied:
             target.unlink(missing_ok=True)
         raise
+    finally:
+        if has_request_context():
+            request.environ.pop(_REQUEST_KEY, None)
     return record
 
 
+#: Where a request keeps the install list it read (see :func:`installed`).
+_REQUEST_KEY = "registry.reference_installs"
+
+
 def installed(kind: str | None = None) -> list[ReferenceInstall]:
-    """Installs, newest first, of one kind or of all."""
+    """Installs, newest first, of one kind or of all.
+
+    Read once per request: the abstract page asks for half a dozen kinds (dictionaries, lookups, staging, surgery,
+    site/histology, hematopoietic rules) and each used to cost a query. Read again after an install in the same
+    request and after a rollback (which expires the records read)."""
+    if not has_request_context():
+        return list(db_session.scalars(_newest_first(kind)))
+    records = request.environ.get(_REQUEST_KEY)
+    if records is None or any(instance_state(r).expired or instance_state(r).detached for r in records):
+        records = request.environ[_REQUEST_KEY] = list(db_session.scalars(_newest_first()))
+    return [record for record in records if record.kind == kind] if kind else list(records)
+
+
+def _newest_first(kind: str | None = None) -> Select:
     stmt = select(ReferenceInstall).order_by(ReferenceInstall.installed_at.desc(), ReferenceInstall.id.desc())
-    if kind:
-        stmt = stmt.where(ReferenceInstall.kind == kind)
-    return list(db_session.scalars(stmt))
+    return stmt.where(ReferenceInstall.kind == kind) if kind else stmt
 
 
 def current(kind: str, name: str | None = None, version: str | None = None) -> ReferenceInstall | None:

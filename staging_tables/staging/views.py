@@ -4,6 +4,7 @@ abstract form's Stage section with a schema, its inputs and valid codes, or the 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -53,8 +54,10 @@ def schema() -> tuple[Response, int] | Response:
     return jsonify(derive.schema_form(algorithm, site, hist, answers))
 
 
+@lru_cache(maxsize=65536)
 def plain_description(text: str) -> str:
-    """A bundle description (markdown emphasis, line breaks) as one line for a picker or a term box."""
+    """A bundle description (markdown emphasis, line breaks) as one line for a picker or a term box (remembered:
+    the abstract page's Stage section asks for several hundred per page, the same ones every time)."""
     return re.sub(r"\s+", " ", (text or "").replace("**", "")).strip()
 
 

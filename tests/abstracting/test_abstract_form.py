@@ -242,3 +242,48 @@ def test_a_refused_save_counts_the_refused_fields_in_the_edit_summary(client, lo
     summary = html.unescape(re.search(r'<ul id="edit-list">(.*?)</ul>', text, re.S).group(1))
     assert 'href="#laterality"' in summary and "Laterality [410]" in summary
     assert 'href="#primary_site"' in summary and "'C5X9' was typed" in summary
+
+
+def test_the_form_inputs_render_as_wtforms_renders_them(app):
+    """The abstract form's own attribute writer gives WTForms' text, byte for byte."""
+    from markupsafe import Markup
+    from wtforms.widgets import TextInput, html_params as wtforms_params
+
+    from abstracts.forms import AbstractForm, html_params
+    odd = {"class_": "picker", "data_picker": 'a"b<c>&', "checked": True, "hidden": False, "title": Markup('x "y"'),
+           "maxlength": 5, "for_": "f", "aria_label": "it's"}
+    assert html_params(**odd) == wtforms_params(**odd)
+    with app.test_request_context():
+        form = AbstractForm(data={"primary_site": 'C50"9', "remarks": "a & b", "date_of_diagnosis": "2024-01-05"})
+        for name, field in form._fields.items():
+            if field.widget.__class__.__name__ == "FastTextInput":
+                kwargs = {"id": name, "class": "picker" if (field.render_kw or {}).get("data-picker") else ""}
+                assert field(**kwargs) == TextInput()(field, **{**(field.render_kw or {}), **kwargs}), name
+
+
+def test_an_item_row_is_written_as_the_item_row_macro_wrote_it():
+    """Rows of items kept by naaccrId are written in Python (an abstract has some 450): the markup the macro gave,
+    escaping included, for an entered date not used in the year with an error, and a derived coded item."""
+    from abstracts.forms import ItemField, item_row
+    from registry.catalogue import shipped_catalogue
+    cat = shipped_catalogue()
+    date, coded = cat.get("edpMdeLinkDate"), cat.get("maritalStatusAtDx")
+    entered = ItemField(date, "item", "extra_items.edpMdeLinkDate", "item-edpMdeLinkDate", "2024-01-05", "", None,
+                        False, 'bad "date" <x>')
+    assert item_row(entered, 2024, "hint") == (
+        f'<div class="field not-applicable" data-field="extra_items.edpMdeLinkDate" data-item="{date.naaccr_num}">\n'
+        f'  <label for="item-edpMdeLinkDate">{date.label}</label>\n'
+        '  \n    <input id="item-edpMdeLinkDate" name="extra_items.edpMdeLinkDate" value="2024-01-05" '
+        'autocomplete="off" maxlength="10" data-date="1" placeholder="YYYY-MM-DD" title="hint">\n  \n'
+        '  <span class="term" id="term-item-edpMdeLinkDate"></span>\n'
+        '  <span class="not-applicable-note">not used for 2024 diagnoses</span>\n'
+        '  <div class="edit-msgs" data-for="edpMdeLinkDate"><span class="msg invalid" role="alert">'
+        'bad &#34;date&#34; &lt;x&gt;</span></div>\n</div>')
+    derived = ItemField(coded, "derived", "extra_items.maritalStatusAtDx", "item-maritalStatusAtDx", "", "T & m",
+                        "naaccr:x", True)
+    assert item_row(derived, 2024, "hint") == (
+        f'<div class="field" data-field="extra_items.maritalStatusAtDx" data-item="{coded.naaccr_num}">\n'
+        f'  <label for="item-maritalStatusAtDx">{coded.label}</label>\n'
+        '  \n    <output id="item-maritalStatusAtDx" class="derived">(blank)</output>\n  \n'
+        '  <span class="term" id="term-item-maritalStatusAtDx">derived by the registry · T &amp; m</span>\n'
+        '  \n  <div class="edit-msgs" data-for="maritalStatusAtDx"></div>\n</div>')
