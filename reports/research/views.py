@@ -34,6 +34,23 @@ def _form_filters() -> dict[str, object]:
             else request.form.get(name, "") for name in FILTER_FIELDS}
 
 
+def variable_groups() -> list[tuple[str, list]]:
+    """The variables under the abstract's section headings (derived ones first), so the page opens one group at a
+    time instead of listing several hundred items."""
+    from registry.catalogue import SECTIONS, catalogue
+    cat = catalogue()
+    titles = dict(SECTIONS)
+    groups: dict[str, list] = {"Derived for research": []}
+    for variable in dictionary().values():
+        item = cat.get(variable.naaccr_id) if variable.naaccr_id else None
+        title = (titles.get(item.section, "Other items") if item is not None
+                 else "Other items" if variable.naaccr_id else "Derived for research")
+        groups.setdefault(title, []).append(variable)
+    order = ["Derived for research", *titles.values(), "Other items"]
+    return sorted(((title, found) for title, found in groups.items() if found),
+                  key=lambda pair: order.index(pair[0]) if pair[0] in order else len(order))
+
+
 @blueprint.route("/", methods=["GET", "POST"])
 @roles_required(Role.RESEARCHER, Role.ADMIN)
 def builder() -> str | Response:
@@ -57,7 +74,7 @@ def builder() -> str | Response:
         else:
             job = enqueue("research-export", params, user=user)
             return redirect(url_for("jobs.show", job_id=job.id))
-    return render_template("research/builder.html", variables=list(dictionary().values()), levels=LEVELS,
+    return render_template("research/builder.html", variable_groups=variable_groups(), levels=LEVELS,
                            treatments=TREATMENTS, formats=FORMATS, sites=site_choices(), stages=STAGE_ORDER,
                            agreements=valid_agreements(user), releases=releases(50, user), form=request.form)
 
