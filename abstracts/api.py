@@ -621,8 +621,9 @@ def _page_schema(name: str, item: type[Schema] | Schema) -> type[Schema]:
                             name=name)
 
 
-#: (path, method, summary, request schema, response schema, list?) — the document is built from this table.
-PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
+#: (path, method, summary, request schema, response schema) — the document is built from this table; a module
+#: that adds endpoints to this blueprint adds its rows with ``describe``.
+PATHS: list[tuple[str, str, str, Any, Any]] = [
     ("/patients", "get", "List or search patients (de-identified for researchers)", None, "PatientPage"),
     ("/patients", "post", "Create a patient (409 likely_duplicate with the candidates where the duplicate check "
      "finds likely matches, unless ?force=true)", "Patient", "Patient"),
@@ -645,19 +646,15 @@ PATHS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("/codes", "get", "The code systems, each with the URL of its look-up", None, "CodeSystemPage"),
     ("/codes/{system}", "get", "Look up codes and terms (?q=)", None, "CodePage"),
     ("/edits/check", "post", "Run edits on an abstract without saving", "AbstractCheck", "EditResult"),
-    ("/tumors/{tumor_id}/abstract.pdf", "get", "The abstract printout (PDF, every section with codes, their labels "
-     "and the text documentation)", None, "PDF"),
-    ("/casefinding", "post", "Take in an HL7 v2 ORU^R01 message or batch, or a FHIR bundle (request body as is): "
-     "each report is screened, matched and put in the suspense queue", None, "CasefindingResult"),
-    ("/tumors/{tumor_id}/fhir", "get", "The abstract as a FHIR Central Cancer Registry Reporting content bundle",
-     None, "FhirBundle"),
     ("/jobs/{job_id}", "get", "A job's status, progress, messages and result URL (its owner and admins only)",
      None, "Job"),
     ("/jobs/{job_id}/result", "get", "Download a finished job's result file (its owner and admins only)",
      None, "File"),
     ("/openapi.json", "get", "This document (no token needed)", None, "OpenAPI"),
     ("/docs", "get", "This document as a page, for a user signed in on the web", None, "HTML"),
-)
+]
+
+
 #: Operations not behind a token: this document, and its page for a browser's session.
 NO_TOKEN = {"/openapi.json": [], "/docs": [{"session": []}]}
 
@@ -675,6 +672,20 @@ OWN_ERRORS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
                                                         "existing primary (multiple_primaries lists the verdicts)",
                                                         "Error")},
 }
+#: Component schemas that modules of API endpoints add (name -> marshmallow schema), beside this module's own.
+SCHEMAS: dict[str, Schema | type[Schema]] = {}
+
+
+def describe(*operations: tuple[str, str, str, Any, Any],
+             errors: dict[tuple[str, str], dict[str, tuple[str, str]]] | None = None,
+             schemas: dict[str, Schema | type[Schema]] | None = None) -> None:
+    """Add operations (rows as in ``PATHS``) to the document, with the errors that mean more than the common
+    ones and the schemas they name: each module of API endpoints describes its own next to them."""
+    PATHS.extend(operations)
+    OWN_ERRORS.update(errors or {})
+    SCHEMAS.update(schemas or {})
+
+
 #: Responses that are not a schema of this document: their media type and schema.
 _MEDIA: dict[str, tuple[str, dict[str, Any]]] = {
     "PDF": ("application/pdf", {"type": "string", "format": "binary"}),
@@ -766,12 +777,8 @@ def openapi_spec() -> dict[str, Any]:
     spec.components.schema("CodeSystemPage", schema=_page_schema("CodeSystemPage", Schema.from_dict(
         {"system": fields.String(), "url": fields.String(metadata={"description": "its look-up"})},
         name="CodeSystem")))
-    spec.components.schema("CasefindingResult", schema=Schema.from_dict(
-        {"taken": fields.List(fields.Dict()), "refused": fields.List(fields.Dict()), "summary": fields.String()},
-        name="CasefindingResult"))
-    spec.components.schema("FhirBundle", schema=Schema.from_dict(
-        {"resourceType": fields.String(), "type": fields.String(), "entry": fields.List(fields.Dict())},
-        name="FhirBundle"))
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
     spec.components.schema("LikelyDuplicates", schema=Schema.from_dict(
         {"error": fields.Nested(Schema.from_dict(
             {"code": fields.String(), "message": fields.String(), "fields": fields.Dict(),
@@ -838,5 +845,3 @@ def docs():
                  for path, item in spec["paths"].items() for method, op in item.items()]
     return render_template("abstracts/api_docs.html", spec=spec, endpoints=endpoints)
 
-
-import abstracts.epath.api  # noqa: E402,F401 - casefinding endpoints on this blueprint

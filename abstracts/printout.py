@@ -14,6 +14,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from abstracts import api
 from abstracts.api import api_route
 from abstracts.codes import describe, morphology_term, system_for
 from registry.audit import log_event
@@ -119,3 +120,7 @@ def tumor_printout(tumor_id: int) -> Response:
     if tumor is None:
         raise ApiError(404, "not_found", f"no tumor {tumor_id}")
     return _pdf_response(tumor, g.api_user)
+
+
+api.describe(("/tumors/{tumor_id}/abstract.pdf", "get", "The abstract printout (PDF, every section with codes, their "
+          "labels and the text documentation)", None, "PDF"))

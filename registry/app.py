@@ -25,7 +25,7 @@ BLUEPRINTS = [
     "registry.auth.views:blueprint",
     "abstracts.views:blueprint",
     "abstracts.followup:blueprint",
-    "abstracts.printout:blueprint",  # before the API: it adds the API's printout route
+    "abstracts.printout:blueprint",
     "abstracts.api:blueprint",
     "abstracts.epath.views:blueprint",
     "registry.jobs.views:blueprint",
@@ -41,6 +41,14 @@ BLUEPRINTS = [
     "reports.research.views:blueprint",
     "registry.audit_views:blueprint",
     "registry.admin_views:blueprint",
+]
+
+
+#: Modules that add endpoints to the ``/api/v1`` blueprint (``abstracts.api.api_route``) and describe them in its
+#: document; imported before the blueprint is registered. A capability's API module adds its line here.
+API_MODULES = [
+    "abstracts.printout",
+    "abstracts.epath.api",
 ]
 
 
@@ -66,6 +74,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from registry.auth import init_login
     init_login(app)
 
+    for module in API_MODULES:
+        importlib.import_module(module)
     for dotted in BLUEPRINTS:
         app.register_blueprint(_load(dotted))
     from registry import reads

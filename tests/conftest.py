@@ -237,6 +237,24 @@ def make_user(app):
 
 
 @pytest.fixture
+def api(client, make_user):
+    """``api(role)`` is ``call(method, path, json=...)`` under ``/api/v1`` with a token of a new user of that role
+    (``api(role, username)`` names the user; ``call.user`` is the user)."""
+    from abstracts.tokens import create_token
+
+    def as_role(role: str, username: str | None = None):
+        user = make_user(role, username or f"api-{role}")
+        _, token = create_token(user, "tests")
+
+        def call(method: str, path: str, **kwargs):
+            return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"},
+                               **kwargs)
+        call.user = user
+        return call
+    return as_role
+
+
+@pytest.fixture
 def login(client, make_user):
     """Sign a new user of ``role`` in through the real form (CSRF token included)."""
     import re

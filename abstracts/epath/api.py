@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from marshmallow import Schema, fields
 
-from abstracts.api import MAX_PAYLOAD, ApiError, _audit_read, _get, api_route
+from abstracts.api import MAX_PAYLOAD, ApiError, _audit_read, _get, api_route, describe
 from abstracts.epath.intake import take_in
 from registry.errors import InvalidInput
 from registry.models import Patient, Tumor
@@ -38,3 +39,15 @@ def tumor_fhir(tumor_id: int):
     return response
 
 
+
+
+describe(
+    ("/casefinding", "post", "Take in an HL7 v2 ORU^R01 message or batch, or a FHIR bundle (request body as is): "
+     "each report is screened, matched and put in the suspense queue", None, "CasefindingResult"),
+    ("/tumors/{tumor_id}/fhir", "get", "The abstract as a FHIR Central Cancer Registry Reporting content bundle",
+     None, "FhirBundle"),
+    schemas={
+        "CasefindingResult": Schema.from_dict({"taken": fields.List(fields.Dict()), "refused": fields.List(
+            fields.Dict()), "summary": fields.String()}, name="CasefindingResult"),
+        "FhirBundle": Schema.from_dict({"resourceType": fields.String(), "type": fields.String(),
+                                        "entry": fields.List(fields.Dict())}, name="FhirBundle")})

@@ -11,20 +11,6 @@ from registry.models import ApiToken, AuditEntry, Tumor
 from tests.abstracting.conftest import PATIENT, TUMOR
 
 
-@pytest.fixture
-def api(client, make_user):
-    """``call(role)(method, path, json=...)`` with a token of a new user of that role."""
-    def as_role(role: str):
-        user = make_user(role, f"api-{role}")
-        _, token = create_token(user, "tests")
-
-        def call(method: str, path: str, **kwargs):
-            return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"},
-                               **kwargs)
-        return call
-    return as_role
-
-
 def test_tokens_are_required_and_checked(client, api, make_user):
     assert client.get("/api/v1/patients").status_code == 401
     body = client.get("/api/v1/patients", headers={"Authorization": "Bearer crt_nonsense"}).get_json()

@@ -3,23 +3,12 @@ matches are a 409 listing them, and ``?force=true`` adds the patient anyway, rec
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import func, select
 
-from abstracts.tokens import create_token
 from registry.db import db_session
 from registry.models import AuditEntry, Patient
 from tests.abstracting.conftest import PATIENT
-
-
-def _caller(client, make_user, role: str):
-    user = make_user(role, f"dup-{role}")
-    _, token = create_token(user, "tests")
-
-    def call(method: str, path: str, **kwargs: Any):
-        return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs)
-    return call
 
 
 def _creation(patient_id: int) -> AuditEntry:
@@ -27,8 +16,8 @@ def _creation(patient_id: int) -> AuditEntry:
                                                        AuditEntry.entity_id == str(patient_id))).one()
 
 
-def test_a_likely_duplicate_is_a_409_unless_forced(client, make_user):
-    call = _caller(client, make_user, "registrar")
+def test_a_likely_duplicate_is_a_409_unless_forced(api, client, make_user):
+    call = api("registrar")
     first = call("POST", "/patients", json=PATIENT)
     assert first.status_code == 201
     existing = first.get_json()["id"]

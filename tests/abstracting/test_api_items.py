@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from abstracts.tokens import create_token
 from registry.audit import SYSTEM, operation
 from registry.catalogue import catalogue
 from registry.db import db_session
@@ -16,15 +15,6 @@ from tests.abstracting.conftest import PATIENT, TUMOR
 SENT_ITEMS = {"tumorSizeSummary": "025", "regionalNodesPositive": "01", "lymphVascularInvasion": "0",
               "dateCaseCompleted": "20240301", "textRemarks": "Fake remark for a test.",
               "accessionNumberHosp": "202400001", "physicianManaging": "12345678", "censusTract2020": "000100"}
-
-
-def _caller(client, make_user, role: str):
-    user = make_user(role, f"items-{role}")
-    _, token = create_token(user, "tests")
-
-    def call(method: str, path: str, **kwargs: Any):
-        return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs)
-    return call
 
 
 def _naaccr_ids(node: Any, found: dict[str, list[int]]) -> None:
@@ -38,7 +28,7 @@ def _naaccr_ids(node: Any, found: dict[str, list[int]]) -> None:
             _naaccr_ids(value, found)
 
 
-def test_openapi_lists_every_catalogued_item_with_its_naaccr_id_and_number(app, client, make_user):
+def test_openapi_lists_every_catalogued_item_with_its_naaccr_id_and_number(api, app, client, make_user):
     spec = client.get("/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
     found: dict[str, list[int]] = {}
@@ -63,13 +53,13 @@ def test_openapi_lists_every_catalogued_item_with_its_naaccr_id_and_number(app, 
                and item.store == "extra_items"]
     assert derived and all(schemas["Tumor"]["properties"]["items"]["properties"][i]["readOnly"] for i in derived)
 
-    call = _caller(client, make_user, "registrar")
+    call = api("registrar")
     looked_up = call("GET", "/codes/tumorSizeSummary", query_string={"q": "millimeters"}).get_json()
     assert {"code": "002-988", "term": "Exact size in millimeters (2 mm to 988 mm)"} in looked_up["items"]
 
 
-def test_items_round_trip_through_post_and_patch(app, client, make_user):
-    call = _caller(client, make_user, "registrar")
+def test_items_round_trip_through_post_and_patch(api, app, client, make_user):
+    call = api("registrar")
     patient = call("POST", "/patients", json=dict(PATIENT, items={"telephone": "5555551234"})).get_json()
     assert patient["items"] == {"telephone": "5555551234"}
     made = call("POST", f"/patients/{patient['id']}/tumors",
@@ -94,9 +84,9 @@ def test_items_round_trip_through_post_and_patch(app, client, make_user):
     assert moved.status_code == 200 and moved.get_json()["items"] == {"telephone": "5555550000"}
 
 
-def test_bad_items_are_refused_naming_the_item_and_nothing_is_saved(app, client, make_user, patient_with_tumor):
+def test_bad_items_are_refused_naming_the_item_and_nothing_is_saved(api, app, client, make_user, patient_with_tumor):
     _, tumor = patient_with_tumor
-    call = _caller(client, make_user, "registrar")
+    call = api("registrar")
     version = call("GET", f"/tumors/{tumor.id}").get_json()["version"]
     before = dict(db_session.get(Tumor, tumor.id).extra_items or {})
     sent = {"tumorSizeSummary": "abc", "myStateItem": "1", "primarySite": "C509", "estrogenReceptorSummary": "1",
@@ -126,14 +116,14 @@ def _column_naaccr_ids(model: type) -> dict[str, str]:
     return {name: spec.naaccr_id for name, spec in naaccr_items(model).items()}
 
 
-def test_researchers_see_no_identifier_item(app, client, make_user, patient_with_tumor):
+def test_researchers_see_no_identifier_item(api, app, client, make_user, patient_with_tumor):
     patient, tumor = patient_with_tumor
     with operation(SYSTEM, "test_items") as session:
         session.get(Tumor, tumor.id).extra_items = dict(SENT_ITEMS, myStateItem="kept from import")
         session.get(Patient, patient.id).extra_items = {"telephone": "5555551234", "addrCurrentCity": "SPRINGFIELD",
                                                         "birthplaceCountry": "USA"}
     cat = catalogue()
-    registrar, researcher = (_caller(client, make_user, role) for role in ("registrar", "researcher"))
+    registrar, researcher = (api(role) for role in ("registrar", "researcher"))
     full = registrar("GET", f"/tumors/{tumor.id}").get_json()
     assert full["items"]["myStateItem"] == "kept from import" and full["items"]["accessionNumberHosp"] == "202400001"
 

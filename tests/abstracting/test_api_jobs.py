@@ -8,19 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from abstracts.tokens import create_token
 from registry.db import db_session
 from registry.models import AuditEntry, Job, JobStatus
 from registry.models.patient import utcnow
-
-
-def _caller(client, make_user, role: str, username: str):
-    user = make_user(role, username)
-    _, token = create_token(user, "tests")
-
-    def call(method: str, path: str, **kwargs: Any):
-        return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs)
-    return user, call
 
 
 def _job(user_id: int, **values: Any) -> Job:
@@ -30,8 +20,9 @@ def _job(user_id: int, **values: Any) -> Job:
     return job
 
 
-def test_the_owner_polls_a_job_and_downloads_its_result(app, client, make_user):
-    owner, call = _caller(client, make_user, "registrar", "job-owner")
+def test_the_owner_polls_a_job_and_downloads_its_result(api, app, client, make_user):
+    call = api("registrar", "job-owner")
+    owner = call.user
     running = _job(owner.id, status=JobStatus.RUNNING, progress=40, messages="read 400 of 1000 records\n",
                    started_at=utcnow(), heartbeat_at=utcnow())
     body = call("GET", f"/jobs/{running.id}").get_json()
@@ -60,12 +51,13 @@ def test_the_owner_polls_a_job_and_downloads_its_result(app, client, make_user):
     assert "no such file" in call("GET", f"/jobs/{failed.id}/result").get_json()["error"]["message"]
 
 
-def test_only_the_owner_and_admins_see_a_job(app, client, make_user):
-    owner, _ = _caller(client, make_user, "registrar", "job-owner")
+def test_only_the_owner_and_admins_see_a_job(api, app, client, make_user):
+    _ = api("registrar", "job-owner")
+    owner = _.user
     job = _job(owner.id, status=JobStatus.QUEUED, created_at=utcnow() - dt.timedelta(minutes=1))
-    _, admin = _caller(client, make_user, "admin", "job-admin")
-    _, other = _caller(client, make_user, "registrar", "job-other")
-    _, researcher = _caller(client, make_user, "researcher", "job-researcher")
+    admin = api("admin", "job-admin")
+    other = api("registrar", "job-other")
+    researcher = api("researcher", "job-researcher")
     assert admin("GET", f"/jobs/{job.id}").get_json()["status"] == "queued"
     for caller in (other, researcher):
         refused = caller("GET", f"/jobs/{job.id}")

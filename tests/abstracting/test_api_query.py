@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from abstracts.tokens import create_token
 from registry.db import db_session
 from registry.models import Job, JobStatus
 
 
-def _caller(client, make_user, role: str):
-    user = make_user(role, f"query-{role}")
-    _, token = create_token(user, "tests")
-
-    def call(method: str, path: str, **kwargs: Any):
-        return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs)
-    return user, call
-
-
-def test_an_unknown_query_parameter_is_refused_and_named(client, make_user, patient_with_tumor):
-    _, call = _caller(client, make_user, "registrar")
+def test_an_unknown_query_parameter_is_refused_and_named(api, client, make_user, patient_with_tumor):
+    call = api("registrar")
     refused = call("GET", "/patients?name_last=Hazeldemo")
     assert refused.status_code == 400
     error = refused.get_json()["error"]
@@ -34,10 +24,11 @@ def test_an_unknown_query_parameter_is_refused_and_named(client, make_user, pati
     assert call("GET", "/patients?page=0").get_json()["error"]["fields"] == {"page": "must be a whole number from 1"}
 
 
-def test_every_api_endpoint_refuses_parameters_it_does_not_take(app, client, make_user, patient_with_tumor):
+def test_every_api_endpoint_refuses_parameters_it_does_not_take(api, app, client, make_user, patient_with_tumor):
     """Walks the URL map, so a new endpoint is covered without a line here."""
     patient, tumor = patient_with_tumor
-    admin, call = _caller(client, make_user, "admin")
+    call = api("admin")
+    admin = call.user
     job = Job(kind="naaccr-export", params={}, user_id=admin.id, status=JobStatus.QUEUED)
     db_session.add(job)
     db_session.commit()
@@ -55,15 +46,15 @@ def test_every_api_endpoint_refuses_parameters_it_does_not_take(app, client, mak
     assert ("GET", f"/jobs/{job.id}") in checked and ("POST", "/patients") in checked and len(checked) >= 20
 
 
-def test_search_by_name_birth_date_and_mrn(client, make_user, patient_with_tumor):
+def test_search_by_name_birth_date_and_mrn(api, client, make_user, patient_with_tumor):
     patient, _ = patient_with_tumor
-    _, call = _caller(client, make_user, "registrar")
+    call = api("registrar")
     for query in ("name=Hazledemo, Ingrid", "date_of_birth=1958-04-12", "medical_record_number=m9000001",
                   "name=Hazeldemo&date_of_birth=19580412&per_page=5"):
         found = call("GET", f"/patients?{query}")
         assert [p["id"] for p in found.get_json()["items"]] == [patient.id], query
     assert call("GET", "/patients?date_of_birth=1958-04-13").get_json()["total"] == 0
-    _, researcher = _caller(client, make_user, "researcher")
+    researcher = api("researcher")
     assert researcher("GET", "/patients?date_of_birth=1958-04-12").status_code == 403
 
 
