@@ -572,15 +572,24 @@ def _job_of_caller(job_id: int) -> Job:
 def get_job(job_id: int):
     """Status, progress and messages of a job, and its result's URL once there is one."""
     fail_stopped_jobs()
-    job = _job_of_caller(job_id)
+    return jsonify(_job_state(_job_of_caller(job_id)))
+
+
+def _job_state(job: Job) -> dict[str, Any]:
     progress, messages = live_status(job)
     has_result = offered_result(job) is not None
-    return jsonify(JobSchema().dump({
+    return JobSchema().dump({
         "id": job.id, "kind": job.kind, "status": job.status.value, "progress": progress,
         "messages": messages.splitlines(), "failure": job.failure, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at,
         "url": url_for("api.get_job", job_id=job.id),
-        "result_url": url_for("api.get_job_result", job_id=job.id) if has_result else None}))
+        "result_url": url_for("api.get_job_result", job_id=job.id) if has_result else None})
+
+
+def job_started(job: Job) -> tuple[Any, int, dict[str, str]]:
+    """The answer to a request that started long work: 202, the job as ``GET /jobs/{id}`` gives it, and its URL
+    in ``Location`` to poll."""
+    return jsonify(_job_state(job)), 202, {"Location": url_for("api.get_job", job_id=job.id)}
 
 
 @api_route("/jobs/<int:job_id>/result", roles="the user who started the job, and admins")
