@@ -102,8 +102,10 @@ def queue(name: str) -> str:
 def assign(name: str) -> Response:
     """Assign the ticked abstracts (reviewers, admins), or take them / give them back (registrars)."""
     form = WorkflowForm()
-    if name not in TUMOR_QUEUES or not form.validate_on_submit():
-        abort(400)
+    if name not in TUMOR_QUEUES:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400, refused(form))
     back = redirect(url_for("abstracts.queue", name=name, **{k: v for k, v in request.args.items()
                                                               if k in ("sort", "dir", "show", "page")}))
     tumor_ids = [int(v) for v in request.form.getlist("tumor") if v.isdigit()]
@@ -113,7 +115,7 @@ def assign(name: str) -> Response:
     target = request.form.get("assignee", "")
     assignee_id = current_user.id if target == "me" else None if target in ("", "none") else _int(target)
     if target not in ("me", "", "none") and assignee_id is None:
-        abort(400)
+        abort(400, f"assignee: '{target[:40]}' is not a user; choose one from the list.")
     try:
         assign_abstracts(tumor_ids, assignee_id, actor=current_user)
     except (InvalidInput, NotAllowed, NotFound) as exc:
@@ -607,12 +609,22 @@ def open_same_primary(patient_id: int, tumor_id: int) -> Response:
     tumor = _tumor(patient, tumor_id)
     form = AbstractForm()
     if not form.validate():
-        abort(400)
+        abort(400, refused(form))
     verdict = next(iter(primaries.verdicts(submitted_values(form)["tumor"], [tumor])), None)
     record_primary_decision(patient.id, tumor.id, verdict, actor=current_user)
     flash(f"Recorded: the new report is the same primary as the tumor {tumor.described}. "
           "Update this abstract with what it adds.", "ok")
     return redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=tumor.id))
+
+
+def refused(form: Any) -> str:
+    """Why a posted form was refused, naming each field, for the 400 page."""
+    def label(name: str) -> str:
+        field = getattr(form, name, None)
+        return field.label.text if field is not None else name
+    named = "; ".join(f"{label(name)}: {' '.join(str(m).rstrip('.') for m in messages)}"
+                      for name, messages in form.errors.items())
+    return (named or "the form could not be read") + "."
 
 
 def _int(text: Any) -> int | None:
@@ -650,7 +662,7 @@ def stage_section(patient_id: int, tumor_id: int) -> tuple[str, int] | str:
     tumor = _tumor(patient, tumor_id) if tumor_id else None
     form = AbstractForm()
     if not form.validate():
-        abort(400)
+        abort(400, refused(form))
     stage = _stage(patient, tumor, form, _stores(tumor, _posted_items()))
     stage["item_errors"] = {}
     return render_template_string('{% from "abstracts/_macros.html" import stage_body %}'
@@ -690,8 +702,10 @@ def workflow(patient_id: int, tumor_id: int) -> Response:
     tumor = _tumor(patient, tumor_id)
     form = WorkflowForm()
     action = request.form.get("action", "")
-    if not form.validate_on_submit() or action not in WORKFLOW_ACTIONS:
-        abort(400)
+    if action not in WORKFLOW_ACTIONS:
+        abort(400, f"action: '{action[:40]}' is not one of {', '.join(WORKFLOW_ACTIONS)}.")
+    if not form.validate_on_submit():
+        abort(400, refused(form))
     target, needs_comment = WORKFLOW_ACTIONS[action]
     comment = (form.comment.data or "").strip()
     back = redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=tumor.id))
@@ -722,7 +736,7 @@ def delete_abstract(patient_id: int, tumor_id: int) -> Response:
     tumor = _tumor(patient, tumor_id)
     form = WorkflowForm()
     if not form.validate_on_submit():
-        abort(400)
+        abort(400, refused(form))
     reason = (request.form.get("reason") or "").strip()
     back = redirect(url_for("abstracts.abstract", patient_id=patient.id, tumor_id=tumor.id))
     if not reason:
@@ -811,8 +825,9 @@ def suspense() -> tuple[str, int]:
 @blueprint.route("/suspense/<int:case_id>/abstract", methods=["POST"])
 @roles_required(*PHI_ROLES)
 def abstract_suspense(case_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    confirm = ConfirmForm()
+    if not confirm.validate_on_submit():
+        abort(400, refused(confirm))
     before = db_session.get(SuspenseCase, case_id)
     reviewing = before is not None and before.tumor_id is not None
     try:
@@ -865,8 +880,9 @@ def account() -> str:
 @blueprint.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    confirm = ConfirmForm()
+    if not confirm.validate_on_submit():
+        abort(400, refused(confirm))
     try:
         tokens.revoke_token(token_id, actor=current_user)
         flash("Token revoked.", "ok")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request, session
 from flask_login import AnonymousUserMixin
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -131,6 +131,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                 "nothing was saved.")
         return None
 
+    @app.errorhandler(CSRFError)
+    def _form_expired(exc: CSRFError) -> tuple[Any, int]:
+        app.logger.warning("form refused on %s %s: %s", request.method, request.path, exc.description)
+        return _error_page(400, "Form expired", "The form's security token was missing or too old (the page was "
+                            "open too long, or you signed in again elsewhere), so nothing was saved. Go back, reload "
+                            "the page and send it again.")
+
+    @app.errorhandler(400)
+    def _bad_request(exc: Exception) -> tuple[Any, int]:
+        description = getattr(exc, "description", "")
+        known = description if description and not description.startswith("The browser (or proxy)") else \
+            "The request could not be read."
+        return _error_page(400, "Bad request", f"{known} Nothing was saved.")
+
     @app.errorhandler(413)
     def _too_large(_exc: Exception) -> tuple[Any, int]:
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
@@ -180,6 +194,13 @@ def _field_with_nul() -> str | None:
             elif isinstance(value, list):
                 pending += [(f"{name}[{i}]", item) for i, item in enumerate(value)]
     return None
+
+
+def _error_page(status: int, title: str, message: str) -> tuple[Any, int]:
+    """An error page (or JSON body under /api/) for a request whose database session is sound."""
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": title.lower().replace(" ", "_"), "message": message}), status
+    return render_template("error.html", title=title, message=message), status
 
 
 def _plain_error(status: int, title: str, message: str) -> tuple[Any, int]:

@@ -125,6 +125,13 @@ def test_complete_only_without_error_edits_then_reviewer_marks_reviewed(app, cli
     no_comment = client.post(url + "/workflow", data={"csrf_token": csrf_of(page), "tumor_version": version,
                                                       "action": "return"}, follow_redirects=True)
     assert "needs a comment" in no_comment.get_data(as_text=True)
+    long_comment = client.post(url + "/workflow", data={"csrf_token": csrf_of(page), "tumor_version": version,
+                                                        "action": "return", "comment": "x" * 2001})
+    assert long_comment.status_code == 400
+    assert "Comment: Field cannot be longer than 2000 characters. Nothing was saved." in \
+        long_comment.get_data(as_text=True)
+    unknown = client.post(url + "/workflow", data={"csrf_token": csrf_of(page), "action": "approve"})
+    assert unknown.status_code == 400 and "action: &#39;approve&#39; is not one of" in unknown.get_data(as_text=True)
     reviewed = client.post(url + "/workflow", data={"csrf_token": csrf_of(page), "tumor_version": version,
                                                     "action": "reviewed"}, follow_redirects=True)
     assert "Abstract marked reviewed" in reviewed.get_data(as_text=True)

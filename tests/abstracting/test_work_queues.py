@@ -87,6 +87,11 @@ def test_a_registrar_takes_unassigned_work_but_not_someone_elses(client, login, 
                                                              "assignee": "me"}, follow_redirects=True)
     assert "may take unassigned abstracts or give back their own, not reassign tumor C18.7" in \
         refused.get_data(as_text=True)
+    unreadable = client.post("/queue/in_progress/assign", data={"csrf_token": token, "tumor": [str(colon.id)],
+                                                                "assignee": "Smith"})
+    assert unreadable.status_code == 400
+    assert "assignee: &#39;Smith&#39; is not a user; choose one from the list. Nothing was saved." in \
+        unreadable.get_data(as_text=True)
     db_session.expire_all()
     assert db_session.get(Tumor, prostate.id).assigned_to_id == me.id
     assert db_session.get(Tumor, colon.id).assigned_to_id == other.id
