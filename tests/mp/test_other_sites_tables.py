@@ -1,0 +1,61 @@
+"""Solid Tumor 2023 Other Sites histology tables, one site at a time.
+
+Each expected verdict is read from the manual's rules for two tumors of the same site diagnosed 19 days apart
+(synchronous, neither more than a year apart nor a paired site on both sides):
+- two different subtypes/variants of column 3 are multiple primaries (the "different subtypes" rule, M17);
+- a row's NOS/specific histology with a subtype on its row, or two codes of one row, is a single primary
+  (the "same row" rule, M18);
+- histologies on different rows are multiple primaries (the "different rows" rule, M19).
+"""
+import pytest
+
+from staging_tables.multiple_primaries import tumor
+from staging_tables.multiple_primaries.tables import histology_rows, histology_subtypes, site_tables
+
+MP, SP = "MULTIPLE_PRIMARIES", "SINGLE_PRIMARY"
+SUBTYPES, SAME_ROW, ROWS = "M17", "M18", "M19"
+
+CASES = [
+    # Table 6, stomach: signet ring cell and intestinal type are subtypes of adenocarcinoma NOS
+    ("C162", "8140/3", "8490/3", SP, SAME_ROW),
+    ("C162", "8144/3", "8490/3", MP, SUBTYPES),
+    ("C162", "8140/3", "8240/3", MP, ROWS),
+    ("C163", "8240/3", "8249/3", SP, SAME_ROW),
+    ("C163", "8246/3", "8041/3", SP, SAME_ROW),
+    ("C169", "8936/3", "8140/3", MP, ROWS),
+    # Table 7, small intestine and ampulla of Vater
+    ("C170", "8140/3", "8480/3", SP, SAME_ROW),
+    ("C170", "8144/3", "8480/3", MP, SUBTYPES),
+    ("C241", "8140/3", "8936/3", MP, ROWS),
+    # Table 8, anus: basaloid and non-keratinizing squamous cell carcinoma are subtypes of SCC NOS
+    ("C211", "8070/3", "8085/3", SP, SAME_ROW),
+    ("C211", "8085/3", "8086/3", MP, SUBTYPES),
+    ("C211", "8070/3", "8140/3", MP, ROWS),
+    # Table 9, liver and intrahepatic bile ducts: hepatocellular carcinoma and its variants
+    ("C220", "8170/3", "8172/3", SP, SAME_ROW),
+    ("C220", "8171/3", "8172/3", MP, SUBTYPES),
+    ("C220", "8170/3", "8160/3", MP, ROWS),
+    # Table 10, gallbladder and extrahepatic bile ducts
+    ("C239", "8140/3", "8480/3", SP, SAME_ROW),
+    ("C239", "8480/3", "8310/3", MP, SUBTYPES),
+    ("C240", "8140/3", "8070/3", MP, ROWS),
+]
+
+
+@pytest.mark.parametrize("site, first, second, result, step", CASES)
+def test_two_tumors_of_one_site_by_the_histology_table(mp_engine, site, first, second, result, step):
+    lateral = "0"
+    earlier = tumor(site, *first.split("/"), lateral, 2023, 3, 1)
+    later = tumor(site, *second.split("/"), lateral, 2023, 3, 20)
+    for pair in ((earlier, later), (later, earlier)):
+        verdict = mp_engine.compare(*pair)
+        assert (verdict.result, verdict.step) == (result, f"Solid Tumor 2023+ Other Sites {step}"), verdict.reason
+
+
+def test_every_subtype_of_an_other_sites_table_is_on_a_row_of_it():
+    rows, subtypes = histology_rows(), histology_subtypes()
+    tables = set(site_tables()["other_sites"].values())
+    for table in tables & set(subtypes):
+        for code, takes_in in subtypes[table].items():
+            for member in takes_in:
+                assert member in rows[table] or member.split("/")[0] in rows[table], (table, member)
