@@ -39,12 +39,38 @@ CASES = [
     ("C239", "8140/3", "8480/3", SP, SAME_ROW),
     ("C239", "8480/3", "8310/3", MP, SUBTYPES),
     ("C240", "8140/3", "8070/3", MP, ROWS),
+    # Table 13, ovary (both tumors on the same side)
+    ("C569", "8140/3", "8480/3", SP, SAME_ROW),
+    ("C569", "8310/3", "8480/3", MP, SUBTYPES),
+    ("C569", "8140/3", "8441/3", MP, ROWS),
+    ("C569", "8441/3", "8461/3", SP, SAME_ROW),
+    ("C569", "9064/3", "9070/3", SP, SAME_ROW),
+    # Table 14, peritoneum: mesothelioma NOS and its subtypes
+    ("C482", "9050/3", "9052/3", SP, SAME_ROW),
+    ("C482", "9051/3", "9052/3", MP, SUBTYPES),
+    ("C482", "8461/3", "9050/3", MP, ROWS),
+    # Table 15, fallopian tube (same side)
+    ("C570", "8441/3", "8461/3", SP, SAME_ROW),
+    ("C570", "8460/3", "8461/3", MP, SUBTYPES),
+    ("C570", "8441/3", "8380/3", MP, ROWS),
+    # Table 18, vagina
+    ("C529", "8070/3", "8085/3", SP, SAME_ROW),
+    ("C529", "8085/3", "8086/3", MP, SUBTYPES),
+    ("C529", "8070/3", "8140/3", MP, ROWS),
+    ("C529", "8480/3", "8482/3", SP, SAME_ROW),
+    # Table 19, vulva: keratinizing and non-keratinizing are subtypes of squamous cell carcinoma NOS
+    ("C510", "8070/3", "8071/3", SP, SAME_ROW),
+    ("C511", "8071/3", "8072/3", MP, SUBTYPES),
+    ("C519", "8070/3", "8720/3", MP, ROWS),
+    ("C519", "8400/3", "8413/3", SP, SAME_ROW),
 ]
+#: Sites of Table 1 (paired organs): both tumors are put on the right side.
+PAIRED = {"C569", "C570", "C491", "C492", "C400", "C401", "C402", "C403", "C413", "C414"}
 
 
 @pytest.mark.parametrize("site, first, second, result, step", CASES)
 def test_two_tumors_of_one_site_by_the_histology_table(mp_engine, site, first, second, result, step):
-    lateral = "0"
+    lateral = "1" if site in PAIRED else "0"
     earlier = tumor(site, *first.split("/"), lateral, 2023, 3, 1)
     later = tumor(site, *second.split("/"), lateral, 2023, 3, 20)
     for pair in ((earlier, later), (later, earlier)):
