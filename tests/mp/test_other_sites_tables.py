@@ -63,6 +63,19 @@ CASES = [
     ("C511", "8071/3", "8072/3", MP, SUBTYPES),
     ("C519", "8070/3", "8720/3", MP, ROWS),
     ("C519", "8400/3", "8413/3", SP, SAME_ROW),
+    # Table 20, soft tissue
+    ("C493", "8810/3", "8811/3", SP, SAME_ROW),
+    ("C493", "8811/3", "8815/3", MP, SUBTYPES),
+    ("C494", "8850/3", "8890/3", MP, ROWS),
+    ("C495", "8900/3", "8910/3", SP, SAME_ROW),
+    ("C492", "9044/3", "9040/3", MP, SUBTYPES),
+    # synovial sarcoma NOS is a subtype of sarcoma NOS and itself the NOS of biphasic synovial sarcoma (nested)
+    ("C492", "9040/3", "9043/3", SP, SAME_ROW),
+    # Table 21, bone (the long bones of a limb: both on the right)
+    ("C402", "9180/3", "9192/3", SP, SAME_ROW),
+    ("C402", "9192/3", "9193/3", MP, SUBTYPES),
+    ("C412", "9180/3", "9220/3", MP, ROWS),
+    ("C412", "9220/3", "9240/3", SP, SAME_ROW),
 ]
 #: Sites of Table 1 (paired organs): both tumors are put on the right side.
 PAIRED = {"C569", "C570", "C491", "C492", "C400", "C401", "C402", "C403", "C413", "C414"}
