@@ -76,6 +76,15 @@ CASES = [
     ("C402", "9192/3", "9193/3", MP, SUBTYPES),
     ("C412", "9180/3", "9220/3", MP, ROWS),
     ("C412", "9220/3", "9240/3", SP, SAME_ROW),
+    # Table 22 of the later editions, thymus: thymoma types A and AB are subtypes of thymoma NOS
+    ("C379", "8580/3", "8582/3", SP, SAME_ROW),
+    ("C379", "8581/3", "8582/3", MP, SUBTYPES),
+    ("C379", "8580/3", "8070/3", MP, ROWS),
+    ("C379", "8070/3", "8123/3", SP, SAME_ROW),
+    # Table 23 of the later editions, penis and scrotum: verrucous (8051) and papillary (8052) carcinoma are subtypes of SCC NOS
+    ("C609", "8070/3", "8051/3", SP, SAME_ROW),
+    ("C602", "8051/3", "8052/3", MP, SUBTYPES),
+    ("C632", "8070/3", "8542/3", MP, ROWS),
 ]
 #: Sites of Table 1 (paired organs): both tumors are put on the right side.
 PAIRED = {"C569", "C570", "C491", "C492", "C400", "C401", "C402", "C403", "C413", "C414"}
