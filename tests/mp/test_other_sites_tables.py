@@ -85,9 +85,22 @@ CASES = [
     ("C609", "8070/3", "8051/3", SP, SAME_ROW),
     ("C602", "8051/3", "8052/3", MP, SUBTYPES),
     ("C632", "8070/3", "8542/3", MP, ROWS),
+    # Table 3, prostate (acinar subtypes are settled earlier, by M3): large cell and small cell neuroendocrine
+    # carcinoma are subtypes of neuroendocrine carcinoma
+    ("C619", "8013/3", "8041/3", MP, SUBTYPES),
+    ("C619", "8240/3", "8041/3", SP, SAME_ROW),
+    ("C619", "8890/3", "8900/3", MP, SUBTYPES),
+    # Table 4, testis (same side): seminoma has a row of its own
+    ("C620", "9064/3", "9070/3", SP, SAME_ROW),
+    ("C620", "9070/3", "9071/3", MP, SUBTYPES),
+    ("C621", "9061/3", "9064/3", MP, ROWS),
+    # Table 5, esophagus: basaloid and spindle cell squamous cell carcinoma are subtypes of SCC NOS
+    ("C151", "8083/3", "8074/3", MP, SUBTYPES),
+    ("C151", "8070/3", "8051/3", SP, SAME_ROW),
+    ("C155", "8936/3", "8140/3", MP, ROWS),
 ]
 #: Sites of Table 1 (paired organs): both tumors are put on the right side.
-PAIRED = {"C569", "C570", "C491", "C492", "C400", "C401", "C402", "C403", "C413", "C414"}
+PAIRED = {"C569", "C570", "C620", "C621", "C491", "C492", "C400", "C401", "C402", "C403", "C413", "C414"}
 
 
 @pytest.mark.parametrize("site, first, second, result, step", CASES)
