@@ -16,7 +16,6 @@ from registry.models import AuditEntry, Patient, Tumor, WorkflowState
 from registry.reference import install
 from staging_tables.staging.reference import installed_algorithm
 from tests.abstracting.conftest import PATIENT, TUMOR, csrf_of, form_fields
-from tests.abstracting.test_api import api  # noqa: F401 (the API client fixture)
 from tests.completion import completable
 from tests.reference import REFERENCE_DIR
 
