@@ -469,9 +469,11 @@ def _not_in_table(ctx: Context, first: Tumor, second: Tumor, row1, row2) -> str:
 @check("different_rows")
 def _different_rows(args: dict[str, str], ctx: Context) -> Check:
     """The tumors are on different rows of a histology table (``also`` names a group counted as one more
-    row); a histology on no row makes the step questionable unless ``missing=skip``."""
+    row, ``apart`` a group each histology of which, on no row, is a row of its own: the combination codes of
+    Other Sites Table 2); a histology on no row makes the step questionable unless ``missing=skip``."""
     table_for = _table_for(args)
     also = group(args["also"]) if "also" in args else frozenset()
+    apart = group(args["apart"]) if "apart" in args else frozenset()
     skip_missing = args.get("missing") == "skip"
     skip_same_histology = "skip_same_histology" in args
     verdict = ctx.rule.verdict
@@ -486,6 +488,10 @@ def _different_rows(args: dict[str, str], ctx: Context) -> Check:
             row1 = "listed apart"
         if row2 is None and member(second, also):
             row2 = "listed apart"
+        if row1 is None and first.histology in apart:
+            row1 = "combination code " + first.histology
+        if row2 is None and second.histology in apart:
+            row2 = "combination code " + second.histology
         if row1 is None or row2 is None:
             return None if skip_missing else (FINAL, QUESTIONABLE, _not_in_table(ctx, first, second, row1, row2))
         return (FINAL, verdict, None) if row1 != row2 else None

@@ -85,6 +85,8 @@ CASES = [
     ("C609", "8070/3", "8051/3", SP, SAME_ROW),
     ("C602", "8051/3", "8052/3", MP, SUBTYPES),
     ("C632", "8070/3", "8542/3", MP, ROWS),
+    # Table 2, combination codes: each is a row of its own, also at a site without a table (retroperitoneum)
+    ("C480", "8255/3", "8013/3", MP, ROWS),
     # Table 3, prostate (acinar subtypes are settled earlier, by M3): large cell and small cell neuroendocrine
     # carcinoma are subtypes of neuroendocrine carcinoma
     ("C619", "8013/3", "8041/3", MP, SUBTYPES),
