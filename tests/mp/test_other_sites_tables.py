@@ -39,6 +39,52 @@ CASES = [
     ("C239", "8140/3", "8480/3", SP, SAME_ROW),
     ("C239", "8480/3", "8310/3", MP, SUBTYPES),
     ("C240", "8140/3", "8070/3", MP, ROWS),
+    # Table 11, pancreas: acinar cell carcinoma, IPMN with invasive carcinoma, mucinous and signet ring cell
+    # carcinoma are subtypes of adenocarcinoma NOS; the neuroendocrine tumors are subtypes of 8240
+    ("C250", "8140/3", "8550/3", SP, SAME_ROW),
+    ("C250", "8550/3", "8500/3", MP, SUBTYPES),
+    ("C251", "8480/3", "8490/3", MP, SUBTYPES),
+    ("C250", "8140/3", "8240/3", MP, ROWS),
+    ("C254", "8240/3", "8150/3", SP, SAME_ROW),
+    ("C254", "8150/3", "8156/3", MP, SUBTYPES),
+    ("C259", "8246/3", "8041/3", SP, SAME_ROW),
+    ("C259", "8013/3", "8041/3", MP, SUBTYPES),
+    ("C250", "8020/3", "8035/3", SP, SAME_ROW),
+    ("C250", "8035/3", "8014/3", MP, SUBTYPES),
+    ("C250", "8455/3", "8140/3", MP, ROWS),
+    ("C250", "8503/3", "8470/3", MP, ROWS),
+    ("C250", "8971/3", "8070/3", MP, ROWS),
+    ("C250", "8154/3", "8140/3", MP, ROWS),
+    # Table 12, thyroid (follicular with papillary is settled earlier, by M7; anaplastic with others by M8):
+    # undifferentiated carcinoma is a subtype on the anaplastic carcinoma row
+    ("C739", "8021/3", "8020/3", SP, SAME_ROW),
+    ("C739", "8330/3", "8339/3", SP, SAME_ROW),
+    ("C739", "8331/3", "8339/3", MP, SUBTYPES),
+    ("C739", "8260/3", "8350/3", SP, SAME_ROW),
+    ("C739", "8350/3", "8343/3", MP, SUBTYPES),
+    ("C739", "8345/3", "8337/3", MP, ROWS),
+    # mixed medullary and follicular carcinoma is a combination code of Table 2: a row of its own
+    ("C739", "8346/3", "8345/3", MP, ROWS),
+    # Table 16, corpus uteri: one sarcoma row, its kinds subtypes
+    ("C541", "8380/3", "8570/3", SP, SAME_ROW),
+    ("C541", "8800/3", "8890/3", SP, SAME_ROW),
+    ("C541", "8890/3", "8930/3", MP, SUBTYPES),
+    ("C549", "8480/3", "8144/3", SP, SAME_ROW),
+    ("C549", "9110/3", "9111/3", SP, SAME_ROW),
+    ("C549", "8144/3", "8570/3", MP, SUBTYPES),
+    ("C540", "8714/3", "8380/3", MP, ROWS),
+    ("C540", "9473/3", "8800/3", MP, ROWS),
+    ("C559", "8070/3", "8441/3", MP, ROWS),
+    # Table 17, cervix: HPV-associated and HPV-independent adenocarcinoma are subtypes of adenocarcinoma NOS
+    ("C539", "8140/3", "8483/3", SP, SAME_ROW),
+    ("C539", "8483/3", "8484/3", MP, SUBTYPES),
+    ("C530", "8070/3", "8085/3", SP, SAME_ROW),
+    ("C530", "8085/3", "8086/3", MP, SUBTYPES),
+    ("C531", "8070/3", "8140/3", MP, ROWS),
+    ("C539", "9064/3", "9100/3", SP, SAME_ROW),
+    ("C539", "8246/3", "8154/3", SP, SAME_ROW),
+    ("C539", "8098/3", "8560/3", MP, ROWS),
+    ("C539", "8800/3", "8805/3", SP, SAME_ROW),
     # Table 13, ovary (both tumors on the same side)
     ("C569", "8140/3", "8480/3", SP, SAME_ROW),
     ("C569", "8310/3", "8480/3", MP, SUBTYPES),
@@ -113,6 +159,20 @@ def test_two_tumors_of_one_site_by_the_histology_table(mp_engine, site, first, s
     for pair in ((earlier, later), (later, earlier)):
         verdict = mp_engine.compare(*pair)
         assert (verdict.result, verdict.step) == (result, f"Solid Tumor 2023+ Other Sites {step}"), verdict.reason
+
+
+@pytest.mark.parametrize("site, first, second", [
+    ("C739", "8341/3", "8345/3"),   # papillary microcarcinoma: on no row of the thyroid table
+    ("C541", "8382/3", "8441/3"),   # endometrioid adenocarcinoma, secretory variant: on no row of corpus uteri
+    ("C539", "8070/2", "8140/3"),   # the cervix table's rows are for invasive tumors (behavior 3)
+    ("C480", "8140/3", "8013/3"),   # no table for the retroperitoneum, and 8140 is no combination code
+])
+def test_a_histology_on_no_row_of_the_table_is_questionable(mp_engine, site, first, second):
+    earlier = tumor(site, *first.split("/"), "0", 2023, 3, 1)
+    later = tumor(site, *second.split("/"), "0", 2023, 3, 20)
+    verdict = mp_engine.compare(earlier, later)
+    assert (verdict.result, verdict.step) == ("QUESTIONABLE", "Solid Tumor 2023+ Other Sites M19"), verdict.reason
+    assert "not in the table" in verdict.reason
 
 
 def test_every_subtype_of_an_other_sites_table_is_on_a_row_of_it():
