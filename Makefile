@@ -39,14 +39,12 @@ $(E2E_NODE): tests/e2e/package-lock.json
 test: $(VENV)/.installed system-packages $(E2E_NODE)
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
-## screenshots: run the browser tests of every screen (each role, 1280x800) and copy their screenshots to docs/images/screens/
+## screenshots: run the browser tests of every screen (each role, 1280x800), copy their screenshots to docs/images/screens/ (256 colours)
 SCREEN_TESTS := tests/e2e/test_accessibility.py tests/e2e/test_work_screens.py
 screenshots: $(VENV)/.installed system-packages $(E2E_NODE)
 	rm -rf test-artifacts/screens
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(SCREEN_TESTS)
-	mkdir -p docs/images/screens
-	rm -f docs/images/screens/*.png
-	cp test-artifacts/screens/*.png docs/images/screens/
+	$(VENV)/bin/python docs/copy_screenshots.py test-artifacts/screens docs/images/screens
 
 ## lock: refresh requirements.lock on purpose (newest versions the loose requirements allow), sync .venv, run the suite
 lock: $(VENV)/.installed
