@@ -7,7 +7,7 @@ APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subse
 
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: run test lock conformance bench system-packages clean
+.PHONY: run test lock conformance bench system-packages clean screenshots
 
 # Every direct and transitive dependency is pinned in requirements.lock (made from requirements.txt and
 # requirements-test.txt by `make lock`); `make run` and `make test` install exactly that set.
@@ -38,6 +38,13 @@ $(E2E_NODE): tests/e2e/package-lock.json
 ## test: install what tests need, then run the suite (SQLite, and PostgreSQL from TEST_DATABASE_URL or a throwaway cluster)
 test: $(VENV)/.installed system-packages $(E2E_NODE)
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+## screenshots: run the browser tests of every screen (each role, 1280x800), copy their screenshots to docs/images/screens/ (256 colours)
+SCREEN_TESTS := tests/e2e/test_accessibility.py tests/e2e/test_work_screens.py
+screenshots: $(VENV)/.installed system-packages $(E2E_NODE)
+	rm -rf test-artifacts/screens
+	$(VENV)/bin/pytest -q -p no:cacheprovider $(SCREEN_TESTS)
+	$(VENV)/bin/python docs/copy_screenshots.py test-artifacts/screens docs/images/screens
 
 ## lock: refresh requirements.lock on purpose (newest versions the loose requirements allow), sync .venv, run the suite
 lock: $(VENV)/.installed

@@ -64,6 +64,7 @@ def test_the_admin_bar_fits_one_line_and_its_menus_open(server, width):
         page.fill("#username", "boss")
         page.fill("#password", "browser-pass-1")
         page.click("button[type=submit]")
+        page.wait_for_load_state("load")  # the stylesheet, before measuring the bar
         tops = page.evaluate("""Array.from(document.querySelectorAll('.topbar > *, .topbar nav > *'))
                                 .map(e => Math.round(e.getBoundingClientRect().top))""")
         assert max(tops) - min(tops) <= 12, f"the bar wraps: tops {tops}"
