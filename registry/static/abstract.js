@@ -217,7 +217,12 @@
       errors + (errors === 1 ? " error, " : " errors, ") + warnings + (warnings === 1 ? " warning" : " warnings");
   }
   var pending = 0;
+  // Once the form is sent, a late live check must not run: its answer would re-issue the session cookie
+  // without the "Saved" message the save put there, and the next page would lose it.
+  var submitting = false;
+  form.addEventListener("submit", function () { submitting = true; });
   function check() {
+    if (submitting) { return; }
     var ticket = ++pending;
     fetch(form.dataset.checkUrl, { method: "POST", body: new FormData(form), credentials: "same-origin",
                                    headers: { "Accept": "application/json" } })
