@@ -245,9 +245,9 @@ def research_export():
 class AgreementSchema(Schema):
     """A data use agreement: who may receive limited data sets, for which project, until when."""
     id = fields.Integer(dump_only=True)
-    username = fields.String(required=True, validate=validate.Length(min=1, max=80),
+    username = fields.String(required=True, validate=validate.Length(max=80),
                              metadata={"description": "the researcher"})
-    project = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    project = fields.String(required=True, validate=validate.Length(max=200))
     expires = fields.Date(required=True, metadata={"description": "last day it is valid (inclusive)"})
     recorded_by = fields.String(dump_only=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
