@@ -12,7 +12,7 @@ from registry.models import DataUseAgreement, Job, JobStatus, ResearchRelease
 from reports.research import cohort
 from reports.research.variables import dictionary
 from tests.api_analysis.helpers import audited, wait
-from tests.research.conftest import csv_rows, patient_of_tumor, read_zip, registry_data, tumor_of  # noqa: F401
+from tests.research.conftest import csv_rows, patient_of_tumor, read_zip, tumor_of
 
 CAPABILITIES = [
     ("research data dictionary", "GET", "/research/variables"),
@@ -29,7 +29,7 @@ def _jobs() -> int:
     return db_session.scalar(select(func.count(Job.id)))
 
 
-def test_the_dictionary_is_the_builders(api, registry_data):  # noqa: F811
+def test_the_dictionary_is_the_builders(api, registry_data):
     researcher = api("researcher")
     body = researcher("GET", "/research/variables", query_string={"per_page": 200}).get_json()
     known = dictionary()
@@ -42,7 +42,7 @@ def test_the_dictionary_is_the_builders(api, registry_data):  # noqa: F811
     assert entry["safe_harbor"] == name_last.safe_harbor == "drop" and entry["phi_class"] == "direct identifier"
 
 
-def test_researcher_release_is_the_builders_cohort_without_identifiers(app, api, registry_data):  # noqa: F811
+def test_researcher_release_is_the_builders_cohort_without_identifiers(app, api, registry_data):
     researcher = api("researcher")
     response = researcher("POST", "/research/exports", json={"filters": FILTERS, "variables": VARIABLES,
                                                              "purpose": "api study"})
@@ -70,7 +70,7 @@ def test_researcher_release_is_the_builders_cohort_without_identifiers(app, api,
     assert entry.user_id == researcher.user.id and "api study" in entry.detail
 
 
-def test_bad_requests_are_refused_by_name_and_start_nothing(api, registry_data):  # noqa: F811
+def test_bad_requests_are_refused_by_name_and_start_nothing(api, registry_data):
     researcher = api("researcher")
     before = _jobs()
     cases = [({"variables": ["name_last"]}, "variables"), ({"filters": {"colour": "red"}}, "filters.colour"),
@@ -84,7 +84,7 @@ def test_bad_requests_are_refused_by_name_and_start_nothing(api, registry_data):
     assert _jobs() == before
 
 
-def test_agreements_recorded_by_admin_open_and_close_limited_sets(api, registry_data):  # noqa: F811
+def test_agreements_recorded_by_admin_open_and_close_limited_sets(api, registry_data):
     admin, researcher, other = api("admin"), api("researcher", "rita"), api("researcher", "rolf")
     expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     assert researcher("POST", "/research/agreements",
@@ -126,7 +126,7 @@ def test_agreements_recorded_by_admin_open_and_close_limited_sets(api, registry_
 
 
 @pytest.mark.parametrize("role", ["registrar", "reviewer"])
-def test_research_is_refused_to_other_roles(api, registry_data, role):  # noqa: F811
+def test_research_is_refused_to_other_roles(api, registry_data, role):
     call = api(role)
     before = _jobs()
     for _name, method, path in CAPABILITIES:

@@ -10,8 +10,6 @@ from flask import jsonify
 from werkzeug.datastructures import MultiDict
 
 from tests.api_analysis.helpers import audited
-from tests.rates.test_incidence import demo_registry  # noqa: F401 - the fixture
-from tests.survival_product.conftest import demo  # noqa: F401 - the fixture
 
 CAPABILITIES = [
     ("survival figures", "GET", "/survival"),
@@ -29,7 +27,7 @@ def _survival(args: list[tuple[str, str]]) -> dict:
 
 
 @pytest.mark.parametrize("measure", ["observed", "observed-actuarial", "relative"])
-def test_survival_equals_the_page_computation_for_the_same_cohort(api, demo, measure):  # noqa: F811
+def test_survival_equals_the_page_computation_for_the_same_cohort(api, demo, measure):
     researcher = api("researcher")
     response = researcher("GET", "/survival", query_string=[("measure", measure), ("site", "C50"), ("site", "C18"),
                                                             ("by", "sex")])
@@ -46,7 +44,7 @@ def test_survival_equals_the_page_computation_for_the_same_cohort(api, demo, mea
     assert entries[-1].user_id == researcher.user.id and entries[-1].detail.startswith(f"api {measure}")
 
 
-def test_survival_query_is_checked_by_name(api, demo):  # noqa: F811
+def test_survival_query_is_checked_by_name(api, demo):
     admin = api("admin")
     unknown = admin("GET", "/survival", query_string="measure=observed&colour=red")
     assert unknown.status_code == 400 and "colour" in unknown.get_json()["error"]["fields"]
@@ -67,7 +65,7 @@ def test_survival_and_rates_are_refused_to_other_roles(api, role):
         assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_allowed", path
 
 
-def test_rates_equal_the_incidence_page_computation(api, demo_registry):  # noqa: F811
+def test_rates_equal_the_incidence_page_computation(api, demo_registry):
     from reports.rates.views import outputs, records
     researcher = api("researcher")
     query = [("years", "2012-2021"), ("by", "sex"), ("site", "39"), ("site", "26"), ("standard", "us2000")]
@@ -89,7 +87,7 @@ def test_rates_equal_the_incidence_page_computation(api, demo_registry):  # noqa
     assert audited("incidence_export")[-1].detail.startswith("api: ")
 
 
-def test_rates_query_is_checked_by_name(api, demo_registry):  # noqa: F811
+def test_rates_query_is_checked_by_name(api, demo_registry):
     admin = api("admin")
     unknown = admin("GET", "/rates", query_string="years=2015-2020&sexes=1")
     assert unknown.status_code == 400 and "sexes" in unknown.get_json()["error"]["fields"]
