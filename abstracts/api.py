@@ -159,12 +159,15 @@ def _check_query() -> None:
     accepted = {field.data_key or name: field for name, field in schema.fields.items()}
     unknown = {name: f"not a query parameter of this endpoint; it takes {', '.join(accepted) or 'none'}"
                for name in request.args if name not in accepted}
-    repeated = {name: "given more than once" for name in request.args if len(request.args.getlist(name)) > 1}
+    lists = {name for name, field in accepted.items() if isinstance(field, fields.List)}  # site=C50&site=C18
+    repeated = {name: "given more than once" for name in request.args
+                if name not in lists and len(request.args.getlist(name)) > 1}
     if unknown or repeated:
         named = ", ".join(f"'{name}'" for name in {**unknown, **repeated})
         raise ApiError(400, "unknown_parameter" if unknown else "repeated_parameter",
                        f"query parameter {named} refused", {**repeated, **unknown})
-    values, errors = validation_errors(schema, request.args.to_dict(), partial=False)
+    given = {name: request.args.getlist(name) if name in lists else request.args[name] for name in request.args}
+    values, errors = validation_errors(schema, given, partial=False)
     if errors:
         raise ApiError(422, "invalid", "some query parameters are not valid", errors)
     g.query = values

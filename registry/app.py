@@ -32,9 +32,7 @@ BLUEPRINTS = [
     "registry.reference.views:blueprint",
     "reports.annual_report.views:blueprint",
     "reports.survival.views:blueprint",
-    "reports.survival.views:api",
     "reports.rates.views:blueprint",
-    "reports.rates.views:api",
     "staging_tables.staging.views:blueprint",
     "staging_tables.surgery_views:blueprint",
     "reports.submissions_views:blueprint",
@@ -49,6 +47,8 @@ BLUEPRINTS = [
 API_MODULES = [
     "abstracts.printout",
     "abstracts.epath.api",
+    "abstracts.api_analysis",
+    "abstracts.api_worklists",
 ]
 
 

@@ -1,12 +1,12 @@
-"""The Incidence page for researchers and administrators, its CSV and chart downloads, and the API
-endpoint serving the same table. Only aggregates leave these views, with small counts and rates from few
-cases suppressed as on every public output. The numeric libraries are imported by the views that compute,
+"""The Incidence page for researchers and administrators and its CSV and chart downloads; ``GET /api/v1/rates``
+(abstracts.api_analysis) serves the same table. Only aggregates leave these views, with small counts and rates
+from few cases suppressed as on every public output. The numeric libraries are imported by the views that compute,
 so the app and its commands start without them."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
 from registry.audit import log_event
@@ -95,37 +95,10 @@ def chart_image(fmt: str) -> Response:
     return response
 
 
-def _records(frame) -> list[dict[str, Any]]:
+def records(frame) -> list[dict[str, Any]]:
     """JSON-ready rows: NaN (suppressed or not computable) becomes null."""
     import pandas as pd
     return [{key: (None if value is pd.NA or (isinstance(value, float) and value != value) else value)
              for key, value in row.items()}
             for row in frame.astype(object).to_dict(orient="records")]
 
-
-api = Blueprint("rates_api", __name__, url_prefix="/api/v1/rates")
-
-
-@api.route("/")
-def api_table() -> Any:
-    """GET /api/v1/rates?years=2015-2024&by=site,sex&standard=us2000&area=001 — the Incidence page's table."""
-    from abstracts.api import ApiError, _api_error, _user
-    from reports.rates.incidence import RatesRefused
-    try:
-        g.api_user = _user()
-    except ApiError as exc:
-        return _api_error(exc)
-    if g.api_user.role not in (Role.RESEARCHER, Role.ADMIN):
-        return _api_error(ApiError(403, "not_allowed", f"a {g.api_user.role.value} may not read incidence rates"))
-    try:
-        shown = outputs(request.args)
-    except RatesRefused as exc:
-        return _api_error(ApiError(400, "invalid", str(exc), {exc.field: str(exc)}))
-    result: RatesResult = shown["result"]
-    log_event(g.api_user, "incidence_export", detail=f"api: {result.notes[0]}")
-    columns = ["group", *result.request.by, "count", "population", "crude_rate", "crude_lo", "crude_hi", "aa_rate",
-               "aa_lo", "aa_hi", "suppressed"]
-    return jsonify(rows=_records(shown["table"][columns]), rate_ratios=_records(shown["ratios"]),
-                   trends=_records(shown["apc"]), notes=result.notes, population=result.population_name,
-                   synthetic=result.synthetic, standard=result.request.standard, method=result.request.method,
-                   suppression=shown["limits"])

@@ -158,7 +158,7 @@ def table_csv() -> Response:
 
 
 def payload(result: SurvivalResult) -> dict:
-    """The result as JSON-ready data (the API's body)."""
+    """The result as JSON-ready data (the body of ``GET /api/v1/survival``, abstracts.api_analysis)."""
     def clean(frame) -> list[dict]:
         return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
                 for row in frame.astype(object).to_dict(orient="records")]
@@ -172,26 +172,3 @@ def payload(result: SurvivalResult) -> dict:
             "table": clean(result.table), "figures": clean(result.figures()), "logrank": comparison,
             "cox": clean(result.cox) if result.cox is not None else None}
 
-
-api = Blueprint("survival_api", __name__, url_prefix="/api/v1/survival")
-
-
-@api.route("/")
-def api_figures():
-    """GET /api/v1/survival?site=39&measure=relative&by=stage… — the Survival page's figures as JSON."""
-    from flask import g, jsonify
-
-    from abstracts.api import ApiError, _api_error, _user
-    try:
-        g.api_user = _user()
-    except ApiError as exc:
-        return _api_error(exc)
-    if g.api_user.role not in (Role.RESEARCHER, Role.ADMIN):
-        return _api_error(ApiError(403, "not_allowed", f"a {g.api_user.role.value} may not read survival figures"))
-    try:
-        result = run(request.args, end_point_year())
-    except SurvivalRefused as exc:
-        field = str(exc).split(":", 1)[0] if ":" in str(exc) else "request"
-        return _api_error(ApiError(400, "invalid", str(exc), {field.split()[0]: str(exc)}))
-    log_event(g.api_user, "survival_export", detail=f"api {result.measure.key}: {result.cohort}")
-    return jsonify(payload(result))

@@ -97,7 +97,7 @@ def _api(client, app, role, query):
     from registry.auth.operations import create_user
     user = create_user(f"api-{role}", "correct-horse-9", role)
     _, token = create_token(user, "tests")
-    return client.get(f"/api/v1/rates/?{query}", headers={"Authorization": f"Bearer {token}"})
+    return client.get(f"/api/v1/rates?{query}", headers={"Authorization": f"Bearer {token}"})
 
 
 def _page_rows(text: str) -> dict[str, dict[str, str]]:
@@ -215,7 +215,7 @@ def test_refusals_name_the_field(app, client, login, demo_registry):
     page = client.get("/incidence/?years=2030-2031")
     assert "years: the population" in html.unescape(page.get_data(as_text=True))
     response = _api(client, app, "admin", "by=colour")
-    assert response.status_code == 400 and "by" in response.get_json()["error"]["fields"]
+    assert response.status_code == 422 and "by" in response.get_json()["error"]["fields"]
     result = app.test_cli_runner().invoke(args=["rates", "table", "--standard", "mars", "--output", "x.csv"])
     assert result.exit_code != 0 and "standard must be one of" in result.output
 

@@ -133,10 +133,26 @@ RULES: dict[str, Access] = {
     "api.move_workflow": Access(PHI, token=True, phi=True, why="workflow"),
     "api.add_follow_up": Access(PHI, token=True, phi=True, why="record a follow-up"),
     "api.tumor_printout": Access(PHI, token=True, phi=True, why="the abstract printout (PDF)"),
-    "survival_api.api_figures": Access(ANALYSTS, token=True, why="survival figures (the Survival page's)"),
-    "rates_api.api_table": Access(ANALYSTS, token=True, why="incidence rates (the Incidence page's table)"),
     "api.post_casefinding": Access(PHI, token=True, phi=True, why="take in an HL7 v2 message or FHIR bundle"),
     "api.tumor_fhir": Access(PHI, token=True, phi=True, why="an abstract as a FHIR content bundle"),
+    # API: analysis, research, annual report, casefinding, follow-up
+    "api.survival": Access(ANALYSTS, token=True, why="survival figures (the Survival page's)"),
+    "api.rates": Access(ANALYSTS, token=True, why="incidence rates (the Incidence page's table)"),
+    "api.research_variables": Access(ANALYSTS, token=True, why="the research data dictionary"),
+    "api.research_export": Access(ANALYSTS, token=True,
+                                  why="start a de-identified release (limited: own valid data use agreement)"),
+    "api.list_agreements": Access(ANALYSTS, token=True, why="data use agreements (a researcher's own)"),
+    "api.add_agreement": Access(ADMIN, token=True, why="record a data use agreement"),
+    "api.revoke_agreement": Access(ADMIN, token=True, why="revoke a data use agreement"),
+    "api.annual_report": Access(ADMIN, token=True, why="build the annual report (a job)"),
+    "api.list_suspense": Access(PHI, token=True, phi=True, why="casefinding suspense list"),
+    "api.add_suspense": Access(PHI, token=True, phi=True,
+                               why="a potential case, or a pathology message, into suspense"),
+    "api.abstract_suspense": Access(PHI, token=True, phi=True, why="start an abstract from a suspense case"),
+    "api.suspense_not_reportable": Access(PHI, token=True, phi=True, why="close a suspense case as not reportable"),
+    "api.follow_up_worklist": Access(PHI, token=True, phi=True, why="follow-up due and delinquent lists"),
+    "api.follow_up_letters": Access(PHI, token=True, phi=True, why="follow-up letters (PDF)"),
+    "api.follow_up_rates": Access(PHI, token=True, why="CoC follow-up rates (the Follow-up page's)"),
 }
 
 

@@ -106,6 +106,8 @@ def registry(app, make_user) -> Registry:
                      "OBR|1||ACC-9|11529-5^Surgical^LN|||20250101\r"
                      "OBX|1|TX|22637-3^final diagnosis^LN||Adenocarcinoma of colon", actor=SYSTEM,
                      source="security").taken[0]
+    from reports.research.agreements import add_agreement
+    agreement = add_agreement(principals["researcher"].user.username, "security tests", "2099-12-31", actor=SYSTEM)
     submission = Submission(file_name="sub.xml", stored_path="/nonexistent/sub.xml", checksum="0" * 64,
                             naaccr_version="250", record_type="A", created_by="system")
     db_session.add(submission)
@@ -115,7 +117,7 @@ def registry(app, make_user) -> Registry:
     tumor = db_session.scalars(select(Tumor).order_by(Tumor.id)).first()
     ids = {"patient_id": tumor.patient_id, "tumor_id": tumor.id, "case_id": case.id, "submission_id": submission.id,
            "user_id": bystander.id, "action": "end_sessions",
-           "report_id": report.report_id,
+           "report_id": report.report_id, "agreement_id": agreement.id,
            "system": "sex", "name": "in_progress", "fmt": "png", "filename": "app.css"}
     identifiers = set()
     for patient in db_session.scalars(select(Patient)):

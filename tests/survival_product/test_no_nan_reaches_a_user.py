@@ -42,7 +42,7 @@ def test_relative_survival_by_age_says_why_a_limit_is_missing(app, client, login
 
     user = create_user("api-researcher", "correct-horse-9", "researcher")
     _, token = create_token(user, "tests")
-    response = client.get(f"/api/v1/survival/?{QUERY}", headers={"Authorization": f"Bearer {token}"})
+    response = client.get(f"/api/v1/survival?{QUERY}", headers={"Authorization": f"Bearer {token}"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and not NAN.search(body)
     rows = json.loads(body)["table"]

@@ -27,7 +27,7 @@ def test_every_survival_output_states_the_same_cutoff(app, client, login, demo, 
 
     user = create_user("api-researcher", "correct-horse-9", "researcher")
     _, token = create_token(user, "tests")
-    body = client.get(f"/api/v1/survival/?{QUERY}", headers={"Authorization": f"Bearer {token}"}).get_json()
+    body = client.get(f"/api/v1/survival?{QUERY}", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert body["definitions"]["survival_cutoff"].startswith(cutoff)
 
     result = app.test_cli_runner().invoke(args=["survival", "table", "--site", "39",

@@ -147,7 +147,7 @@ def test_cli_and_api_give_the_page_figures(app, client, login, demo, tmp_path):
     cli = pd.read_csv(output, comment="#")
     user = create_user("api-researcher", "correct-horse-9", "researcher")
     _, token = create_token(user, "tests")
-    api = client.get("/api/v1/survival/?measure=relative-hakulinen&by=sex&cox=age",
+    api = client.get("/api/v1/survival?measure=relative-hakulinen&by=sex&cox=age",
                      headers={"Authorization": f"Bearer {token}"}).get_json()
     assert api["measure"] == "relative-hakulinen" and api["logrank"]["df"] == 1 and api["cox"][0]["hr"] > 0
     login("admin")
