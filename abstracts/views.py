@@ -328,9 +328,12 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
         item = current_catalogue().get(name) if store == "extra_items" else None
         codes_ = [(c["code"], plain_description(c["description"])) for c in inp["codes"] if c["code"]]
         value = inp["value"] or ""
+        if kind == "elsewhere" and name in FIELD_RECORD:
+            value = (getattr(form, name).data or "").strip()  # the read-only copy shows the field it mirrors
         stage["inputs"].append({
             **inp, "kind": kind, "name_attr": field if kind == "item" or item is not None else name, "value": value,
             "anchor": f"item-{name}" if item is not None else name,
+            "mirrors": name if kind == "elsewhere" and name in FIELD_RECORD else "",
             "dom_id": f"ssdi-{inp['naaccr_id']}" if kind == "item" else name,
             "select": kind == "stage" and name.startswith("schema_discriminator"),
             "term": next((d for c, d in codes_ if c == value), ""), "codes": codes_,
