@@ -67,7 +67,8 @@ def _tumor(patient: Patient, tumor_id: int) -> Tumor:
 @login_required
 def home() -> str:
     queue = work_queue(current_user.id, current_user.role.value) if current_user.may_see_phi else {}
-    return render_template("abstracts/home.html", queue=queue, titles=QUEUE_TITLES, totals=registry_totals(),
+    totals = {} if current_user.may_see_phi else registry_totals()  # only the de-identified home shows them
+    return render_template("abstracts/home.html", queue=queue, titles=QUEUE_TITLES, totals=totals,
                            columns=QUEUE_COLUMNS, tumor_queues=TUMOR_QUEUES)
 
 
@@ -85,7 +86,8 @@ def queue(name: str) -> str:
     per_page = current_app.config["PATIENTS_PER_PAGE"]
     view = QueueView.from_args(request.args)
     stmt = queue_statement(name, user_id=current_user.id, view=view)
-    total, page = count(stmt), _page()
+    unsorted = queue_statement(name, user_id=current_user.id, view=QueueView(show=view.show))  # no sort's join
+    total, page = count(unsorted), _page()
     assignees = (list(db_session.scalars(select(User).where(User.role.in_(ASSIGNABLE), User.is_enabled)
                                          .order_by(User.username)))
                  if name in TUMOR_QUEUES and current_user.role in ASSIGNERS else [])

@@ -192,7 +192,8 @@ def main() -> None:
     log = statement_log(app)
     clients = {"registrar": signed_in(app, "bench-pages-registrar"), "admin": signed_in(app, "bench-pages-admin")}
     dialect = app.extensions["registry_engine"].dialect.name  # type: ignore[attr-defined]
-    print(f"{dialect}, {args.patients:,} patients, {args.requests} requests per page after 5 warm-up ones\n")
+    print(f"{dialect}, {args.patients:,} patients, {args.requests} requests per page after 5 warm-up ones; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine slows pages)\n")
     print("| page | p50 ms | p95 ms | max ms | SQL statements per request |\n|---|---:|---:|---:|---:|")
     for name, (who, paths) in pages(app, args.requests).items():
         if args.only not in name:
@@ -211,6 +212,7 @@ def main() -> None:
               f"{low if low == high else f'{low}-{high}'} |", flush=True)
         if args.explain:
             explain(app, worst)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
