@@ -162,13 +162,12 @@ def page_of(stmt: Select, page: int, per_page: int) -> list:
     """One page of a list; its records are noted as shown (the request's read is audited with their patients).
 
     A page of abstracts brings their patients and assignees in the same statement, not one more per row; the
-    item stores (JSON of a few kilobytes a record, which no list shows) stay in the database."""
+    item stores (JSON of a few kilobytes a record, which no abstract list shows) stay in the database. Lists of
+    patients keep theirs: follow-up letters print addresses from them."""
     entity = stmt.column_descriptions[0].get("entity") if stmt.column_descriptions else None
     if entity is Tumor:
         stmt = stmt.options(defer(Tumor.site_specific_items), defer(Tumor.extra_items),
                             joinedload(Tumor.patient).defer(Patient.extra_items), joinedload(Tumor.assigned_to))
-    elif entity is Patient:
-        stmt = stmt.options(defer(Patient.extra_items))
     rows = list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
     note_shown(rows)
     return rows
