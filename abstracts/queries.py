@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import re
 
 from sqlalchemy import Select, false, func, or_, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import contains_eager, defer, joinedload
+from sqlalchemy.sql.util import find_tables
 
 from abstracts.forms import to_naaccr_date
 from abstracts.search import score_by_name
@@ -166,8 +167,9 @@ def page_of(stmt: Select, page: int, per_page: int) -> list:
     patients keep theirs: follow-up letters print addresses from them."""
     entity = stmt.column_descriptions[0].get("entity") if stmt.column_descriptions else None
     if entity is Tumor:
-        stmt = stmt.options(defer(Tumor.site_specific_items), defer(Tumor.extra_items),
-                            joinedload(Tumor.patient).defer(Patient.extra_items), joinedload(Tumor.assigned_to))
+        stmt = stmt.options(defer(Tumor.site_specific_items), defer(Tumor.extra_items), joinedload(Tumor.assigned_to))
+        if Patient.__table__ not in {table for from_ in stmt.get_final_froms() for table in find_tables(from_)}:
+            stmt = stmt.options(joinedload(Tumor.patient).defer(Patient.extra_items))
     rows = list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
     note_shown(rows)
     return rows
@@ -212,8 +214,8 @@ def queue_statement(name: str, *, user_id: int | None = None, view: QueueView = 
         elif view.show == "unassigned":
             stmt = stmt.where(Tumor.assigned_to_id.is_(None))
         if view.sort:
-            if view.sort == "patient":
-                stmt = stmt.join(Patient, Patient.id == Tumor.patient_id)
+            if view.sort == "patient":  # the join that sorts also brings each abstract's patient
+                stmt = stmt.join(Tumor.patient).options(contains_eager(Tumor.patient).defer(Patient.extra_items))
             columns = SORTS[view.sort]
             stmt = stmt.order_by(None).order_by(*(c.desc() if view.descending else c.asc() for c in columns),
                                                 Tumor.id)

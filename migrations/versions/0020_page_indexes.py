@@ -4,9 +4,10 @@ Revision ID: 0020
 Revises: 0018
 Create Date: 2026-12-06 03:10:00
 
-The work queues list abstracts of one workflow state ordered by when they last changed, and the follow-ups
-due are living patients whose Date of Last Contact [1750] falls in a range; at 100,000 patients both read
-whole tables without these (bench/bench_pages.py, docs/benchmarks.md).
+The work queues list abstracts of one workflow state ordered by when they last changed or were diagnosed
+(without the second index PostgreSQL walks every tumor in diagnosis order looking for the few in progress);
+the follow-ups due are living patients whose Date of Last Contact [1750] falls in a range. At 100,000
+patients these read whole tables without the indexes (bench/bench_pages.py, docs/benchmarks.md).
 """
 from alembic import op
 
@@ -20,6 +21,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('tumor', schema=None) as batch_op:
         batch_op.create_index('ix_tumor_workflow_updated', ['workflow_state', 'updated_at'])
+        batch_op.create_index('ix_tumor_workflow_dx', ['workflow_state', 'date_of_diagnosis'])
     with op.batch_alter_table('patient', schema=None) as batch_op:
         batch_op.create_index('ix_patient_follow_up', ['vital_status', 'date_of_last_contact'])
 
@@ -28,4 +30,5 @@ def downgrade() -> None:
     with op.batch_alter_table('patient', schema=None) as batch_op:
         batch_op.drop_index('ix_patient_follow_up')
     with op.batch_alter_table('tumor', schema=None) as batch_op:
+        batch_op.drop_index('ix_tumor_workflow_dx')
         batch_op.drop_index('ix_tumor_workflow_updated')
