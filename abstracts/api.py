@@ -44,7 +44,7 @@ from registry.db import db_session
 from registry.edits import run_edits
 from registry.errors import Conflict, InvalidInput, NotAllowed, NotFound, RegistryError
 from registry.item_filters import DATE_TYPES
-from registry.jobs import fail_stopped_jobs, live_status, offered_result
+from registry.jobs import fail_stopped_jobs, offered_result, shown_status, without_paths
 from registry.models import PHI_ROLES, FollowUpContact, Job, JobStatus, Patient, Role, Tumor, User, WorkflowState
 from registry.reads import note_shown
 
@@ -579,11 +579,11 @@ def get_job(job_id: int):
 
 
 def _job_state(job: Job) -> dict[str, Any]:
-    progress, messages = live_status(job)
+    progress, messages, failure = shown_status(job)
     has_result = offered_result(job) is not None
     return JobSchema().dump({
         "id": job.id, "kind": job.kind, "status": job.status.value, "progress": progress,
-        "messages": messages.splitlines(), "failure": job.failure, "created_at": job.created_at,
+        "messages": messages.splitlines(), "failure": failure, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at,
         "url": url_for("api.get_job", job_id=job.id),
         "result_url": url_for("api.get_job_result", job_id=job.id) if has_result else None})
@@ -602,7 +602,7 @@ def get_job_result(job_id: int):
     path = offered_result(job)
     if path is None:
         why = {JobStatus.QUEUED: "has not started", JobStatus.RUNNING: "is still running",
-               JobStatus.FAILED: f"failed: {job.failure}"}.get(job.status, "has no result file (any more)")
+               JobStatus.FAILED: f"failed: {without_paths(job.failure)}"}.get(job.status, "has no result file (any more)")
         raise ApiError(404, "no_result", f"job {job.id} {why}", {"job_id": f"job {job.id} {why}"})
     log_event(g.api_user, "job_result_download", entity="job", entity_id=job.id, detail=f"api {job.kind}: {path.name}")
     return send_file(path, as_attachment=True)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import re
 
 from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.orm import contains_eager, defer, joinedload
+from sqlalchemy.sql.util import find_tables
 
 from abstracts.forms import to_naaccr_date
 from abstracts.search import score_by_name
@@ -110,11 +112,10 @@ def workflow_counts() -> dict[str, int]:
 
 
 def registry_totals() -> dict[str, int]:
-    return {
-        "patients": int(db_session.scalar(select(func.count(Patient.id))) or 0),
-        "tumors": int(db_session.scalar(select(func.count(Tumor.id))) or 0),
-        "deceased": int(db_session.scalar(select(func.count(Patient.id)).where(Patient.vital_status == "0")) or 0),
-    }
+    patients, deceased = db_session.execute(select(func.count(Patient.id),
+                                                   func.count(Patient.id).filter(Patient.vital_status == "0"))).one()
+    return {"patients": int(patients), "tumors": int(db_session.scalar(select(func.count(Tumor.id))) or 0),
+            "deceased": int(deceased)}
 
 
 def tumor_counts_by_patient(patient_ids: list[int]) -> dict[int, int]:
@@ -159,7 +160,16 @@ def count(stmt: Select) -> int:
 
 
 def page_of(stmt: Select, page: int, per_page: int) -> list:
-    """One page of a list; its records are noted as shown (the request's read is audited with their patients)."""
+    """One page of a list; its records are noted as shown (the request's read is audited with their patients).
+
+    A page of abstracts brings their patients and assignees in the same statement, not one more per row; the
+    item stores (JSON of a few kilobytes a record, which no abstract list shows) stay in the database. Lists of
+    patients keep theirs: follow-up letters print addresses from them."""
+    entity = stmt.column_descriptions[0].get("entity") if stmt.column_descriptions else None
+    if entity is Tumor:
+        stmt = stmt.options(defer(Tumor.site_specific_items), defer(Tumor.extra_items), joinedload(Tumor.assigned_to))
+        if Patient.__table__ not in {table for from_ in stmt.get_final_froms() for table in find_tables(from_)}:
+            stmt = stmt.options(joinedload(Tumor.patient).defer(Patient.extra_items))
     rows = list(db_session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
     note_shown(rows)
     return rows
@@ -204,8 +214,8 @@ def queue_statement(name: str, *, user_id: int | None = None, view: QueueView = 
         elif view.show == "unassigned":
             stmt = stmt.where(Tumor.assigned_to_id.is_(None))
         if view.sort:
-            if view.sort == "patient":
-                stmt = stmt.join(Patient, Patient.id == Tumor.patient_id)
+            if view.sort == "patient":  # the join that sorts also brings each abstract's patient
+                stmt = stmt.join(Tumor.patient).options(contains_eager(Tumor.patient).defer(Patient.extra_items))
             columns = SORTS[view.sort]
             stmt = stmt.order_by(None).order_by(*(c.desc() if view.descending else c.asc() for c in columns),
                                                 Tumor.id)
@@ -234,11 +244,33 @@ def _tumor_queue(name: str, user_id: int | None) -> Select:
     return select(Tumor).where(Tumor.workflow_state == WorkflowState.COMPLETE).order_by(Tumor.updated_at)
 
 
+def queue_counts(user_id: int | None) -> dict[str, int]:
+    """How many rows each work queue holds, in three statements: one grouped count over the abstracts that are
+    not yet reviewed (the abstract queues; the index on workflow state keeps reviewed ones unread), one over the
+    follow-ups due, one over open suspense cases. Each count is what :func:`count` of the queue's statement
+    gives."""
+    open_ = Tumor.workflow_state == WorkflowState.IN_PROGRESS
+    row = db_session.execute(
+        select(func.count().filter(open_, Tumor.assigned_to_id == user_id),
+               func.count().filter(open_),
+               func.count().filter(open_, Tumor.workflow_comment.is_not(None)),
+               func.count().filter(AbstractEditStatus.errors > 0),
+               func.count().filter(Tumor.workflow_state == WorkflowState.COMPLETE))
+        .outerjoin(AbstractEditStatus, AbstractEditStatus.tumor_id == Tumor.id)
+        .where(Tumor.workflow_state.in_([WorkflowState.IN_PROGRESS, WorkflowState.COMPLETE]))).one()
+    counts = dict(zip(TUMOR_QUEUES, (int(n) for n in row)))
+    counts["follow_ups_due"] = count(queue_statement("follow_ups_due"))
+    counts["suspense"] = count(queue_statement("suspense"))
+    return counts
+
+
 def work_queue(user_id: int, role: str, sample: int = 8) -> dict[str, tuple[int, list]]:
-    """``{queue: (count, first rows)}`` for the home page, in the order that leads with the role's work."""
+    """``{queue: (count, first rows)}`` for the home page, in the order that leads with the role's work; an empty
+    queue costs no statement beyond its count."""
     order = QUEUE_ORDER.get(role, QUEUES)
-    return {name: (count(queue_statement(name, user_id=user_id)),
-                   page_of(queue_statement(name, user_id=user_id), 1, sample)) for name in order}
+    counts = queue_counts(user_id)
+    return {name: (counts[name], page_of(queue_statement(name, user_id=user_id), 1, sample) if counts[name] else [])
+            for name in order}
 
 
 def audit_history(patient_id: int, limit: int = 200) -> list[AuditEntry]:

@@ -67,7 +67,8 @@ def _tumor(patient: Patient, tumor_id: int) -> Tumor:
 @login_required
 def home() -> str:
     queue = work_queue(current_user.id, current_user.role.value) if current_user.may_see_phi else {}
-    return render_template("abstracts/home.html", queue=queue, titles=QUEUE_TITLES, totals=registry_totals(),
+    totals = {} if current_user.may_see_phi else registry_totals()  # only the de-identified home shows them
+    return render_template("abstracts/home.html", queue=queue, titles=QUEUE_TITLES, totals=totals,
                            columns=QUEUE_COLUMNS, tumor_queues=TUMOR_QUEUES)
 
 
@@ -85,7 +86,8 @@ def queue(name: str) -> str:
     per_page = current_app.config["PATIENTS_PER_PAGE"]
     view = QueueView.from_args(request.args)
     stmt = queue_statement(name, user_id=current_user.id, view=view)
-    total, page = count(stmt), _page()
+    unsorted = queue_statement(name, user_id=current_user.id, view=QueueView(show=view.show))  # no sort's join
+    total, page = count(unsorted), _page()
     assignees = (list(db_session.scalars(select(User).where(User.role.in_(ASSIGNABLE), User.is_enabled)
                                          .order_by(User.username)))
                  if name in TUMOR_QUEUES and current_user.role in ASSIGNERS else [])
@@ -328,9 +330,12 @@ def _stage(patient: Patient, tumor: Tumor | None, form: Any, stores: dict[str, d
         item = current_catalogue().get(name) if store == "extra_items" else None
         codes_ = [(c["code"], plain_description(c["description"])) for c in inp["codes"] if c["code"]]
         value = inp["value"] or ""
+        if kind == "elsewhere" and name in FIELD_RECORD:
+            value = (getattr(form, name).data or "").strip()  # the read-only copy shows the field it mirrors
         stage["inputs"].append({
             **inp, "kind": kind, "name_attr": field if kind == "item" or item is not None else name, "value": value,
             "anchor": f"item-{name}" if item is not None else name,
+            "mirrors": name if kind == "elsewhere" and name in FIELD_RECORD else "",
             "dom_id": f"ssdi-{inp['naaccr_id']}" if kind == "item" else name,
             "select": kind == "stage" and name.startswith("schema_discriminator"),
             "term": next((d for c, d in codes_ if c == value), ""), "codes": codes_,

@@ -14,7 +14,7 @@ import registry.naaccr.importer  # noqa: F401 - registers the naaccr-import job 
 from registry.audit import log_event
 from registry.auth import roles_required
 from registry.db import db_session
-from registry.jobs import enqueue, live_status
+from registry.jobs import enqueue, shown_status
 from registry.models import Job, JobStatus, Role, Submission
 from registry.naaccr.dictionary import RECORD_TYPES
 from reports.submissions import SUBMISSION_VERSIONS, changes_since_last, submissions
@@ -117,6 +117,6 @@ def import_status(job_id: int) -> str:
                     more = True
                     break
                 rows.append(row)
-    progress, messages = live_status(job)
+    progress, messages, failure = shown_status(job)
     return render_template("naaccr/import_status.html", job=job, rows=rows, more=more, progress=progress,
-                           messages=messages)
+                           messages=messages, failure=failure)

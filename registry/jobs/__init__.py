@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import threading
@@ -96,6 +97,24 @@ class Progress:
 def live_status(job: Job) -> tuple[int, str]:
     """Percent and messages of ``job``, from this process while it runs on SQLite."""
     return LIVE_PROGRESS.get(job.id, (job.progress, job.messages))
+
+
+#: An absolute server path (``/srv/registry/jobs/12/upload.xml``): two or more segments after a slash that no word,
+#: slash or dot precedes, so codes (``8500/3``), dates and URLs (``https://host/...``) are left alone.
+_SERVER_PATH = re.compile(r"(?<![\w/.:])/(?:[\w.@+~-]+/)+([\w.@+~-]+)")
+
+
+def without_paths(text: str | None) -> str:
+    """``text`` with every server file path cut to the file's name: pages show what a job did to which file,
+    never where the server keeps its files (a failure's error and a job's messages may name the full path)."""
+    return _SERVER_PATH.sub(r"\1", text or "")
+
+
+def shown_status(job: Job) -> tuple[int, str, str | None]:
+    """Percent, messages and failure of ``job`` as pages and the API show them: live, without server paths."""
+    progress, messages = live_status(job)
+    failure = job.failure
+    return progress, without_paths(messages), without_paths(failure) if failure is not None else None
 
 
 def failure_reason(error: BaseException) -> str:

@@ -41,6 +41,9 @@ class Tumor(Base):
     __tablename__ = "tumor"
     __table_args__ = (
         Index("ix_tumor_site_dx", "primary_site", "date_of_diagnosis"),
+        # the work queues: abstracts of one workflow state, the most (or least) recently changed first
+        Index("ix_tumor_workflow_updated", "workflow_state", "updated_at"),
+        Index("ix_tumor_workflow_dx", "workflow_state", "date_of_diagnosis"),
         Index("ix_tumor_extra_items", "extra_items", postgresql_using="gin").ddl_if(dialect="postgresql"),
         Index("ix_tumor_site_specific_items", "site_specific_items", postgresql_using="gin").ddl_if(
             dialect="postgresql"),

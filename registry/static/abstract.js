@@ -58,8 +58,8 @@
         li.setAttribute("aria-selected", i === index ? "true" : "false");
       });
     }
-    var search = debounce(function () {
-      var q = input.value.trim();
+    var search = debounce(function (all) {
+      var q = all === true ? "" : input.value.trim();
       // a schema's own codes (Stage section) come from the input's data-picker-url
       var url = input.dataset.pickerUrl ? input.dataset.pickerUrl + "&q=" : codesUrl.replace("SYSTEM", system) + "?q=";
       fetch(url + encodeURIComponent(q), { credentials: "same-origin" })
@@ -123,6 +123,8 @@
       }
     }
     input.addEventListener("input", search);
+    // F2 (see below) asks for the whole list, whatever the field holds
+    input.addEventListener("picker:open", function () { search(true); });
     input.addEventListener("focus", function () { before = input.value; if (!input.value) { search(); } });
     input.addEventListener("keydown", function (e) {
       if (e.key === "Escape") { close(); settle(); return; }
@@ -139,6 +141,58 @@
   Array.prototype.forEach.call(document.querySelectorAll("input[data-picker]"), picker);
   // stage.js attaches pickers to the Stage section it redraws
   window.registryPicker = picker;
+
+  // --- keyboard: Alt+1..9 moves to a section, F2 opens a coded field's code list ----------------
+  // event.code (Digit1..) rather than event.key: with Alt held, key is a layout's symbol on some systems and
+  // headless browsers, code is always the key pressed.
+  function visible(el) { return el.getClientRects().length > 0 && !el.disabled; }
+  document.addEventListener("keydown", function (e) {
+    var digit = /^Digit([1-9])$/.exec(e.code || "");
+    if (digit && e.altKey && !e.ctrlKey && !e.metaKey) {
+      var link = document.querySelectorAll(".section-nav a")[parseInt(digit[1], 10) - 1];
+      var section = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!section) { return; }
+      e.preventDefault();
+      var target = Array.prototype.find.call(section.querySelectorAll(
+        "input:not([type=hidden]), select, textarea, summary:not([tabindex='-1']), button, a[href]"), visible);
+      if (target) { target.focus(); } else { section.setAttribute("tabindex", "-1"); section.focus(); }
+      section.scrollIntoView({ block: "start" });
+      return;
+    }
+    if (e.key !== "F2" || !e.target || !e.target.closest) { return; }
+    var field = e.target.closest(".field");
+    var codes = field && field.querySelector("details.stage-codes");
+    if (codes) {
+      e.preventDefault();
+      codes.open = true;
+      codes.scrollIntoView({ block: "nearest" });
+    } else if (e.target.dataset && e.target.dataset.picker) {
+      e.preventDefault();
+      e.target.dispatchEvent(new Event("picker:open"));
+    }
+  });
+
+  // --- read-only copies (Stage section: "Grade Clinical, entered in Diagnosis") follow their field ------
+  function mirror(e) {
+    var name = e.target && e.target.name;
+    if (!name) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-mirrors]"), function (copy) {
+      if (copy.dataset.mirrors !== name) { return; }
+      var value = e.target.value.trim();
+      copy.textContent = value || "(blank)";
+      var term = copy.parentNode.querySelector(".stage-term");
+      if (!term) { return; }
+      var described = "";
+      Array.prototype.forEach.call(copy.parentNode.querySelectorAll("details.stage-codes dt"), function (dt) {
+        if (dt.textContent === value && dt.nextElementSibling) { described = dt.nextElementSibling.textContent; }
+      });
+      term.textContent = described;
+    });
+  }
+  if (form) {
+    form.addEventListener("input", mirror);
+    form.addEventListener("change", mirror);
+  }
 
   // --- partial dates: 20230105 / 2023-1-5 / 2023-99-99 are shown as 2023-01-05, 2023 -----------
   function tidyDate(text) {
@@ -231,7 +285,7 @@
   }
   form.addEventListener("change", debounce(check, 80));
 
-  // Keyboard: Alt+S saves (accesskey), Ctrl+Enter also saves.
+  // Alt+S saves (accesskey), Ctrl+Enter also saves.
   form.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
   });

@@ -120,3 +120,78 @@ def test_the_reviewers_home_page_leads_with_what_awaits_review(client, login, pa
     login("registrar", "reg2")
     cards = re.findall(r'id="queue-([a-z_]+)"', client.get("/").get_data(as_text=True))
     assert cards[:2] == ["assigned_to_me", "in_progress"]
+
+
+def _varied_queues(patient, make_user):
+    """Abstracts in every queue: assigned, returned, with edit errors (also a reviewed one, which no queue lists),
+    awaiting review."""
+    from sqlalchemy import update
+
+    from registry.models import AbstractEditStatus, WorkflowState
+    reg = make_user("registrar", "queue-reg")
+    tumors = _three_more(patient) + _three_more(patient)
+    values = [dict(assigned_to_id=reg.id), dict(workflow_comment="check the grade"),
+              dict(workflow_state=WorkflowState.COMPLETE), dict(workflow_state=WorkflowState.COMPLETE,
+                                                                assigned_to_id=reg.id),
+              dict(workflow_state=WorkflowState.REVIEWED), dict()]
+    for tumor, changes in zip(tumors, values):
+        db_session.execute(update(Tumor).where(Tumor.id == tumor.id).values(**changes))
+    for tumor, errors in zip(tumors[1:], (2, 0, 1, 3)):
+        db_session.merge(AbstractEditStatus(tumor_id=tumor.id, errors=errors, warnings=0, failures=[]))
+    db_session.commit()
+    return reg
+
+
+def test_the_home_page_counts_are_the_queues_own(app, patient_with_tumor, make_user):
+    """The grouped count the home page uses gives what counting each queue's own rows gives."""
+    from abstracts.queries import QUEUES, count, queue_counts, queue_statement
+    patient, _ = patient_with_tumor
+    reg = _varied_queues(patient, make_user)
+    for user_id in (reg.id, None):
+        counts = queue_counts(user_id)
+        assert counts == {name: count(queue_statement(name, user_id=user_id)) for name in QUEUES}
+    assert queue_counts(reg.id)["assigned_to_me"] == 1 and queue_counts(reg.id)["awaiting_review"] == 2
+    assert queue_counts(reg.id)["returned"] == 1
+
+
+def test_a_queue_page_costs_the_same_statements_however_many_rows_it_shows(app, client, login, patient_with_tumor,
+                                                                           make_user):
+    """No statement per row (the patient and assignee of each abstract come with it)."""
+    from sqlalchemy import event
+
+    from abstracts.queries import queue_counts
+    patient, _ = patient_with_tumor
+    admin = login("admin")
+    seen = []
+    engine = app.extensions["registry_engine"]
+
+    def note(_conn, _cursor, statement, *_rest):
+        seen.append(" ".join(statement.split())[:150])
+    event.listen(engine, "before_cursor_execute", note)
+
+    def fresh(path: str) -> str:
+        db_session.remove()  # the test's session would answer lazy loads from its identity map
+        return client.get(path).get_data(as_text=True)
+    try:
+        fresh("/queue/in_progress")
+        fresh("/")
+        seen.clear()
+        fresh("/queue/in_progress")
+        one_row = len(seen)
+        fresh("/")
+        home_few = len(seen) - one_row
+        held_before = sum(1 for n in queue_counts(admin.id).values() if n)
+        _varied_queues(patient, make_user)
+        other = ops.create_patient({"name_last": "Queuesample", "name_first": "Otto", "date_of_birth": "19500101",
+                                    "sex": "1"}, actor=SYSTEM)
+        ops.create_tumor(other.id, {**TUMOR, "sequence_number_hospital": None}, actor=SYSTEM)
+        seen.clear()
+        page = fresh("/queue/in_progress")
+        assert len(seen) == one_row and page.count('name="tumor"') >= 4 and "Queuesample" in page
+        held_after = sum(1 for n in queue_counts(admin.id).values() if n)
+        assert held_after > held_before
+        seen.clear()
+        fresh("/")
+        assert len(seen) == home_few + held_after - held_before, seen  # one statement per queue that holds rows
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -158,3 +158,69 @@ def test_morphology_notation_typed_into_histology_is_split_when_the_picker_is_le
         page.keyboard.press("Escape")
         assert page.input_value("#primary_site") == "C50.4"
         browser.close()
+
+
+_TAB_STOPS = """form => Array.from(form.querySelectorAll('input, select, textarea, button, summary, a[href]'))
+  .filter(el => el.tabIndex >= 0 && !el.disabled && el.type !== 'hidden' && el.getClientRects().length > 0)
+  .map(el => el.matches('input, select, textarea') ? 'field'
+             : el.matches('details.stage-codes > summary') ? 'codes' : el.tagName.toLowerCase())"""
+
+
+def test_keyboard_sections_tab_stops_code_lists_and_the_grade_copy(served):
+    """Issue 22: Alt+number moves to a section (event.code, so headless Chromium too); no 'Valid codes'
+    disclosure is a tab stop, F2 on the coded field opens it instead; the Stage section's read-only Grade
+    Clinical follows the Diagnosis field as it is typed."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        _new_abstract(page, served, "Keyboardsample", "1958-03-09")
+        redrawn = _redrawn(page)
+        page.fill("#date_of_diagnosis", "2022-04-05")
+        page.locator("#date_of_diagnosis").dispatch_event("change")
+        _wait_redrawn(page, redrawn)
+        redrawn = _redrawn(page)
+        _pick(page, "primary_site", "upper-outer", "C504")
+        _wait_redrawn(page, redrawn)
+        redrawn = _redrawn(page)
+        _pick(page, "histology", "8500", "8500/3")
+        _wait_redrawn(page, redrawn)
+        assert page.inner_text("#stage-schema-name") == "Breast"
+
+        stops = page.locator("#abstract-form").evaluate(_TAB_STOPS)
+        assert page.locator("details.stage-codes").count() > 3
+        assert "codes" not in stops
+        fields = stops.count("field")
+        groups = page.locator("details.item-group > summary").count()
+        assert fields > 50 and len(stops) <= fields + groups + 10, (fields, groups, len(stops))
+        page.focus("#eod_mets")  # Tab from a coded field goes to the next field, not to its code list
+        page.keyboard.press("Escape")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('details.stage-codes') === null")
+
+        page.focus("#eod_mets")
+        codes = page.locator("[data-field='eod_mets'] details.stage-codes")
+        assert codes.get_attribute("open") is None
+        page.keyboard.press("F2")
+        assert codes.get_attribute("open") is not None and codes.locator("dt").first.is_visible()
+        page.focus("#grade_clinical")  # a Diagnosis picker without a list beside it: F2 shows all its codes
+        page.keyboard.press("F2")
+        page.locator("#picker-grade_clinical li").first.wait_for(state="visible")
+
+        second = page.locator(".section-nav a").nth(1).get_attribute("href")
+        page.focus("#date_of_diagnosis")
+        page.keyboard.press("Alt+2")
+        assert page.evaluate(f"document.querySelector('{second}').contains(document.activeElement)"), second
+        assert page.evaluate("document.activeElement.matches('input, select, textarea, summary, button')")
+        first = page.locator(".section-nav a").nth(0).get_attribute("href")
+        page.keyboard.press("Alt+1")
+        assert page.evaluate(f"document.querySelector('{first}').contains(document.activeElement)"), first
+
+        copy = page.locator("[data-mirrors='grade_clinical']")
+        page.fill("#grade_clinical", "3")
+        page.keyboard.press("Escape")
+        assert copy.inner_text() == "3"
+        assert page.locator("[data-field='grade_clinical'][data-key] .stage-term").inner_text().startswith("G3")
+        page.fill("#grade_clinical", "")
+        assert copy.inner_text() == "(blank)"
+        browser.close()
