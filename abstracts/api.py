@@ -36,7 +36,8 @@ from abstracts.queries import PatientSearch, search_patients
 from abstracts.search import DUPLICATE_CHECKED, likely_duplicates
 from abstracts.schemas import (AbstractCheckSchema, EditFailureSchema, FollowUpSchema, ItemStore,
                                PatientSchema, TreatmentSchema, TumorSchema, validation_errors, with_stores_merged)
-from abstracts.tokens import user_for_token
+from abstracts.ratelimit import seconds_to_wait
+from abstracts.tokens import token_and_user
 from registry.app import csrf
 from registry.audit import log_event
 from registry.catalogue import Catalogue, CatalogueItem, catalogue
@@ -58,9 +59,11 @@ MAX_PAYLOAD = 20 * 1024 * 1024
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None, **extra: Any):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None, *,
+                 headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(message)
         self.status, self.code, self.message, self.fields, self.extra = status, code, message, fields or {}, extra
+        self.headers = headers or {}
 
 
 @blueprint.errorhandler(ApiError)
@@ -69,7 +72,7 @@ def _api_error(exc: ApiError):
     if exc.fields:
         body["fields"] = exc.fields
     body.update(exc.extra)
-    return jsonify(error=body), exc.status
+    return jsonify(error=body), exc.status, exc.headers
 
 
 @blueprint.errorhandler(RegistryError)
@@ -176,10 +179,20 @@ def _check_query() -> None:
 def _user() -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-    if user is None:
+    found = token_and_user(token.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
         raise ApiError(401, "unauthorized", "send a valid, unexpired API token as 'Authorization: Bearer <token>'")
-    return user
+    g.api_token_id = found[0].id
+    return found[1]
+
+
+def _check_rate() -> None:
+    """429 with Retry-After once the token has made more requests than REGISTRY_API_RATE_LIMIT allows."""
+    over = seconds_to_wait(g.api_token_id)
+    if over:
+        limit, wait = over
+        raise ApiError(429, "rate_limited", f"this token has made more than {limit}; try again in {wait} seconds",
+                       headers={"Retry-After": str(wait)}, retry_after=wait)
 
 
 def api_route(rule: str, methods: tuple[str, ...] = ("GET",), *, writes: bool = False,
@@ -200,6 +213,7 @@ def api_route(rule: str, methods: tuple[str, ...] = ("GET",), *, writes: bool = 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             g.api_user = _user()
+            _check_rate()
             if (writes or phi_only) and g.api_user.role not in PHI_ROLES:
                 raise ApiError(403, "not_allowed", f"a {g.api_user.role.value} may not "
                                + ("change records" if writes else "see identified patient data"))
@@ -675,7 +689,9 @@ NO_TOKEN = {"/openapi.json": [], "/docs": [{"session": []}]}
 ERRORS: dict[str, tuple[str, str]] = {
     "400": ("a query parameter this endpoint does not take, or one given twice, named in fields", "Error"),
     "401": ("no valid token", "Error"), "403": ("role not allowed", "Error"), "404": ("not found", "Error"),
-    "409": ("changed by someone else", "Error"), "422": ("invalid fields, each named", "Error")}
+    "409": ("changed by someone else", "Error"), "422": ("invalid fields, each named", "Error"),
+    "429": ("more requests with this token than REGISTRY_API_RATE_LIMIT allows (600 a minute unless configured); "
+            "the Retry-After header says in how many seconds to try again", "Error")}
 #: Where an endpoint's error means more than the common one.
 OWN_ERRORS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("/patients", "post"): {"409": ("the duplicate check found likely matches (candidates, in your view); nothing "
@@ -816,6 +832,9 @@ def openapi_spec() -> dict[str, Any]:
                           **{code: {"description": text, "content": {"application/json": {"schema": schema}}}
                              for code, (text, schema) in (ERRORS | OWN_ERRORS.get((path, method), {})).items()
                              if path not in NO_TOKEN or code == "400"}}}
+        if "429" in operation["responses"]:
+            operation["responses"]["429"]["headers"] = {"Retry-After": {
+                "description": "seconds until the token's rate-limit window ends", "schema": {"type": "integer"}}}
         if path in NO_TOKEN:
             operation["security"] = NO_TOKEN[path]
         if (path, method) in ROLES_BY_PATH:

@@ -71,6 +71,12 @@ def is_usable(token: ApiToken, now: dt.datetime | None = None) -> bool:
 
 def user_for_token(plain: str) -> User | None:
     """The enabled user a valid, unexpired, unrevoked token belongs to."""
+    found = token_and_user(plain)
+    return found[1] if found else None
+
+
+def token_and_user(plain: str) -> tuple[ApiToken, User] | None:
+    """The valid, unexpired, unrevoked token and its enabled user (the token for its rate limit)."""
     if not plain or not plain.startswith(TOKEN_PREFIX):
         return None
     token = db_session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(plain)))
@@ -84,4 +90,4 @@ def user_for_token(plain: str) -> User | None:
     if last is None or now - last > TOUCH_EVERY:
         token.last_used_at = now
         db_session.commit()
-    return user
+    return token, user

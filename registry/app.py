@@ -61,6 +61,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``overrides`` replaces configuration (tests pass DATABASE_URL this way)."""
     app = Flask(__name__, instance_path=None)
     app.config.update(load_config(overrides))
+    from abstracts.ratelimit import parse_rate_limit
+    parse_rate_limit(app.config["REGISTRY_API_RATE_LIMIT"])  # a misspelt limit stops the start, not a request
     app.permanent_session_lifetime = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     if app.config["TRUSTED_PROXY_HOPS"]:
         # The sign-in throttle counts per client address: behind a proxy that is X-Forwarded-For's entry.

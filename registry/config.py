@@ -39,6 +39,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "INSTANCE_DIR": str(instance),
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'registry.db'}"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Requests per API token: N/second, N/minute, N/hour or N/day; "off" for none (docs/api.md).
+        "REGISTRY_API_RATE_LIMIT": os.environ.get("REGISTRY_API_RATE_LIMIT", "600/minute"),
         "SECRET_KEY": _secret_key(instance),
         "TIMEZONE": os.environ.get("REGISTRY_TIMEZONE") or None,
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),

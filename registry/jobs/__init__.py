@@ -95,7 +95,10 @@ class Progress:
 
 
 def live_status(job: Job) -> tuple[int, str]:
-    """Percent and messages of ``job``, from this process while it runs on SQLite."""
+    """Percent and messages of ``job``, from this process while it runs on SQLite; the row's once it has ended
+    (the relayed figures stay here until the child process has exited, a moment after it wrote the end)."""
+    if job.status in (JobStatus.FINISHED, JobStatus.FAILED):
+        return job.progress, job.messages
     return LIVE_PROGRESS.get(job.id, (job.progress, job.messages))
 
 

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text, event, insert, inspect, update
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Integer, String, Text, event, insert, inspect, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base
@@ -139,6 +139,9 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The API rate limit's count without Redis: the window's start (epoch seconds) and requests in it.
+    rate_window: Mapped[int | None] = mapped_column(BigInteger)
+    rate_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class AbstractEditStatus(Base):

@@ -333,7 +333,9 @@ class Importer:
                  dry_run: bool = False, batch_size: int = 500, save_hooks: bool = True,
                  progress: Callable[[int, str], None] | None = None, parallel: bool | None = None,
                  max_report_rows: int = MAX_REPORT_ROWS, relaxed: bool = False) -> None:
-        self.actor = actor
+        # Who, not the User row: a batch the database refuses is rolled back and its session cleared, which
+        # detaches the row before the records are written again one by one.
+        self.actor = actor if isinstance(actor, Actor) else Actor.of(actor)
         self.relaxed = relaxed
         self.max_report_rows = max_report_rows
         self.parallel = parallel
@@ -760,6 +762,7 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
     ``parallel`` reads and checks the file in a helper process while this one writes (default:
     for files of :data:`PARALLEL_FROM_BYTES` or more). The report keeps at most ``max_report_rows`` rows.
     """
+    actor = actor if isinstance(actor, Actor) else Actor.of(actor)
     importer = Importer(actor=actor, store=store, user_dictionaries=user_dictionaries, dry_run=dry_run,
                         batch_size=batch_size, save_hooks=save_hooks, progress=progress, parallel=parallel,
                         max_report_rows=max_report_rows, relaxed=relaxed)

@@ -174,3 +174,19 @@ def test_a_removed_result_file_is_not_offered(app, client, login):
 def test_an_error_without_words_is_still_explained(app):
     done = _wait(enqueue("test-failing-silently", {}, user=None).id)
     assert done.failure == "an unexpected KeyError (the server log has the details)"
+
+
+def test_an_ended_job_shows_its_rows_progress_not_the_last_figures_relayed(app):
+    """The watcher keeps the child's last relayed figures until the child has exited, a moment after the child
+    wrote the end: a job read then is finished at 100%, not finished at its last relayed 50%."""
+    from registry.jobs import LIVE_PROGRESS, live_status
+    job = Job(kind="naaccr-export", params={}, status=JobStatus.FINISHED, progress=100, messages="done\n")
+    db_session.add(job)
+    db_session.commit()
+    LIVE_PROGRESS[job.id] = (50, "halfway\n")
+    try:
+        assert live_status(job) == (100, "done\n")
+        job.status = JobStatus.RUNNING
+        assert live_status(job) == (50, "halfway\n"), "while it runs, the relayed figures are the newest"
+    finally:
+        LIVE_PROGRESS.pop(job.id, None)
