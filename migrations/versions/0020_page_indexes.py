@@ -1,7 +1,7 @@
 """indexes for the screens opened every day: work queues by workflow state and last change, follow-ups due
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 03:10:00
 
 The work queues list abstracts of one workflow state ordered by when they last changed or were diagnosed
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
