@@ -49,6 +49,9 @@ BLUEPRINTS = [
 API_MODULES = [
     "abstracts.printout",
     "abstracts.epath.api",
+    "abstracts.api_naaccr",
+    "abstracts.api_staging",
+    "abstracts.api_admin",
 ]
 
 
