@@ -95,7 +95,7 @@ class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     username = fields.String(required=True, metadata={"description": "1-80 letters, digits, '.', '-' or '_'"})
     full_name = fields.String(load_default="", validate=validate.Length(max=200, error="at most 200 characters"))
-    role = fields.String(required=True, validate=validate.OneOf(ROLE_NAMES, error=f"one of {', '.join(ROLE_NAMES)}"))
+    role = fields.String(required=True, metadata={"enum": ROLE_NAMES})  # checked by create_user, with the rest
     password = fields.String(required=True, load_only=True, metadata={"description": "the first password; give it "
                                                                                      "to the user by a safe route"})
     enabled = fields.Boolean(dump_only=True, attribute="is_enabled")
