@@ -8,6 +8,11 @@ from sqlalchemy import select
 
 from registry.db import db_session
 from registry.models import AuditEntry, Job, JobStatus
+from tests.naaccr_io.conftest import dictionaries, install_dictionaries, reference_store
+from tests.staging_product.conftest import install, store
+
+#: The fixtures these tests share with the NAACCR and staging tests: their dictionaries and bundle installs.
+__all__ = ["dictionaries", "install_dictionaries", "reference_store", "install", "store"]
 
 
 def wait(job_id: int, seconds: float = 120) -> Job:

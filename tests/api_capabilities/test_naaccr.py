@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from registry.db import db_session
 from registry.models import JobStatus, Patient, Submission
 from tests.api_capabilities.conftest import audited, refused, started
-from tests.naaccr_io.conftest import (NAACCR_DIR, SAMPLES_DIR, dictionaries,  # noqa: F401 - fixtures
-                                      install_dictionaries, reference_store)
+from tests.naaccr_io.conftest import NAACCR_DIR, SAMPLES_DIR
 
 CAPABILITIES = [
     ("validate a NAACCR file", "POST", "/naaccr/validate"),
@@ -42,21 +41,30 @@ def test_validate_runs_a_dry_run_that_saves_nothing(api, dictionaries):
     assert audited("naaccr_import:dry_run", user_id=call.user.id)
 
 
-def test_validate_with_a_user_dictionary_and_relaxed(api, dictionaries, tmp_path):
+def test_validate_with_a_user_dictionary_and_relaxed(api, install_dictionaries):
+    install_dictionaries("210", "250")
     call = api("admin")
-    dictionary = NAACCR_DIR / "dictionaries" / "naaccr-dictionary-250.xml"
+    folder = SAMPLES_DIR / "flat-and-xml"
+    own_items = folder / "synthetic-data_naaccr-210-incidence_10-tumors_non-standard.xml"
+    without = started(_upload(call, "/naaccr/validate", own_items))
+    with_dictionary = started(call("POST", "/naaccr/validate", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(own_items.read_bytes()), own_items.name),
+        "dictionary": (io.BytesIO((folder / "my-dictionary.xml").read_bytes()), "my-dictionary.xml")}))
+    assert with_dictionary.status is JobStatus.FINISHED and "; 0 records rejected" in with_dictionary.messages, \
+        with_dictionary.messages
+    assert "; 0 records rejected" not in without.messages, without.messages
+
     sample = NAACCR_DIR / "validity" / "invalid_relaxed" / "invalid_default-namespace-missing-1.xml"
     strict = started(_upload(call, "/naaccr/validate", sample))
-    relaxed = started(call("POST", "/naaccr/validate", content_type="multipart/form-data", data={
-        "file": (io.BytesIO(sample.read_bytes()), sample.name), "relaxed": "true"}))
+    relaxed = started(_upload(call, "/naaccr/validate", sample, relaxed="true"))
     assert "would import: patients 0 new" in strict.messages, strict.messages
     assert "would import: patients 1 new" in relaxed.messages, relaxed.messages
     bad = call("POST", "/naaccr/validate", content_type="multipart/form-data", data={
         "file": (io.BytesIO(SAMPLE.read_bytes()), SAMPLE.name),
         "dictionary": (io.BytesIO(b"<NotADictionary/>"), "mine.xml")})
     assert bad.status_code == 422 and "NaaccrDictionary" in bad.get_json()["error"]["fields"]["dictionary"]
-    assert "/imports/" not in bad.get_json()["error"]["fields"]["dictionary"]
-    assert dictionary.is_file()
+    assert bad.get_json()["error"]["fields"]["dictionary"].startswith("mine.xml")
+    assert _patients() == 0
 
 
 def test_upload_mistakes_are_named(api, dictionaries):

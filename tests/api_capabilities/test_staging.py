@@ -10,7 +10,7 @@ from registry.audit import SYSTEM
 from registry.db import db_session
 from registry.models import JobStatus, Tumor
 from tests.api_capabilities.conftest import audited, refused, started
-from tests.staging_product.conftest import EOD, install, store  # noqa: F401 - fixtures
+from tests.staging_product.conftest import EOD
 from tests.staging_product.test_derive import CASES
 
 CAPABILITIES = [

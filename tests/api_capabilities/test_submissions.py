@@ -9,7 +9,6 @@ from sqlalchemy import select
 from registry.db import db_session
 from registry.models import JobStatus, Submission
 from tests.api_capabilities.conftest import audited, refused, started
-from tests.naaccr_io.conftest import dictionaries, install_dictionaries, reference_store  # noqa: F401 - fixtures
 
 CAPABILITIES = [
     ("list the submissions", "GET", "/submissions"),
