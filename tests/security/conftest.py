@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,7 +107,10 @@ def registry(app, make_user) -> Registry:
                      "OBR|1||ACC-9|11529-5^Surgical^LN|||20250101\r"
                      "OBX|1|TX|22637-3^final diagnosis^LN||Adenocarcinoma of colon", actor=SYSTEM,
                      source="security").taken[0]
-    submission = Submission(file_name="sub.xml", stored_path="/nonexistent/sub.xml", checksum="0" * 64,
+    sent = Path(app.config["JOB_FILES_DIR"]) / "submissions" / "sub.xml"  # a file its download can send
+    sent.parent.mkdir(parents=True, exist_ok=True)
+    sent.write_text("<NaaccrData/>")
+    submission = Submission(file_name="sub.xml", stored_path=str(sent), checksum="0" * 64,
                             naaccr_version="250", record_type="A", created_by="system")
     db_session.add(submission)
     db_session.commit()
