@@ -23,7 +23,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, g, jsonify, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
 from flask_login import login_required
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
@@ -89,6 +89,15 @@ def _registry_error(exc: RegistryError):
     if isinstance(exc, NotAllowed):
         return _api_error(ApiError(403, "not_allowed", str(exc)))
     return _api_error(ApiError(400, "error", str(exc)))
+
+
+@blueprint.errorhandler(413)
+def _too_large(_exc: HTTPException):
+    """An upload over the server's limit, as the error JSON (the app's own 413 answer is a page)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return _api_error(ApiError(413, "too_large", f"the request is larger than the {limit / 2**20:g} MB this server "
+                               "accepts; nothing of it was read or saved: compress the file (.xml.gz) or split it",
+                               {"file": f"at most {limit} bytes"}))
 
 
 @blueprint.errorhandler(HTTPException)
@@ -702,16 +711,39 @@ OWN_ERRORS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
 }
 #: Component schemas that modules of API endpoints add (name -> marshmallow schema), beside this module's own.
 SCHEMAS: dict[str, Schema | type[Schema]] = {}
+#: The success status of operations whose status is not the one the method implies (e.g. "202"), by path and method.
+STATUSES: dict[tuple[str, str], str] = {}
+#: Operations whose request body is an upload (``multipart/form-data``, its fields the request schema's), not JSON.
+MULTIPART: set[tuple[str, str]] = set()
 
 
 def describe(*operations: tuple[str, str, str, Any, Any],
              errors: dict[tuple[str, str], dict[str, tuple[str, str]]] | None = None,
-             schemas: dict[str, Schema | type[Schema]] | None = None) -> None:
+             schemas: dict[str, Schema | type[Schema]] | None = None,
+             statuses: dict[tuple[str, str], str] | None = None,
+             multipart: set[tuple[str, str]] | None = None) -> None:
     """Add operations (rows as in ``PATHS``) to the document, with the errors that mean more than the common
-    ones and the schemas they name: each module of API endpoints describes its own next to them."""
+    ones and the schemas they name: each module of API endpoints describes its own next to them.
+
+    ``statuses`` names a success status the method does not imply (a POST answering a ``Job`` is 202 without
+    it); ``multipart`` the operations whose request schema is sent as an upload form."""
     PATHS.extend(operations)
     OWN_ERRORS.update(errors or {})
     SCHEMAS.update(schemas or {})
+    STATUSES.update(statuses or {})
+    MULTIPART.update(multipart or set())
+
+
+def _success_status(path: str, method: str, response: Any) -> str:
+    """The status an operation answers when it works: its own, 204 without content, 202 for a started job,
+    200 for reads, changes and checks, else 201."""
+    if (path, method) in STATUSES:
+        return STATUSES[(path, method)]
+    if response == "NoContent":
+        return "204"
+    if response == "Job" and method == "post":
+        return "202"
+    return "200" if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201"
 
 
 #: Responses that are not a schema of this document: their media type and schema.
@@ -823,9 +855,8 @@ def openapi_spec() -> dict[str, Any]:
             "summary": summary, "security": [{"token": []}],
             "parameters": params + ([{"in": "query", "schema": QUERY_BY_PATH[(path, method)]}]
                                     if (path, method) in QUERY_BY_PATH else []),
-            "responses": {("204" if response == "NoContent" else "200"
-                           if method in {"get", "patch"} or path.endswith(("workflow", "check")) else "201"):
-                          {"description": "Deleted" if response == "NoContent" else "OK"} | ({} if response ==
+            "responses": {_success_status(path, method, response):
+                          {"description": {"NoContent": "Deleted", "Job": "Started"}.get(response, "OK")} | ({} if response ==
                           "NoContent" else {"content": (
                               {_MEDIA[response][0]: {"schema": _MEDIA[response][1]}}
                               if response in _MEDIA else {"application/json": {"schema": response}})}),
@@ -841,7 +872,10 @@ def openapi_spec() -> dict[str, Any]:
             operation["x-roles"] = ROLES_BY_PATH[(path, method)]
             operation["description"] = f"Roles: {ROLES_BY_PATH[(path, method)]}."
         if body:
-            operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+            if (path, method) in MULTIPART:
+                operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": body}}}
+            else:
+                operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
         operations.setdefault(path, {})[method] = operation
     for path, ops_ in operations.items():
         spec.path(path=path, operations=ops_)
@@ -871,7 +905,7 @@ def docs():
 
     endpoints = [(method.upper(), path, op["summary"],
                   ", ".join(p["name"] for p in op.get("parameters", []) if p["in"] == "query"),
-                  name(op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})),
+                  name(next(iter(op.get("requestBody", {}).get("content", {}).values()), {}).get("schema", {})),
                   returned(op))
                  for path, item in spec["paths"].items() for method, op in item.items()]
     return render_template("abstracts/api_docs.html", spec=spec, endpoints=endpoints)

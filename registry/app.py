@@ -49,6 +49,9 @@ API_MODULES = [
     "abstracts.epath.api",
     "abstracts.api_analysis",
     "abstracts.api_worklists",
+    "abstracts.api_naaccr",
+    "abstracts.api_staging",
+    "abstracts.api_admin",
 ]
 
 

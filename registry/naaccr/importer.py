@@ -333,8 +333,8 @@ class Importer:
                  dry_run: bool = False, batch_size: int = 500, save_hooks: bool = True,
                  progress: Callable[[int, str], None] | None = None, parallel: bool | None = None,
                  max_report_rows: int = MAX_REPORT_ROWS, relaxed: bool = False) -> None:
-        # Who, not the User row: a batch the database refuses is rolled back and its session cleared, which
-        # detaches the row before the records are written again one by one.
+        # Who imports, as a value: a User row would be expired by each batch's commit or rollback and detached by
+        # the batch's clean-up, so reading its id for the next batch (or the closing entry) would fail.
         self.actor = actor if isinstance(actor, Actor) else Actor.of(actor)
         self.relaxed = relaxed
         self.max_report_rows = max_report_rows
@@ -430,7 +430,8 @@ class Importer:
             result.records_rejected += 1
             result.add_rejections([Rejection(incoming.line, incoming.index, None,
                                              incoming.items.get("patientIdNumber", ""), None,
-                                             f"the database refused the record: {str(exc.orig or exc)[:300]}")])
+                                             f"the database refused the record: "
+                                             f"{str(getattr(exc, 'orig', None) or exc)[:300]}")])
             return
         finally:
             db_session().expunge_all()
@@ -532,7 +533,7 @@ class Importer:
         """Bulk-insert new patients, tumors and treatment, with the audit rows the flush hook would write."""
         if not pending:
             return []
-        who = self.actor if isinstance(self.actor, Actor) else Actor.of(self.actor)
+        who = self.actor
         patients = [NewPatient(values, incoming.extra, [NewTumor(tumor_values, tumor.ssdi, tumor.extra, treatment)
                                                         for tumor, tumor_values, treatment in tumors])
                     for (incoming, _, tumors), values in pending]
@@ -769,7 +770,7 @@ def import_file(path: str | os.PathLike[str], *, actor: Actor | User, store: Dic
     result = importer.run(path, flat_version)
     if report is not None:
         result.write_report(report)
-    log_event(actor, ACTION + (":dry_run" if dry_run else ""), detail=result.summary()[:2000])
+    log_event(importer.actor, ACTION + (":dry_run" if dry_run else ""), detail=result.summary()[:2000])
     return result
 
 

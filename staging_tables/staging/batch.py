@@ -10,6 +10,7 @@ import csv
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from registry.csv_safety import SafeWriter
@@ -88,3 +89,32 @@ def _check_header(in_path: Path, header: list[str], known: set[str], output_keys
     clash = sorted(set(header) & (set(ADDED_COLUMNS) | set(output_keys)))
     if clash:
         raise CsvFormatError(f"{in_path}, line 1: columns {', '.join(clash)} are reserved for results")
+
+
+def stage_file_job(progress: Callable[[int, str], None], path: str, algorithm: str, file_name: str | None = None,
+                   user_id: int | None = None, username: str = "system") -> str:
+    """Job kind ``staging-run``: ``staging run`` on an uploaded CSV; the result is the staged CSV. The file holds
+    no abstract, so nothing of the registry changes; the run is audited (who staged which file with what)."""
+    from registry.audit import SYSTEM, Actor, log_event
+
+    from .reference import installed_algorithm
+    staged = installed_algorithm(algorithm)
+    source = Path(path)
+    target = source.with_name(source.stem + "-staged.csv")
+    try:
+        counts = stage_csv(staged, source, target)
+    except CsvFormatError as exc:  # the message names the upload by its own name, not the server's copy
+        raise CsvFormatError(str(exc).replace(str(source), file_name or source.name)) from None
+    summary = (f"staged {sum(counts.values())} rows of {file_name or source.name} with {staged.name} "
+               f"{staged.version}: " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items())))
+    log_event(Actor(user_id, username) if user_id else SYSTEM, "staging_run", detail=summary)
+    progress(100, summary)
+    return str(target)
+
+
+def register_jobs() -> None:
+    from registry.jobs import job_kind
+    job_kind("staging-run")(stage_file_job)
+
+
+register_jobs()

@@ -43,7 +43,7 @@ def test_each_operation_documents_the_query_parameters_its_endpoint_takes(app, c
         declared = QUERY.get(endpoint)
         expected = {f.data_key or name for name, f in declared().fields.items()} if declared else set()
         assert named == expected, (method, path, named, expected)
-        assert operation["summary"] and {"200", "201", "204"} & set(operation["responses"]), (method, path)
+        assert operation["summary"] and {"200", "201", "202", "204"} & set(operation["responses"]), (method, path)
 
 
 def test_each_operation_says_who_may_call_it_and_how(client):
@@ -56,3 +56,16 @@ def test_each_operation_says_who_may_call_it_and_how(client):
     assert paths["/openapi.json"]["get"]["security"] == [] and "401" not in paths["/openapi.json"]["get"]["responses"]
     assert paths["/docs"]["get"]["security"] == [{"session": []}]
     assert set(spec["components"]["securitySchemes"]) == {"token", "session"}
+
+
+def test_uploads_are_documented_as_forms_and_started_jobs_as_202(client):
+    """An endpoint taking a file documents a multipart/form-data body with its file field as binary; one that
+    starts a job answers 202 with the job (and no 200 or 201)."""
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    upload = paths["/naaccr/imports"]["post"]
+    assert list(upload["requestBody"]["content"]) == ["multipart/form-data"] and upload["requestBody"]["required"]
+    assert set(upload["responses"]) & {"200", "201", "202"} == {"202"}
+    assert upload["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
+    assert "413" in upload["responses"]
+    assert list(paths["/naaccr/exports"]["post"]["requestBody"]["content"]) == ["application/json"]
+    assert "200" in paths["/tumors/{tumor_id}/staging"]["post"]["responses"]

@@ -153,6 +153,26 @@ RULES: dict[str, Access] = {
     "api.follow_up_worklist": Access(PHI, token=True, phi=True, why="follow-up due and delinquent lists"),
     "api.follow_up_letters": Access(PHI, token=True, phi=True, why="follow-up letters (PDF)"),
     "api.follow_up_rates": Access(PHI, token=True, why="CoC follow-up rates (the Follow-up page's)"),
+    # API: registry capabilities (NAACCR, submissions, staging, reference, users, audit)
+    "api.validate_naaccr": Access(IMPORTERS, token=True, why="check a NAACCR file as an import would (a job)"),
+    "api.import_naaccr": Access(IMPORTERS, token=True, phi=True, why="import a NAACCR file (a job)"),
+    "api.export_naaccr": Access(ADMIN, token=True, phi=True, why="write a NAACCR file, recorded as a submission"),
+    "api.list_submissions": Access(ADMIN, token=True, why="the NAACCR files sent"),
+    "api.create_submission": Access(ADMIN, token=True, phi=True, why="write a submission (a job)"),
+    "api.get_submission": Access(ADMIN, token=True, phi=True, why="one submission and the tumors it left out"),
+    "api.download_submission": Access(ADMIN, token=True, phi=True, why="download a submission file (audited)"),
+    "api.start_staging_run": Access(PHI, token=True, why="stage an uploaded CSV file (a job)"),
+    "api.derive_tumor_stage": Access(PHI, token=True, phi=True, why="derive one abstract's stage"),
+    "api.start_rederive": Access(ADMIN, token=True, why="re-derive every abstract after a new version (a job)"),
+    "api.list_reference": Access(ADMIN, token=True, why="the installed reference tables"),
+    "api.install_reference": Access(ADMIN, token=True, why="install a reference table from an upload"),
+    "api.list_users": Access(ADMIN, token=True, why="the accounts"),
+    "api.create_account": Access(ADMIN, token=True, why="create an account"),
+    "api.get_account": Access(ADMIN, token=True, why="one account"),
+    "api.change_account": Access(ADMIN, token=True, why="change an account's role, disable or enable it"),
+    "api.reset_account_password": Access(ADMIN, token=True, why="set a new password for an account"),
+    "api.end_account_sessions": Access(ADMIN, token=True, why="sign an account out everywhere"),
+    "api.search_audit": Access(ADMIN, token=True, phi=True, why="search the audit trail"),
 }
 
 

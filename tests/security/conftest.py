@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,7 +109,10 @@ def registry(app, make_user) -> Registry:
                      source="security").taken[0]
     from reports.research.agreements import add_agreement
     agreement = add_agreement(principals["researcher"].user.username, "security tests", "2099-12-31", actor=SYSTEM)
-    submission = Submission(file_name="sub.xml", stored_path="/nonexistent/sub.xml", checksum="0" * 64,
+    sent = Path(app.config["JOB_FILES_DIR"]) / "submissions" / "sub.xml"  # a file its download can send
+    sent.parent.mkdir(parents=True, exist_ok=True)
+    sent.write_text("<NaaccrData/>")
+    submission = Submission(file_name="sub.xml", stored_path=str(sent), checksum="0" * 64,
                             naaccr_version="250", record_type="A", created_by="system")
     db_session.add(submission)
     db_session.commit()
