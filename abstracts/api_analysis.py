@@ -335,6 +335,7 @@ describe(
     ("/research/agreements/{agreement_id}/revoke", "post", "Revoke a data use agreement", None, "Agreement"),
     ("/annual-report", "post", "Build the annual report PDF (202 with the job; GET /jobs/{id}/result is the PDF)",
      "AnnualReport", "Job"),
+    statuses={("/research/agreements/{agreement_id}/revoke", "post"): "200"},
     errors={("/research/exports", "post"): {"403": ("not a researcher or admin, or a limited data set without "
                                                     "the caller's valid data use agreement", "Error")}},
     schemas={"Survival": SurvivalSchema, "Rates": RatesSchema, "Variable": VariableSchema,

@@ -247,6 +247,8 @@ describe(
      "Letters", "PDF"),
     ("/follow-up/rates", "get", "CoC follow-up rates (all analytic cases, and those of the last five years)",
      None, "FollowUpRates"),
+    statuses={("/casefinding/suspense/{case_id}/not-reportable", "post"): "200",
+              ("/follow-up/letters", "post"): "200"},
     errors={("/casefinding/suspense/{case_id}/abstract", "post"): {"409": ("the case is no longer open", "Error")},
             ("/casefinding/suspense/{case_id}/not-reportable", "post"): {"409": ("the case is no longer open",
                                                                                   "Error")}},

@@ -11,8 +11,10 @@ and puts the installs' rows back. Tests of an installation without them use
 """
 from __future__ import annotations
 
+import functools
 import glob
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -236,6 +238,26 @@ def make_user(app):
     return make
 
 
+@functools.cache
+def _documented_statuses() -> list[tuple[re.Pattern, str, frozenset[str]]]:
+    from abstracts.api import openapi_spec
+    def pattern(path: str) -> re.Pattern:
+        return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$")
+    return [(pattern(path), method, frozenset(op["responses"]))
+            for path, operations in openapi_spec()["paths"].items() for method, op in operations.items()]
+
+
+def _answers_as_documented(method: str, path: str, status: int) -> None:
+    """Every API answer a test receives is one the OpenAPI document lists for that operation (a success status
+    the document gets wrong fails the test that meets it)."""
+    bare = path.split("?")[0]
+    for pattern, documented_method, statuses in _documented_statuses():
+        if documented_method == method.lower() and pattern.match(bare):
+            assert str(status) in statuses, (f"{method} {bare} answered {status}; the OpenAPI document lists "
+                                             f"{sorted(statuses)}")
+            return
+
+
 @pytest.fixture
 def api(client, make_user):
     """``api(role)`` is ``call(method, path, json=...)`` under ``/api/v1`` with a token of a new user of that role
@@ -247,8 +269,10 @@ def api(client, make_user):
         _, token = create_token(user, "tests")
 
         def call(method: str, path: str, **kwargs):
-            return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"},
-                               **kwargs)
+            response = client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"},
+                                   **kwargs)
+            _answers_as_documented(method, path, response.status_code)
+            return response
         call.user = user
         return call
     return as_role
@@ -257,7 +281,6 @@ def api(client, make_user):
 @pytest.fixture
 def login(client, make_user):
     """Sign a new user of ``role`` in through the real form (CSRF token included)."""
-    import re
 
     def sign_in(role: str = "registrar", username: str | None = None):
         user = make_user(role, username)
