@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from registry.audit import SYSTEM, operation
 from registry.db import db_session
 from registry.demo import load_demo_data
 from registry.models import Job, JobStatus, Patient, Tumor
+from tests.jobs import ended as _wait
 
 YEAR = 2021
 AS_OF = "2026-11-27"
@@ -137,17 +137,6 @@ def test_empty_year_and_small_public_facility(app, tmp_path, backend):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "3", "-l", "4", str(pdf),
                         str(ARTIFACTS / "small-facility-public")], check=True)
-
-
-def _wait(job_id: int, seconds: float = 60) -> Job:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db_session.expire_all()
-        job = db_session.get(Job, job_id)
-        if job.status in (JobStatus.FINISHED, JobStatus.FAILED):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not end within {seconds} s")
 
 
 @pytest.mark.parametrize("role", ["registrar", "reviewer", "researcher"])

@@ -1,30 +1,18 @@
 """Helpers of the API capability tests: waiting for a job the API started, and reading what it answered."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import select
 
 from registry.db import db_session
-from registry.models import AuditEntry, Job, JobStatus
+from registry.models import AuditEntry, Job
 from tests.naaccr_io.conftest import dictionaries, install_dictionaries, reference_store
 from tests.staging_product.conftest import install, store
+from tests.jobs import ended as wait
 
 #: The fixtures these tests share with the NAACCR and staging tests: their dictionaries and bundle installs.
 __all__ = ["dictionaries", "install_dictionaries", "reference_store", "install", "store"]
-
-
-def wait(job_id: int, seconds: float = 120) -> Job:
-    """The job once it has ended (jobs run in a process of their own, as on a server without Redis)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db_session.expire_all()
-        job = db_session.get(Job, job_id)
-        if job.status in (JobStatus.FINISHED, JobStatus.FAILED):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not end within {seconds} s")
 
 
 def started(response: Any) -> Job:

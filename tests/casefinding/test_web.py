@@ -1,6 +1,5 @@
 """Ways in and out: POST /api/v1/casefinding, the upload page (a job), the case page with highlighted keywords,
 the searchable list of reports, the audited source document, and an abstract exported as FHIR."""
-import time
 
 import pytest
 from sqlalchemy import select
@@ -10,10 +9,11 @@ from abstracts.epath.export import codes_from_bundle
 from abstracts.tokens import create_token
 from registry.audit import SYSTEM
 from registry.db import db_session
-from registry.models import AuditEntry, CasefindingReport, Job, JobStatus
+from registry.models import AuditEntry, CasefindingReport, JobStatus
 from tests.abstracting.conftest import PATIENT, TUMOR
 from tests.casefinding.test_intake import message
 from tests.reference import REFERENCE_DIR
+from tests.jobs import ended as _wait
 
 
 @pytest.fixture
@@ -56,16 +56,6 @@ def test_fhir_export_reads_back_into_the_same_codes(api):
     assert response.get_json()["entry"][0]["resource"]["name"][0]["family"] == PATIENT["name_last"]
     assert api("researcher")("GET", f"/tumors/{tumor.id}/fhir").status_code == 403
     assert db_session.scalar(select(AuditEntry.patient_id).where(AuditEntry.action == "api_fhir_tumor")) == patient.id
-
-
-def _wait(job_id: int) -> Job:
-    for _ in range(600):
-        db_session.expire_all()
-        job = db_session.get(Job, job_id)
-        if job.status in {JobStatus.FINISHED, JobStatus.FAILED}:
-            return job
-        time.sleep(0.05)
-    raise AssertionError("the job did not end")
 
 
 def test_upload_page_case_page_search_and_document(client, login):

@@ -2,7 +2,6 @@
 Retry on a failed job in the list for administrators (issue 22)."""
 import datetime as dt
 import re
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from registry.audit import AuditEntry
 from registry.db import db_session
 from registry.jobs import RERUN_ROLES, job_kind, without_paths
 from registry.models import Job, JobStatus, Role
+from tests.jobs import ended as _ended
 
 
 @job_kind("test-retry")
@@ -21,17 +21,6 @@ def _retry_kind(progress, reason: str) -> None:
 def _csrf(client) -> str:
     page = client.get("/account").get_data(as_text=True)
     return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
-
-
-def _ended(job_id: int, seconds: float = 30) -> Job:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db_session.expire_all()
-        job = db_session.get(Job, job_id)
-        if job.status in (JobStatus.FINISHED, JobStatus.FAILED):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not end within {seconds} s")
 
 
 def _failed_job(app, user_id: int, kind: str = "test-retry") -> Job:

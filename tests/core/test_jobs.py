@@ -1,6 +1,5 @@
 """Background jobs run in-process without Redis, and through an RQ worker with it."""
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import reports.submissions  # noqa: F401 - registers the naaccr-export job kind
 from registry.db import db_session
 from registry.jobs import enqueue, execute, job_kind
 from registry.models import Job, JobStatus, Patient
+from tests.jobs import ended as _wait
 
 
 @job_kind("test-failing")
@@ -21,17 +21,6 @@ def _failing(progress, reason: str) -> None:
 @job_kind("test-failing-silently")
 def _failing_silently(progress) -> None:
     raise KeyError()
-
-
-def _wait(job_id: int, seconds: float = 30) -> Job:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db_session.expire_all()
-        job = db_session.get(Job, job_id)
-        if job.status in (JobStatus.FINISHED, JobStatus.FAILED):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not end within {seconds} s")
 
 
 def test_in_process_job_runs_with_progress(app, make_user, client, login):

@@ -2,27 +2,16 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from sqlalchemy import func, select
 
 from registry.db import db_session
-from registry.models import Job, JobStatus, Patient, Submission
+from registry.models import JobStatus, Patient, Submission
 from tests.naaccr_io.conftest import NAACCR_DIR, SAMPLES_DIR
+from tests.jobs import ended as _wait
 
 PAGES = {"/admin/submissions": {"admin"}, "/naaccr/import": {"registrar", "admin"}}
-
-
-def _wait(job_id: int, seconds: float = 60) -> Job:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db_session.expire_all()
-        job = db_session.get(Job, job_id)
-        if job.status in (JobStatus.FINISHED, JobStatus.FAILED):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not end within {seconds} s")
 
 
 def _token(page: str) -> str:
