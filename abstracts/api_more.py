@@ -3,11 +3,10 @@ and the research release log with its downloads.
 
 Each endpoint runs the operation its page runs with the page's role rule: ``registry.jobs.rerun`` (audited,
 ``may_rerun``), ``registry.facility.update_facility`` (validated, audited) and the release download audited as
-``research_download``, as the research pages do.
+``research_download`` by ``reports.research.export.record_download``, as the research pages do.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import g, jsonify, send_file, url_for
@@ -18,12 +17,12 @@ from abstracts.api import (ApiError, JobSchema, Paging, _get, _json_body, _job_o
                            _paging, api_route, describe, job_started)
 from abstracts.api_naaccr import require_role
 from registry.admin_views import FIELDS as FACILITY_FIELDS, LABELS as FACILITY_LABELS
-from registry.audit import log_event
 from registry.db import db_session
 from registry.errors import InvalidInput
 from registry.facility import current_facility, update_facility
 from registry.jobs import fail_stopped_jobs, may_rerun, rerun
 from registry.models import Job, JobStatus, ResearchRelease, Role
+from reports.research.export import may_download, record_download, release_file, release_log
 
 IMPORTERS = (Role.REGISTRAR, Role.ADMIN)
 ANALYSTS = (Role.RESEARCHER, Role.ADMIN)
@@ -138,13 +137,8 @@ class ReleaseSchema(Schema):
 def _release(release: ResearchRelease) -> dict[str, Any]:
     body = ReleaseSchema().dump(release)
     body["file_url"] = (url_for("api.download_release", release_id=release.id)
-                        if _release_file(release) is not None else None)
+                        if release_file(release) is not None else None)
     return body
-
-
-def _release_file(release: ResearchRelease) -> Path | None:
-    path = Path(release.file_path)
-    return path if release.purged_at is None and path.is_file() else None
 
 
 @api_route("/research/releases", query=Paging, roles="researcher (their own releases), admin (every release)")
@@ -152,10 +146,7 @@ def list_releases():
     """The release log, newest first: a researcher's own releases (the dataset builder's list), every release for
     an administrator (the research administration page's)."""
     require_role(*ANALYSTS, doing="see research releases")
-    stmt = select(ResearchRelease).order_by(ResearchRelease.id.desc())
-    if g.api_user.role is not Role.ADMIN:
-        stmt = stmt.where(ResearchRelease.created_by_id == g.api_user.id)
-    rows, total, page, per_page = _paged_rows(stmt)
+    rows, total, page, per_page = _paged_rows(release_log(None if g.api_user.role is Role.ADMIN else g.api_user))
     return jsonify(_page([_release(release) for release in rows], total, page, per_page))
 
 
@@ -164,15 +155,14 @@ def download_release(release_id: int):
     """An earlier release's zip, streamed and audited as ``research_download`` as on the web; 404 once expired."""
     require_role(*ANALYSTS, doing="download research releases")
     release = _get(ResearchRelease, release_id)
-    if release.created_by_id != g.api_user.id and g.api_user.role is not Role.ADMIN:
+    if not may_download(release, g.api_user):
         raise ApiError(403, "not_allowed", f"release {release_id} was made for another user; only they and admins "
                                            "may download it", {"release_id": "not one of your releases"})
-    path = _release_file(release)
+    path = release_file(release)
     if path is None:
         raise ApiError(404, "expired", f"{release.file_name} has expired and was deleted; build the dataset again",
                        {"release_id": f"its file expired on {release.expires_at:%Y-%m-%d}"})
-    log_event(g.api_user, "research_download", entity="research_release", entity_id=release.id,
-              detail=release.file_name)
+    record_download(release, g.api_user)
     return send_file(path, as_attachment=True, download_name=release.file_name)
 
 
