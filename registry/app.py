@@ -52,6 +52,7 @@ API_MODULES = [
     "abstracts.api_naaccr",
     "abstracts.api_staging",
     "abstracts.api_admin",
+    "abstracts.api_more",
 ]
 
 

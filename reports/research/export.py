@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 
 from registry.audit import Actor, log_event, operation
 from registry.csv_safety import SafeDictWriter, SafeWriter
@@ -31,7 +31,7 @@ from registry.db import db_session
 from registry.errors import InvalidInput, NotAllowed, NotFound
 from registry.files import sha256_of
 from registry.jobs import job_kind
-from registry.models import DataUseAgreement, ResearchRelease, ResearchStudyKey, User
+from registry.models import DataUseAgreement, ResearchRelease, ResearchStudyKey, Role, User
 from registry.models.patient import utcnow
 from reports.research import cohort
 from reports.research.deidentify import Deidentifier, StudyIds
@@ -298,11 +298,30 @@ def create_release(request: ReleaseRequest, *, actor: Actor | User, recipient: U
     return release
 
 
+def release_log(user: User | None = None) -> Select[tuple[ResearchRelease]]:
+    """The release log, newest first: ``user``'s own releases, or every release."""
+    stmt = select(ResearchRelease).order_by(ResearchRelease.id.desc())
+    return stmt if user is None else stmt.where(ResearchRelease.created_by_id == user.id)
+
+
 def releases(limit: int = 200, user: User | None = None) -> list[ResearchRelease]:
-    stmt = select(ResearchRelease).order_by(ResearchRelease.id.desc()).limit(limit)
-    if user is not None:
-        stmt = stmt.where(ResearchRelease.created_by_id == user.id)
-    return list(db_session.scalars(stmt))
+    return list(db_session.scalars(release_log(user).limit(limit)))
+
+
+def may_download(release: ResearchRelease, user: User) -> bool:
+    """A release goes to the user it was made for, and to administrators (the web's and the API's rule)."""
+    return release.created_by_id == user.id or user.role is Role.ADMIN
+
+
+def release_file(release: ResearchRelease) -> Path | None:
+    """The release's zip while it is kept; None once it has expired and was deleted."""
+    path = Path(release.file_path)
+    return path if release.purged_at is None and path.is_file() else None
+
+
+def record_download(release: ResearchRelease, user: User) -> None:
+    """Every copy of a dataset that leaves the registry again is in the audit trail."""
+    log_event(user, "research_download", entity="research_release", entity_id=release.id, detail=release.file_name)
 
 
 def purge_expired(*, actor: Actor | User, now: dt.datetime | None = None) -> int:

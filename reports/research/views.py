@@ -6,13 +6,11 @@ identified views (the role rules of the foundation).
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from registry.audit import log_event
 from registry.auth import roles_required
 from registry.db import db_session
 from registry.errors import RegistryError
@@ -21,7 +19,8 @@ from registry.models import ResearchRelease, Role, User
 from reports.survival.cohorts import STAGE_ORDER, site_choices
 from reports.research import cohort
 from reports.research.agreements import add_agreement, agreements, revoke_agreement, valid_agreements
-from reports.research.export import FORMATS, check_agreement, releases
+from reports.research.export import (FORMATS, check_agreement, may_download, record_download, release_file,
+                                     releases)
 from reports.research.variables import LEVELS, LIMITED, SAFE_HARBOR, TREATMENTS, choose, dictionary
 
 blueprint = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
@@ -85,14 +84,13 @@ def download(release_id: int) -> Response:
     release = db_session.get(ResearchRelease, release_id)
     if release is None:
         abort(404)
-    if release.created_by_id != current_user.id and current_user.role is not Role.ADMIN:
+    if not may_download(release, current_user):
         abort(403)
-    path = Path(release.file_path)
-    if release.purged_at is not None or not path.is_file():
+    path = release_file(release)
+    if path is None:
         flash(f"{release.file_name} has expired and was deleted; build the dataset again", "error")
         return redirect(url_for("research.builder"))
-    log_event(current_user, "research_download", entity="research_release", entity_id=release.id,
-              detail=release.file_name)
+    record_download(release, current_user)
     return send_file(path, as_attachment=True, download_name=release.file_name)
 
 

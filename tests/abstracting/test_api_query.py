@@ -33,7 +33,8 @@ def test_every_api_endpoint_refuses_parameters_it_does_not_take(api, app, client
     db_session.add(job)
     db_session.commit()
     ids = {"patient_id": patient.id, "tumor_id": tumor.id, "job_id": job.id, "system": "sex", "case_id": 1,
-           "agreement_id": 1, "submission_id": 1, "user_id": admin.id}  # refused before the record is looked up
+           "agreement_id": 1, "submission_id": 1, "user_id": admin.id,
+           "release_id": 1}  # refused before the record is looked up
     checked = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.endpoint.split(".")[0] != "api":

@@ -50,11 +50,19 @@ ISSUE_CAPABILITIES = {
     "users: role and state": ("PATCH", "/users/{user_id}", "tests.api_capabilities.test_users"),
     "users: password reset": ("POST", "/users/{user_id}/password-reset", "tests.api_capabilities.test_users"),
     "users: end sessions": ("POST", "/users/{user_id}/sessions/end", "tests.api_capabilities.test_users"),
+    "jobs: list": ("GET", "/jobs", "tests.api_capabilities.test_more"),
+    "jobs: rerun": ("POST", "/jobs/{job_id}/rerun", "tests.api_capabilities.test_more"),
+    "facility settings: read": ("GET", "/facility", "tests.api_capabilities.test_more"),
+    "facility settings: change": ("PATCH", "/facility", "tests.api_capabilities.test_more"),
+    "research releases: list": ("GET", "/research/releases", "tests.api_capabilities.test_more"),
+    "research releases: download": ("GET", "/research/releases/{release_id}/file",
+                                    "tests.api_capabilities.test_more"),
 }
 
 #: Capabilities every role may call, refused by whom asks rather than by role (their test module checks the 403).
 REFUSED_BY_OWNER_OR_VIEW = {
     "jobs": "another user's job is 403 to everyone but admins",
+    "jobs: list": "another user's jobs are not listed, except to admins (and their rerun is 403)",
     "patient search": "a researcher gets the de-identified view, and a search by identifiers is 403",
 }
 

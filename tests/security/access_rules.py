@@ -173,6 +173,13 @@ RULES: dict[str, Access] = {
     "api.reset_account_password": Access(ADMIN, token=True, why="set a new password for an account"),
     "api.end_account_sessions": Access(ADMIN, token=True, why="sign an account out everywhere"),
     "api.search_audit": Access(ADMIN, token=True, phi=True, why="search the audit trail"),
+    # API: jobs list and rerun, facility, research releases
+    "api.list_jobs": Access(ALL, token=True, why="one's own jobs (admins: every job)"),
+    "api.rerun_job": Access(IMPORTERS, token=True, why="run one's own ended job again (roles that start its kind)"),
+    "api.get_facility": Access(ADMIN, token=True, why="facility settings"),
+    "api.change_facility": Access(ADMIN, token=True, why="change facility settings"),
+    "api.list_releases": Access(ANALYSTS, token=True, why="the research release log (researchers: their own)"),
+    "api.download_release": Access(ANALYSTS, token=True, why="one's own released dataset (admins: any)"),
 }
 
 
