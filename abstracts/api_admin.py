@@ -23,7 +23,6 @@ from registry.db import db_session
 from registry.errors import InvalidInput, NotAllowed
 from registry.models import AuditEntry, Role, User
 from registry.reference import KINDS, InvalidReference, install, installed
-from registry.reference import kinds as _kinds  # noqa: F401 - registers the built-in kinds
 from registry.reference.cli import reference_store
 from registry.reference.views import _upload_name
 
@@ -68,6 +67,7 @@ def list_reference():
 def install_reference():
     """Install an uploaded file with the CLI's own ``install``: same checks, audited, all or nothing."""
     _admin("install reference tables")
+    from registry.reference import kinds  # noqa: F401 - registers the built-in kinds (pandas: not at start-up)
     values, uploads = read_form(ReferenceUploadSchema(), ("file",))
     kind = values["kind"].strip()
     if kind not in KINDS:
