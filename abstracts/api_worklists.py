@@ -13,14 +13,14 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from abstracts import casefinding
-from abstracts.api import (MAX_PAYLOAD, ApiError, Paging, _audit_read, _json_body, _load, _page, _paged, _paging,
+from abstracts.api import (ApiError, Paging, _audit_read, _json_body, _load, _page, _paged, _paging,
                            api_route, describe)
 from abstracts.forms import to_naaccr_date
 from abstracts.queries import count, follow_up_statement, page_of
 from abstracts.schemas import SuspenseSchema, TumorSchema
 from registry.audit import log_event
 from registry.db import db_session
-from registry.errors import InvalidInput, NotAllowed
+from registry.errors import NotAllowed
 from registry.models import Patient, SuspenseCase, SuspenseStatus
 
 
@@ -76,17 +76,8 @@ def add_suspense():
         case = casefinding.add_suspense_case(values, actor=g.api_user)
         return jsonify(cases=[SuspenseCaseSchema().dump(case)], taken=[], refused=[],
                        summary="1 case entered"), 201
-    from abstracts.epath.intake import take_in
-    body = request.get_data(cache=False)
-    if not body.strip():
-        raise ApiError(400, "bad_request", "send a JSON suspense case, an HL7 v2 message or a FHIR bundle")
-    if len(body) > MAX_PAYLOAD:
-        raise ApiError(413, "too_large", f"send at most {MAX_PAYLOAD // (1024 * 1024)} MB per request")
-    try:
-        result = take_in(body, actor=g.api_user, source=f"api {g.api_user.username}")
-    except InvalidInput as exc:
-        raise ApiError(422, "invalid", "the body is not a message the casefinding intake reads; nothing was stored",
-                       exc.errors) from None
+    from abstracts.epath.api import take_in_body
+    result = take_in_body("a JSON suspense case, an HL7 v2 message or a FHIR bundle")
     ids = sorted({t.case_id for t in result.taken})
     cases = list(db_session.scalars(select(SuspenseCase).where(SuspenseCase.id.in_(ids)).order_by(SuspenseCase.id)))
     return jsonify(cases=SuspenseCaseSchema(many=True).dump(cases), **result.as_json()), 201 if result.taken else 422

@@ -10,19 +10,25 @@ from registry.errors import InvalidInput
 from registry.models import Patient, Tumor
 
 
-@api_route("/casefinding", ("POST",), writes=True)
-def post_casefinding():
-    """Take in an HL7 v2 message or batch (text body) or a FHIR bundle (JSON or XML body)."""
+def take_in_body(expected: str):
+    """Take in the request body (an HL7 v2 message or batch, or a FHIR bundle) as the casefinding upload does;
+    an empty, oversized or unreadable body is refused naming what was expected, and nothing is stored."""
     data = request.get_data(cache=False)
     if not data.strip():
-        raise ApiError(400, "bad_request", "send an HL7 v2 message or batch, or a FHIR bundle, as the request body")
+        raise ApiError(400, "bad_request", f"send {expected} as the request body")
     if len(data) > MAX_PAYLOAD:
         raise ApiError(413, "too_large", f"send at most {MAX_PAYLOAD // (1024 * 1024)} MB per request")
     try:
-        result = take_in(data, actor=g.api_user, source=f"api {g.api_user.username}")
+        return take_in(data, actor=g.api_user, source=f"api {g.api_user.username}")
     except InvalidInput as exc:
-        raise ApiError(422, "invalid", "the body is not a message this intake reads; nothing was stored",
+        raise ApiError(422, "invalid", "the body is not a message the casefinding intake reads; nothing was stored",
                        exc.errors) from None
+
+
+@api_route("/casefinding", ("POST",), writes=True)
+def post_casefinding():
+    """Take in an HL7 v2 message or batch (text body) or a FHIR bundle (JSON or XML body)."""
+    result = take_in_body("an HL7 v2 message or batch, or a FHIR bundle,")
     status = 201 if result.taken else 422
     return jsonify(result.as_json()), status
 
