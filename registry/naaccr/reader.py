@@ -9,6 +9,8 @@ validates, and every problem carries its line, patient and tumor position.
 from __future__ import annotations
 
 import calendar
+import codecs
+import collections
 import functools
 import gzip
 import io
@@ -23,6 +25,7 @@ from lxml import etree
 from .dictionary import (NAACCR_NS, RECORD_TYPES, Dictionary, DictionaryError, DictionarySource,
                          DictionaryStore, ItemDef, ItemLookup, PathLike, as_dictionary,
                          base_version_from_uri)
+from .text_records import DECLARED_ENCODING, HEAD, PATIENT_END, PATIENT_START, Rule, read_record
 
 Source = Union[PathLike, IO[bytes]]
 
@@ -197,6 +200,15 @@ _PLAIN_MATCHES = {"digits": str.isdecimal, "numeric": str.isdecimal,
 
 
 _NEVER = re.compile("(?!)").fullmatch
+_SPACE = re.compile("[ \t\r\n]*")
+_TEXT_CHUNK = 2**16
+#: longer records (a hundred tumors with long texts) are read by lxml
+_TEXT_RECORD_CHARS = 2**20
+_COMMENT_LINES = 2**20
+
+
+def _no_reason(value: str) -> None:
+    return None
 
 
 def plain_rule(item: ItemDef, check_values: bool) -> tuple[float, Callable[[str], Any] | None]:
@@ -255,6 +267,12 @@ class ElementEvents:
     def __iter__(self) -> "ElementEvents":
         return self
 
+    def feed(self, data: bytes) -> list[tuple[str, etree._Element]]:
+        """Parse ``data`` now and return its events (the reader hands lxml the file's head this way)."""
+        self._parser.feed(data)
+        self.fed += len(data)
+        return list(self._parser.read_events())
+
     def __next__(self) -> tuple[str, etree._Element]:
         return next(self._events)
 
@@ -276,6 +294,34 @@ class ElementEvents:
             yield from ((event, element) for event, element in parser.read_events() if event == "start")
             raise error
         yield from parser.read_events()
+
+
+class QueuedStream:
+    """A byte stream that gives back what was pushed onto it before the rest of the underlying stream.
+
+    The reader's text path reads the file itself; when it hands over to lxml, what it read and did
+    not use goes here first, and an error met while reading is raised where the bytes run out.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._queue: collections.deque[bytes] = collections.deque()
+        self._error: BaseException | None = None
+
+    def push(self, data: bytes) -> None:
+        if data:
+            self._queue.append(data)
+
+    def fail_after_pushed(self, error: BaseException) -> None:
+        self._error = error
+
+    def read(self, size: int = -1) -> bytes:
+        if self._queue:
+            return self._queue.popleft()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return self._stream.read(size)
 
 
 def syntax_message(error: etree.XMLSyntaxError) -> str:
@@ -320,7 +366,8 @@ class NaaccrReader:
         # Python sees only the root, Patient and Tumor elements as they open and close; everything
         # inside a finished Patient is then walked once (see _advance), which is much cheaper than
         # an event per Item.
-        self._events = ElementEvents(self._raw, _EVENT_TAGS)
+        self._stream = QueuedStream(self._raw)
+        self._events = ElementEvents(self._stream, _EVENT_TAGS)
         self._events.after_chunk = self._guard_record
         self.problems: list[Problem] = []
         self._repeated = set()
@@ -456,7 +503,171 @@ class NaaccrReader:
     _item_tag = "\0"
     _stage: list[int]
 
+    # The text path (see text_records): plain records read from the decoded text, the rest by lxml.
+    _text: bool | None = None
+    _buf = ""
+    _pos = 0
+    _line = 1
+    _lxml_line = 1
+    _text_rules: dict[str, dict[str, Rule]]
+    _text_record_limit = 0
+    _decoder: codecs.IncrementalDecoder
+
     def _advance(self) -> bool:
+        if self._text is None:
+            self._text = self._begin_text()
+        while self._text:
+            if self._text_record():
+                return True
+        return self._advance_lxml()
+
+    def _begin_text(self) -> bool:
+        """Read up to the first ``<Patient`` and decide whether records can be read as text.
+
+        Only when everything before holds nothing but the XML declaration (UTF-8), the NaaccrData
+        start tag with the NAACCR namespace as default and NaaccrData Items: then the first
+        ``<Patient`` of the text is the first Patient, and lxml parses that head as usual.
+        Otherwise every byte read goes back to lxml, which reads the whole file.
+        """
+        chunks, text, found = [], "", -1
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while (found := text.find("<Patient")) < 0 and len(text) <= self._max_record_bytes:
+                chunks.append(data := self._raw.read(_TEXT_CHUNK))
+                text += self._decoder.decode(data, final=not data)
+                if not data:
+                    break
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            found = -1
+            if not isinstance(exc, UnicodeDecodeError):
+                self._stream.fail_after_pushed(exc)
+        head = text[:found] if found >= 0 else ""
+        probe = self._probe_head(head) if found >= 0 else None
+        if probe is None:
+            for chunk in chunks:
+                self._stream.push(chunk)
+            return False
+        for event, element in self._events.feed(head.encode()):
+            if event == "start" and element.getparent() is None:
+                self._start(element)
+        self._buf, self._pos = text, found
+        self._line = self._lxml_line = 1 + head.count("\n")
+        root, lookup, data = self._root, self.lookup, self._data
+        if root is None or lookup is None or data is None or len(root) != len(probe):
+            self._to_lxml(found)
+            return False
+        for child in probe:
+            self._replay(child)
+        self._replayed = root[-1] if len(root) else None
+        record_type = data.record_type
+        self._text_record_limit = min(_TEXT_RECORD_CHARS, self._max_record_bytes // 4)
+        self._text_rules = {"Patient": {}, "Tumor": {}}
+        for item in lookup.items.values():
+            if item.parent in self._text_rules and (record_type not in RECORD_TYPES
+                                                    or record_type in item.record_types):
+                limit, match = plain_rule(item, self._check_values)
+                check = value_checker(item) if self._check_values else _no_reason
+                self._text_rules[item.parent][item.naaccr_id] = (limit, match, check)
+        return True
+
+    def _probe_head(self, head: str) -> etree._Element | None:
+        """The NaaccrData element of the file's head, parsed apart, when records after it may be read as text."""
+        if not HEAD.fullmatch(head):
+            return None
+        declared = DECLARED_ENCODING.match(head.lstrip("\ufeff"))
+        if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+            return None
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True,
+                                 remove_pis=True)
+        try:
+            root = etree.fromstring((head + "</NaaccrData>").encode(), parser)
+        except etree.XMLSyntaxError:
+            return None
+        item_tag = f"{{{NAACCR_NS}}}Item"
+        if (root.tag != f"{{{NAACCR_NS}}}NaaccrData" or root.nsmap.get(None) != NAACCR_NS
+                or any(child.tag != item_tag for child in root)):
+            return None
+        return root
+
+    def _text_record(self) -> bool:
+        """Read the next record as text; False once the rest of the file is handed to lxml."""
+        buf, pos = self._buf, self._pos
+        while True:
+            start = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
+            gap = buf[pos:start]
+            if "\r" in gap and gap.count("\r") != gap.count("\r\n"):
+                return self._to_lxml(pos)
+            if start < len(buf) and not buf.startswith(PATIENT_START[:len(buf) - start], start):
+                return self._to_lxml(start)  # not a Patient: the end of the file, or a record lxml reads
+            end = buf.find(PATIENT_END, start) if buf.startswith(PATIENT_START, start) else -1
+            after = _SPACE.match(buf, end + len(PATIENT_END)).end() if end >= 0 else 0  # type: ignore[union-attr]
+            if end < 0 or after == len(buf):  # the record, or the space after it, goes on in the next chunk
+                if len(buf) - start > self._text_record_limit:
+                    return self._to_lxml(start)  # a record this big is lxml's, whose guard limits it as it is built
+                self._line += buf.count("\n", pos, start)
+                self._buf, self._pos = buf[start:], 0
+                if not self._read_text():
+                    return False
+                buf, pos = self._buf, 0
+                continue
+            line = self._line + buf.count("\n", pos, start)
+            record = buf[start:end + len(PATIENT_END)]
+            # text after the record would be its tail in lxml's tree ("between elements"): lxml reads it
+            read = None if buf[after] != "<" else read_record(record, line, self._text_rules, self._max_items,
+                                                               self._text_record_limit)
+            if read is None:
+                self._line, self._pos = line, start
+                return self._to_lxml(start)
+            items, item_lines, tumors = read
+            self.patient_count += 1
+            patient = Patient(items=items, line=line, index=self.patient_count, item_lines=item_lines)  # type: ignore[arg-type]
+            patient.tumors = [Tumor(items=tumor_items, line=tumor_line, index=index, item_lines=tumor_lines)  # type: ignore[arg-type]
+                              for index, (tumor_items, tumor_line, tumor_lines) in enumerate(tumors, 1)]
+            self.tumor_count += len(tumors)
+            self._before_patients = False
+            self._stage[-1] = 2
+            self._line = line + record.count("\n")
+            self._pos = end + len(PATIENT_END)
+            self._pending.append(patient)
+            return True
+
+    def _read_text(self) -> bool:
+        """Add the next chunk of the file to the text; False (and the rest to lxml) at its end or on a fault."""
+        try:
+            data = self._raw.read(_TEXT_CHUNK)
+        except (OSError, EOFError) as exc:
+            self._stream.fail_after_pushed(exc)
+            return self._to_lxml(0)
+        if not data:
+            return self._to_lxml(0)
+        try:
+            self._buf += self._decoder.decode(data)
+        except UnicodeDecodeError:
+            return self._to_lxml(0, data)
+        return True
+
+    def _to_lxml(self, at: int, unread: bytes = b"") -> bool:
+        """Hand lxml the rest of the file from ``self._buf[at:]`` (and ``unread`` bytes after it).
+
+        The lines read as text reach lxml as comments (which it drops), so its line numbers stay the file's.
+        """
+        self._line += self._buf.count("\n", self._pos, at)
+        newlines = self._line - self._lxml_line
+        fed = 0
+        while newlines > 0:
+            piece = min(newlines, _COMMENT_LINES)
+            comment = b"<!--" + b"\n" * piece + b"-->"
+            self._stream.push(comment)
+            fed += len(comment)
+            newlines -= piece
+        self._settled_fed = self._events.fed + fed
+        rest, size = self._buf[at:].encode() + self._decoder.getstate()[0] + unread, ElementEvents.chunk_size
+        for offset in range(0, len(rest), size):  # in lxml's own chunks, so its guards see a big record grow
+            self._stream.push(rest[offset:offset + size])
+        self._buf, self._pos, self._text = "", 0, False
+        return False
+
+    def _advance_lxml(self) -> bool:
         try:
             for event, element in self._events:
                 parent = element.getparent()
