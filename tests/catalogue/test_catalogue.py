@@ -114,3 +114,18 @@ def test_the_fast_test_never_passes_what_the_full_check_refuses():
                 checked += 1
                 assert value and cat.problem(item.naaccr_id, value) is None, (item.naaccr_id, value)
     assert checked > 1000
+
+
+def test_the_date_shortcut_takes_exactly_the_dates_the_full_check_takes():
+    """Every year, month and day form from 1800 to 2100 and the leap-day centuries to 2400, with impossible
+    months and days, agree with ``date_problem``; other digits than ASCII are left to the full check."""
+    from registry.catalogue import _CALENDAR_DATE
+    from registry.dates import date_problem
+    years = [f"{year:04d}" for year in [*range(1800, 2101), 2400, 2500, 9996, 9999, 1]]
+    values = [year + tail for year in years
+              for tail in ["", *(f"{month:02d}" for month in range(14)),
+                           *(f"{month:02d}{day:02d}" for month in range(14) for day in range(33))]]
+    disagreements = [value for value in values if bool(_CALENDAR_DATE(value)) != (date_problem(value) is None)]
+    assert not disagreements and len(values) > 100_000
+    assert date_problem("２０２５") is None and not _CALENDAR_DATE("２０２５")
+    assert not _CALENDAR_DATE("") and not _CALENDAR_DATE(" 2025") and not _CALENDAR_DATE("2025 ")
