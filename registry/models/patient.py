@@ -33,7 +33,6 @@ class Patient(Base):
         Index("ix_patient_name", "name_last", "name_first"),
         # follow-ups due and delinquent: living patients by Date of Last Contact [1750] (work queue, worklist)
         Index("ix_patient_follow_up", "vital_status", "date_of_last_contact"),
-        Index("ix_patient_extra_items", "extra_items", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

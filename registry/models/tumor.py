@@ -44,9 +44,6 @@ class Tumor(Base):
         # the work queues: abstracts of one workflow state, the most (or least) recently changed first
         Index("ix_tumor_workflow_updated", "workflow_state", "updated_at"),
         Index("ix_tumor_workflow_dx", "workflow_state", "date_of_diagnosis"),
-        Index("ix_tumor_extra_items", "extra_items", postgresql_using="gin").ddl_if(dialect="postgresql"),
-        Index("ix_tumor_site_specific_items", "site_specific_items", postgresql_using="gin").ddl_if(
-            dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
