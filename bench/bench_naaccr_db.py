@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_naaccr_db.py --dictionaries ../shared/reference/naaccr/dictionaries \
         [--sizes 10000 100000] [--hooks-sizes 10000] [--repeat 3] [--databases sqlite postgresql] \
-        [--operations export lxml-write lxml-parse import import+hooks read intake]
+        [--operations export lxml-write lxml-parse import import+hooks read intake validate]
 
 For each size, demo data (``load_demo_data``, about 1.06 tumors per patient, so the patient count
 is chosen to give that many tumors) is loaded into a fresh SQLite file (and PostgreSQL when
@@ -16,13 +16,17 @@ in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own:
   ``--hooks-sizes``, with them (stage, survival time and edit status derived per tumor);
 - ``read`` / ``intake`` (on request): the import's reader alone, and what its helper process does
   (read, split into columns, check, pack each batch for the pipe), to see where an import's time goes;
+- ``validate`` (on request): ``flask --app wsgi naaccr validate FILE`` as a user runs it, the whole
+  process (start-up included), with the official dictionaries installed (untimed) first; it is
+  compared with the whole ``lxml parse`` process, not with its timed part;
 - baseline ``lxml write``: the same items (read into memory first, untimed) written with
   ``etree.xmlfile``; baseline ``lxml parse``: ``iterparse`` of the exported file into dicts.
 
 Each row gives wall seconds and CPU seconds of the operation's process and its own children
 (``time.process_time`` plus ``RUSAGE_CHILDREN``: a large import reads and checks the file in a helper
 process; for PostgreSQL the server's own CPU is not in it), and peak RSS of the operation's process
-and, separately, of its largest child. "machine busy %" is how busy all cores of the machine were
+and, separately, of its largest child; "whole process s" is the operation's process from start to exit
+(interpreter and imports included). "machine busy %" is how busy all cores of the machine were
 during the operation (``/proc/stat``; a PostgreSQL server on the machine counts), and for imports
 "batches checked by the importer" says how many batches the helper left for the importer to check
 (``ImportResult.batches_checked_here``). ``--repeat N`` runs every operation once per round, N rounds
@@ -192,8 +196,23 @@ def op_intake(_url: str, _tumors: str, dictionaries: str, path: str) -> dict:
     return {"tumors": tumors}
 
 
+def op_validate(url: str, _tumors: str, _dictionaries: str, path: str) -> dict:
+    """``flask --app wsgi naaccr validate FILE``, the whole process, with the official dictionaries installed
+    (untimed) in the source database."""
+    env = {**os.environ, "DATABASE_URL": url}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "reference", "install-official"], cwd=ROOT, env=env, check=True, capture_output=True)
+    before = _children_cpu()
+    started = time.perf_counter()
+    out = subprocess.run([*flask, "naaccr", "validate", path], cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    tumors = int(out.stdout.split(" patients, ")[1].split(" tumors")[0])
+    return {"tumors": tumors, "seconds": elapsed, "process_seconds": elapsed, "cpu": _children_cpu() - before}
+
+
 OPERATIONS = {"load": op_load, "export": op_export, "import": op_import, "import+hooks": op_import_hooks,
-              "read": op_read, "intake": op_intake,
+              "read": op_read, "intake": op_intake, "validate": op_validate,
               "lxml-parse": op_lxml_parse, "lxml-write": op_lxml_write}
 
 
@@ -228,12 +247,15 @@ def child(operation: str, *args: str) -> None:
 
 
 def run(operation: str, url: str, tumors: int, dictionaries: str, path: str) -> dict:
+    started = time.perf_counter()
     out = subprocess.run([sys.executable, "-X", "faulthandler", __file__, "--child", operation, url, str(tumors),
                           dictionaries, path], capture_output=True, text=True)
     if out.returncode != 0:  # say how it died (a crash prints the Python stack) and go on with the other runs
         print(f"<!-- {operation} {url}: exit {out.returncode}\n{out.stderr[-4000:]}\n-->", file=sys.stderr, flush=True)
         return {"failed": True}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result.setdefault("process_seconds", time.perf_counter() - started)  # the whole process, start-up included
+    return result
 
 
 def best(runs: list[dict]) -> dict:
@@ -256,9 +278,11 @@ def main() -> None:
                         help="which databases (default: SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set)")
     parser.add_argument("--operations", nargs="+", default=["export", "lxml-write", "lxml-parse", "import",
                                                               "import+hooks"],
-                        choices=["export", "lxml-write", "lxml-parse", "import", "import+hooks", "read", "intake"],
+                        choices=["export", "lxml-write", "lxml-parse", "import", "import+hooks", "read", "intake",
+                                 "validate"],
                         help="which operations (export always runs: it writes the file the others read); "
-                             "read and intake time the import's reader and its helper process's work alone")
+                             "read and intake time the import's reader and its helper process's work alone; "
+                             "validate the `naaccr validate` command, compared whole process to whole process")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each timed operation this many times and keep the fastest")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
@@ -272,9 +296,9 @@ def main() -> None:
     kinds = args.databases or ["sqlite"] + (["postgresql"] if os.environ.get("BENCH_POSTGRES_URL") else [])
     if "postgresql" in kinds and not os.environ.get("BENCH_POSTGRES_URL"):
         parser.error("set BENCH_POSTGRES_URL to measure PostgreSQL")
-    print("| database | tumors | operation | seconds | × lxml alone | CPU s | × lxml alone (CPU) | peak RSS MB "
-          "| helper peak RSS MB | file MB | machine busy % | batches checked by the importer |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| database | tumors | operation | seconds | × lxml alone | CPU s | × lxml alone (CPU) | whole process s "
+          "| peak RSS MB | helper peak RSS MB | file MB | machine busy % | batches checked by the importer |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for kind in kinds:
@@ -284,23 +308,25 @@ def main() -> None:
                 tumors = run("load", url, size, dictionaries, path)["tumors"]
                 operations = ["export", "lxml-write", "lxml-parse", "import"]
                 operations += ["import+hooks"] if size in args.hooks_sizes else []
-                operations = [op for op in operations + ["read", "intake"] if op in args.operations or op == "export"]
+                operations = [op for op in operations + ["read", "intake", "validate"]
+                              if op in args.operations or op == "export"]
                 # rounds of every operation once, so a machine that speeds up or slows down during
                 # the run affects an operation and its baseline alike
                 runs: dict[str, list[dict]] = {operation: [] for operation in operations}
                 for _ in range(args.repeat):
                     for operation in operations:
-                        target = url if operation.startswith(("export", "lxml")) else fresh_database(
+                        target = url if operation.startswith(("export", "lxml", "validate")) else fresh_database(
                             kind, folder, "target.db")
                         runs[operation].append(run(operation, target, size, dictionaries, path))
                 results = {operation: best(found) for operation, found in runs.items()}
                 megabytes = os.path.getsize(path) / 1e6
                 for operation, result in results.items():
                     baseline = results.get("lxml-write" if operation in ("export", "lxml-write") else "lxml-parse")
+                    measure = "process_seconds" if operation == "validate" else "seconds"  # validate: whole processes
                     times, cpu = (("–", "–") if baseline is None else
-                                  (f"{result['seconds'] / baseline['seconds']:.2f}", f"{result['cpu'] / baseline['cpu']:.2f}"))
+                                  (f"{result[measure] / baseline[measure]:.2f}", f"{result['cpu'] / baseline['cpu']:.2f}"))
                     print(f"| {kind} | {tumors:,} | {operation} | {result['seconds']:.2f} | {times} | "
-                          f"{result['cpu']:.2f} | {cpu} | {result['peak_mb']:.1f} | "
+                          f"{result['cpu']:.2f} | {cpu} | {result['process_seconds']:.2f} | {result['peak_mb']:.1f} | "
                           f"{result['helper_peak_mb']:.1f} | {megabytes:.1f} | "
                           f"{'–' if result.get('busy') is None else format(result['busy'], '.0f')} | "
                           f"{result.get('checked_here', '–')} |"
