@@ -54,6 +54,19 @@ NS = "http://naaccr.org/naaccrxml"
 TUMORS_PER_PATIENT = 1.061
 
 
+def _create_database_if_missing(url: str) -> None:
+    """Create BENCH_POSTGRES_URL's database (through the server's ``postgres`` database) on a new machine."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}) is None:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
+
+
 def fresh_database(kind: str, folder: Path, name: str) -> str:
     from sqlalchemy import create_engine, text
 
@@ -63,6 +76,7 @@ def fresh_database(kind: str, folder: Path, name: str) -> str:
         url = f"sqlite:///{folder / name}"
     else:
         url = os.environ["BENCH_POSTGRES_URL"]
+        _create_database_if_missing(url)
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
