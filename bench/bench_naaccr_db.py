@@ -6,7 +6,8 @@
 
 For each size, demo data (``load_demo_data``, about 1.06 tumors per patient, so the patient count
 is chosen to give that many tumors) is loaded into a fresh SQLite file (and PostgreSQL when
-``BENCH_POSTGRES_URL`` is set; its public schema is dropped and rebuilt, and ``ANALYZE`` runs after the
+``BENCH_POSTGRES_URL`` is set; its public schema is dropped and rebuilt, imports go to the database
+of the same name + ``_target``, both created when missing, and ``ANALYZE`` runs after the
 load, as autovacuum would soon after), then each operation runs
 in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own:
 
@@ -54,8 +55,19 @@ NS = "http://naaccr.org/naaccrxml"
 TUMORS_PER_PATIENT = 1.061
 
 
+def _postgres_url(name: str) -> str:
+    """BENCH_POSTGRES_URL for the source data; the same server and name + ``_target`` for the databases
+    imports write into, so a later round exports the demo data again and not an import's leftovers."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["BENCH_POSTGRES_URL"])
+    if name != "source.db":
+        url = url.set(database=f"{url.database}_target")
+    return url.render_as_string(hide_password=False)
+
+
 def _create_database_if_missing(url: str) -> None:
-    """Create BENCH_POSTGRES_URL's database (through the server's ``postgres`` database) on a new machine."""
+    """Create the database (through the server's ``postgres`` database), as on a new machine."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -75,7 +87,7 @@ def fresh_database(kind: str, folder: Path, name: str) -> str:
         (folder / name).unlink(missing_ok=True)
         url = f"sqlite:///{folder / name}"
     else:
-        url = os.environ["BENCH_POSTGRES_URL"]
+        url = _postgres_url(name)
         _create_database_if_missing(url)
         engine = create_engine(url)
         with engine.begin() as conn:
@@ -331,7 +343,12 @@ def main() -> None:
                     for operation in operations:
                         target = url if operation.startswith(("export", "lxml", "validate")) else fresh_database(
                             kind, folder, "target.db")
-                        runs[operation].append(run(operation, target, size, dictionaries, path))
+                        result = run(operation, target, size, dictionaries, path)
+                        if result.get("tumors", tumors) != tumors:  # a run over the wrong data is not a figure
+                            print(f"<!-- {operation} {kind}: {result['tumors']} tumors, not {tumors} -->",
+                                  file=sys.stderr, flush=True)
+                            result = {"failed": True}
+                        runs[operation].append(result)
                 results = {operation: best(found) for operation, found in runs.items()}
                 megabytes = os.path.getsize(path) / 1e6
                 for operation, result in results.items():
