@@ -204,7 +204,9 @@ _SPACE = re.compile("[ \t\r\n]*")
 _TEXT_CHUNK = 2**16
 #: longer records (a hundred tumors with long texts) are read by lxml
 _TEXT_RECORD_CHARS = 2**20
-_COMMENT_LINES = 2**20
+#: line breaks per comment handed to lxml for lines read as text: small, so a hand-over near the end of a
+#: big file costs a few dozen kilobytes at a time, not a megabyte per million lines
+_COMMENT_LINES = 2**16
 
 
 def _no_reason(value: str) -> None:
@@ -305,19 +307,32 @@ class QueuedStream:
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
-        self._queue: collections.deque[bytes] = collections.deque()
+        #: bytes, or a number of line breaks still to give as comments (made as they are read, so
+        #: the lines of a whole file read as text do not sit here at once)
+        self._queue: collections.deque[bytes | int] = collections.deque()
         self._error: BaseException | None = None
 
     def push(self, data: bytes) -> None:
         if data:
             self._queue.append(data)
 
+    def push_line_breaks(self, count: int) -> None:
+        """Give ``count`` line breaks, as comments of at most ``_COMMENT_LINES`` each, before what follows."""
+        if count > 0:
+            self._queue.append(count)
+
     def fail_after_pushed(self, error: BaseException) -> None:
         self._error = error
 
     def read(self, size: int = -1) -> bytes:
         if self._queue:
-            return self._queue.popleft()
+            data = self._queue.popleft()
+            if isinstance(data, int):
+                piece = min(data, _COMMENT_LINES)
+                if data > piece:
+                    self._queue.appendleft(data - piece)
+                return b"<!--" + b"\n" * piece + b"-->"
+            return data
         if self._error is not None:
             error, self._error = self._error, None
             raise error
@@ -652,15 +667,10 @@ class NaaccrReader:
         The lines read as text reach lxml as comments (which it drops), so its line numbers stay the file's.
         """
         self._line += self._buf.count("\n", self._pos, at)
-        newlines = self._line - self._lxml_line
-        fed = 0
-        while newlines > 0:
-            piece = min(newlines, _COMMENT_LINES)
-            comment = b"<!--" + b"\n" * piece + b"-->"
-            self._stream.push(comment)
-            fed += len(comment)
-            newlines -= piece
-        self._settled_fed = self._events.fed + fed
+        newlines = max(self._line - self._lxml_line, 0)
+        self._stream.push_line_breaks(newlines)
+        comments = -(-newlines // _COMMENT_LINES)  # each one "<!--" and "-->" around its line breaks
+        self._settled_fed = self._events.fed + newlines + 7 * comments
         rest, size = self._buf[at:].encode() + self._decoder.getstate()[0] + unread, ElementEvents.chunk_size
         for offset in range(0, len(rest), size):  # in lxml's own chunks, so its guards see a big record grow
             self._stream.push(rest[offset:offset + size])

@@ -7,11 +7,14 @@ stay the file's across the hand-over, and the positions it works out on demand.
 from __future__ import annotations
 
 import gzip
+import io
 import pickle
+import tracemalloc
 
 import pytest
 
 from registry.naaccr import NaaccrReader, read_patients, validate
+from registry.naaccr.reader import _COMMENT_LINES, QueuedStream
 from registry.naaccr.text_records import ItemLines
 
 from .test_reader_differential import EventReader, outcome
@@ -116,3 +119,21 @@ def test_item_lines_pickle_as_a_plain_dict(store, tmp_path):
     (patient,) = read_patients(path, store)
     copied = pickle.loads(pickle.dumps(patient.tumors[0].item_lines))
     assert type(copied) is dict and copied == {"primarySite": 10, "dateOfDiagnosis": 11}
+
+
+def test_line_breaks_for_lxml_are_made_as_it_reads_them():
+    """A hand-over after millions of lines read as text holds a count, not the line breaks themselves."""
+    stream = QueuedStream(io.BytesIO(b"</NaaccrData>"))
+    tracemalloc.start()
+    stream.push_line_breaks(10**9)
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert held < 10_000
+    stream = QueuedStream(io.BytesIO(b"</NaaccrData>"))
+    stream.push_line_breaks(2 * _COMMENT_LINES + 5)
+    stream.push(b"<Patient>")
+    pieces = [stream.read(), stream.read(), stream.read()]
+    assert [piece.count(b"\n") for piece in pieces] == [_COMMENT_LINES, _COMMENT_LINES, 5]
+    assert all(piece.startswith(b"<!--") and piece.endswith(b"-->") and len(piece) == piece.count(b"\n") + 7
+               for piece in pieces)
+    assert (stream.read(), stream.read(100)) == (b"<Patient>", b"</NaaccrData>")
