@@ -363,6 +363,8 @@ def main() -> None:
                           f"{result.get('checked_here', '–')} |"
                           + (f" {result['failed']} of {args.repeat} runs failed" if result["failed"] else ""),
                           flush=True)
+                    print(f"{kind} {tumors:,} {operation}: {args.repeat - result['failed']} of {args.repeat} runs "
+                          "completed", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
