@@ -207,6 +207,7 @@ _TEXT_RECORD_CHARS = 2**20
 #: line breaks per comment handed to lxml for lines read as text: small, so a hand-over near the end of a
 #: big file costs a few dozen kilobytes at a time, not a megabyte per million lines
 _COMMENT_LINES = 2**16
+_COMMENT_OPEN, _COMMENT_CLOSE = b"<!--", b"-->"
 
 
 def _no_reason(value: str) -> None:
@@ -316,10 +317,13 @@ class QueuedStream:
         if data:
             self._queue.append(data)
 
-    def push_line_breaks(self, count: int) -> None:
-        """Give ``count`` line breaks, as comments of at most ``_COMMENT_LINES`` each, before what follows."""
-        if count > 0:
-            self._queue.append(count)
+    def push_line_breaks(self, count: int) -> int:
+        """Give ``count`` line breaks, as comments of at most ``_COMMENT_LINES`` each, before what follows;
+        the number of bytes they will take."""
+        if count <= 0:
+            return 0
+        self._queue.append(count)
+        return count + len(_COMMENT_OPEN + _COMMENT_CLOSE) * -(-count // _COMMENT_LINES)
 
     def fail_after_pushed(self, error: BaseException) -> None:
         self._error = error
@@ -331,7 +335,7 @@ class QueuedStream:
                 piece = min(data, _COMMENT_LINES)
                 if data > piece:
                     self._queue.appendleft(data - piece)
-                return b"<!--" + b"\n" * piece + b"-->"
+                return _COMMENT_OPEN + b"\n" * piece + _COMMENT_CLOSE
             return data
         if self._error is not None:
             error, self._error = self._error, None
@@ -667,10 +671,7 @@ class NaaccrReader:
         The lines read as text reach lxml as comments (which it drops), so its line numbers stay the file's.
         """
         self._line += self._buf.count("\n", self._pos, at)
-        newlines = max(self._line - self._lxml_line, 0)
-        self._stream.push_line_breaks(newlines)
-        comments = -(-newlines // _COMMENT_LINES)  # each one "<!--" and "-->" around its line breaks
-        self._settled_fed = self._events.fed + newlines + 7 * comments
+        self._settled_fed = self._events.fed + self._stream.push_line_breaks(self._line - self._lxml_line)
         rest, size = self._buf[at:].encode() + self._decoder.getstate()[0] + unread, ElementEvents.chunk_size
         for offset in range(0, len(rest), size):  # in lxml's own chunks, so its guards see a big record grow
             self._stream.push(rest[offset:offset + size])

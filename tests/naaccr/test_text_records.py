@@ -130,10 +130,12 @@ def test_line_breaks_for_lxml_are_made_as_it_reads_them():
     tracemalloc.stop()
     assert held < 10_000
     stream = QueuedStream(io.BytesIO(b"</NaaccrData>"))
-    stream.push_line_breaks(2 * _COMMENT_LINES + 5)
+    assert stream.push_line_breaks(0) == 0
+    promised = stream.push_line_breaks(2 * _COMMENT_LINES + 5)
     stream.push(b"<Patient>")
     pieces = [stream.read(), stream.read(), stream.read()]
     assert [piece.count(b"\n") for piece in pieces] == [_COMMENT_LINES, _COMMENT_LINES, 5]
     assert all(piece.startswith(b"<!--") and piece.endswith(b"-->") and len(piece) == piece.count(b"\n") + 7
                for piece in pieces)
+    assert promised == sum(len(piece) for piece in pieces)
     assert (stream.read(), stream.read(100)) == (b"<Patient>", b"</NaaccrData>")
